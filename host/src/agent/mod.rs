@@ -1,0 +1,1 @@
+//! The agent: exporters, collection and serving.

@@ -1,0 +1,1 @@
+//! Decoders: turn map snapshots into metric series.

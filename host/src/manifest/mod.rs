@@ -1,0 +1,5 @@
+//! `BpfExporter` manifests: types, parsing and source resolution.
+
+pub mod spec;
+
+pub use spec::*;

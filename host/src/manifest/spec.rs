@@ -1,0 +1,276 @@
+//! The `BpfExporter` resource as Rust types (`bpfhost.dev/v1alpha1`).
+//!
+//! These types are the single source of the manifest format: file mode parses
+//! them from YAML, Kubernetes mode will derive the CRD schema from them.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// API group and version of the resource.
+pub const API_VERSION: &str = "bpfhost.dev/v1alpha1";
+/// Kind of the resource.
+pub const KIND: &str = "BpfExporter";
+
+/// A whole `BpfExporter` document.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BpfExporter {
+    pub api_version: String,
+    pub kind: String,
+    pub metadata: ObjectMeta,
+    pub spec: BpfExporterSpec,
+    /// Written by agents; ignored on input in file mode.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<serde_json::Value>,
+}
+
+/// The parts of Kubernetes object metadata bpfhost uses.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ObjectMeta {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
+}
+
+/// What to load, attach and decode.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BpfExporterSpec {
+    /// Label selector on the node; empty selects every node.
+    #[serde(default)]
+    pub node_selector: LabelSelector,
+    /// The eBPF ELF object.
+    pub object: Source,
+    /// Explicit attach points; programs not listed attach by their `SEC()` name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub programs: Vec<ProgramAttach>,
+    /// Overrides of `const volatile` globals, by symbol name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub globals: BTreeMap<String, GlobalValue>,
+    /// The wasm decoder component and its configuration.
+    pub decoder: DecoderSpec,
+}
+
+/// A Kubernetes label selector.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LabelSelector {
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub match_labels: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub match_expressions: Vec<LabelSelectorRequirement>,
+}
+
+/// One `matchExpressions` entry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LabelSelectorRequirement {
+    pub key: String,
+    /// `In`, `NotIn`, `Exists` or `DoesNotExist`.
+    pub operator: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub values: Vec<String>,
+}
+
+/// Where bytes come from: exactly one of the three fields must be set.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Source {
+    /// A file, relative to the manifest's directory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// The bytes, base64-encoded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inline: Option<String>,
+    /// A key of a ConfigMap (`binaryData` or `data`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config_map_key_ref: Option<ConfigMapKeyRef>,
+}
+
+/// A reference to one key of a ConfigMap in the resource's namespace.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ConfigMapKeyRef {
+    pub name: String,
+    pub key: String,
+}
+
+/// The decoder: a source for the component plus its free-form configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DecoderSpec {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inline: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config_map_key_ref: Option<ConfigMapKeyRef>,
+    /// Handed to the plugin's `init` as JSON.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config: Option<serde_json::Value>,
+}
+
+impl DecoderSpec {
+    /// The component's source, without the configuration.
+    pub fn source(&self) -> Source {
+        Source {
+            path: self.path.clone(),
+            inline: self.inline.clone(),
+            config_map_key_ref: self.config_map_key_ref.clone(),
+        }
+    }
+}
+
+/// A value for a `const volatile` global; encoded to the symbol's size.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum GlobalValue {
+    Bool(bool),
+    Unsigned(u64),
+    Signed(i64),
+    /// Raw bytes, e.g. for a `char[]` or struct global.
+    Bytes(Vec<u8>),
+    /// A string, written NUL-padded into a `char[]` global.
+    String(String),
+}
+
+/// An explicit attach point for one program.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ProgramAttach {
+    /// The program's function name in the ELF.
+    pub name: String,
+    pub attach: AttachPoint,
+}
+
+/// Where and how to attach a program.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub enum AttachPoint {
+    /// `category/name`, e.g. `syscalls/sys_enter_write`.
+    Tracepoint(String),
+    /// A raw tracepoint name, e.g. `sched_switch`.
+    RawTracepoint(String),
+    /// A BTF-typed tracepoint name.
+    BtfTracepoint(String),
+    /// A kernel function to trace on entry.
+    Fentry(String),
+    /// A kernel function to trace on exit.
+    Fexit(String),
+    Kprobe(ProbeTarget),
+    Kretprobe(ProbeTarget),
+    Uprobe(UprobeTarget),
+    Uretprobe(UprobeTarget),
+    /// A socket filter on one interface, or on every interface when `None`.
+    Socket(InterfaceTarget),
+    Xdp(XdpTarget),
+    Tc(TcTarget),
+    CgroupSkb(CgroupSkbTarget),
+    PerfEvent(PerfEventTarget),
+    /// Leave the program loaded but unattached.
+    None,
+}
+
+/// A kernel function, optionally at an offset.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ProbeTarget {
+    pub function: String,
+    #[serde(default)]
+    pub offset: u64,
+}
+
+/// A user-space function in a binary or library.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UprobeTarget {
+    /// Path of the binary or library, or a library name such as `libc`.
+    pub target: String,
+    /// Symbol to attach to; when absent, `offset` is from the file start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub function: Option<String>,
+    #[serde(default)]
+    pub offset: u64,
+    /// Only this process; every process when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid: Option<u32>,
+}
+
+/// A network interface, or every interface of the host network namespace.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct InterfaceTarget {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interface: Option<String>,
+}
+
+/// XDP attach mode.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum XdpMode {
+    /// Let the kernel choose (driver mode when supported).
+    #[default]
+    Default,
+    /// Generic (skb) mode; works on every interface.
+    Skb,
+    /// Native driver mode.
+    Driver,
+    /// Offloaded to the NIC.
+    Hardware,
+}
+
+/// An XDP attach point.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct XdpTarget {
+    pub interface: String,
+    #[serde(default)]
+    pub mode: XdpMode,
+}
+
+/// Traffic direction for TC and cgroup skb programs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Direction {
+    Ingress,
+    Egress,
+}
+
+/// A TC classifier attach point (a `clsact` qdisc is added when missing).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TcTarget {
+    pub interface: String,
+    pub direction: Direction,
+}
+
+/// A cgroup skb attach point.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CgroupSkbTarget {
+    /// Cgroup v2 directory; the root of the v2 hierarchy when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cgroup: Option<String>,
+    pub direction: Direction,
+}
+
+/// A perf event to sample on every CPU.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PerfEventTarget {
+    /// Software event name: `cpu-clock`, `task-clock`, `page-faults`,
+    /// `context-switches`, `cpu-migrations`.
+    pub event: String,
+    /// Samples per second per CPU (mutually exclusive with `period`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frequency: Option<u64>,
+    /// One sample every `period` events.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub period: Option<u64>,
+}

@@ -1,0 +1,1 @@
+//! bpfhost plugin SDK.
