@@ -1,0 +1,1 @@
+//! writes decoder.
