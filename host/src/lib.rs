@@ -11,3 +11,4 @@ pub mod loader;
 pub mod manifest;
 pub mod maps;
 pub mod metrics;
+pub mod testing;

@@ -1,0 +1,53 @@
+//! Helpers shared by the unit and integration tests: locating the artifacts
+//! `cargo xtask build` produces, and gating tests that need a real kernel.
+#![doc(hidden)]
+
+use std::path::PathBuf;
+
+/// Environment variable that turns a missing kernel capability into a test
+/// failure instead of a loud skip. CI sets it.
+pub const REQUIRE_KERNEL_ENV: &str = "BPFHOST_REQUIRE_KERNEL";
+
+/// Where `cargo xtask build` puts BPF objects and wasm components:
+/// `$BPFHOST_ARTIFACTS`, else `$CARGO_TARGET_DIR/artifacts`, else
+/// `<workspace>/target/artifacts`.
+pub fn artifacts_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("BPFHOST_ARTIFACTS") {
+        return PathBuf::from(dir);
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(
+        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"),
+        PathBuf::from,
+    );
+    target.join("artifacts")
+}
+
+/// Path of one artifact, e.g. `bpf/packets.bpf.o` or `plugins/packets.wasm`.
+///
+/// # Panics
+/// When the artifact is missing, with the command that builds it.
+pub fn artifact(relative: &str) -> PathBuf {
+    let path = artifacts_dir().join(relative);
+    assert!(
+        path.exists(),
+        "missing test artifact {}: run `cargo xtask build` first",
+        path.display()
+    );
+    path
+}
+
+/// Whether this process may load BPF programs. When it may not, prints a loud
+/// skip notice, or panics when [`REQUIRE_KERNEL_ENV`] is set.
+pub fn kernel_available(test: &str) -> bool {
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    if root {
+        return true;
+    }
+    assert!(
+        std::env::var_os(REQUIRE_KERNEL_ENV).is_none(),
+        "{test}: needs root to load BPF programs, and {REQUIRE_KERNEL_ENV} is set"
+    );
+    eprintln!("\n*** SKIPPED {test}: needs root and a BPF-capable kernel ***\n");
+    false
+}
