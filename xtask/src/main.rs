@@ -1,1 +1,103 @@
-fn main() {}
+//! `cargo xtask`: builds what the agent loads at run time.
+//!
+//! - `cargo xtask build`: BPF objects from `bpf/**/*.bpf.c` (clang), decoder
+//!   components from `plugins/*` (wasm32 + wit-component), and the agent.
+//! - `cargo xtask test [ARGS]`: `build`, then `cargo test --workspace ARGS`.
+//! - `cargo xtask demo [ARGS]`: `build`, then `bpfhost run --manifests crd/examples ARGS`.
+//!
+//! Artifacts land in `<target>/artifacts/{bpf,plugins,include}`.
+
+mod bpf;
+mod plugins;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+use anyhow::{Context, Result, bail};
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> Result<()> {
+    let mut args = std::env::args().skip(1);
+    let task = args.next().unwrap_or_default();
+    let rest: Vec<String> = args.collect();
+    let ws = Workspace::locate()?;
+    match task.as_str() {
+        "build" => ws.build_all(),
+        "build-bpf" => bpf::build(&ws),
+        "build-plugins" => plugins::build(&ws),
+        "test" => {
+            ws.build_all()?;
+            ws.cargo(&["test", "--workspace"], &rest)
+        }
+        "demo" => {
+            ws.build_all()?;
+            let agent = ws.target.join("debug/bpfhost");
+            let mut cmd = Command::new(agent);
+            cmd.args(["run", "--manifests"])
+                .arg(ws.root.join("crd/examples"))
+                .args(&rest);
+            status(&mut cmd)
+        }
+        _ => bail!(
+            "usage: cargo xtask build|build-bpf|build-plugins|test [cargo test args]|demo [bpfhost run args]"
+        ),
+    }
+}
+
+/// Paths of the workspace being built.
+pub struct Workspace {
+    pub root: PathBuf,
+    pub target: PathBuf,
+}
+
+impl Workspace {
+    fn locate() -> Result<Self> {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .context("xtask lives inside the workspace")?
+            .to_path_buf();
+        let target =
+            std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
+        Ok(Self { root, target })
+    }
+
+    /// `<target>/artifacts/<sub>`, created.
+    pub fn artifacts(&self, sub: &str) -> Result<PathBuf> {
+        let dir = self.target.join("artifacts").join(sub);
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        Ok(dir)
+    }
+
+    fn build_all(&self) -> Result<()> {
+        bpf::build(self)?;
+        plugins::build(self)?;
+        self.cargo(&["build", "--package", "bpfhost"], &[])
+    }
+
+    /// Runs cargo in the workspace root.
+    pub fn cargo(&self, args: &[&str], extra: &[String]) -> Result<()> {
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let mut cmd = Command::new(cargo);
+        cmd.current_dir(&self.root).args(args).args(extra);
+        status(&mut cmd)
+    }
+}
+
+/// Runs a command, failing with its command line when it fails.
+pub fn status(cmd: &mut Command) -> Result<()> {
+    let shown = format!("{cmd:?}");
+    let st = cmd.status().with_context(|| format!("starting {shown}"))?;
+    if !st.success() {
+        bail!("{shown} failed with {st}");
+    }
+    Ok(())
+}

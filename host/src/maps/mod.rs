@@ -20,7 +20,10 @@ pub enum MapType {
 impl MapType {
     /// Whether values hold one slot per possible CPU.
     pub fn is_per_cpu(self) -> bool {
-        matches!(self, Self::PerCpuHash | Self::PerCpuArray | Self::LruPerCpuHash)
+        matches!(
+            self,
+            Self::PerCpuHash | Self::PerCpuArray | Self::LruPerCpuHash
+        )
     }
 }
 

@@ -1,0 +1,153 @@
+//! Glue between the generated WIT bindings and the [`Decoder`] trait.
+//! Not part of the public API.
+
+use std::cell::RefCell;
+use std::marker::PhantomData;
+
+use crate::{Config, Decoder, Error, MapSnapshot, Maps, Output, Spec};
+
+#[allow(
+    clippy::pedantic,
+    missing_debug_implementations,
+    reason = "generated code"
+)]
+pub mod bindings {
+    wit_bindgen::generate!({
+        path: "../wit",
+        world: "decoder",
+        pub_export_macro: true,
+        export_macro_name: "export_world",
+        default_bindings_module: "bpfhost_plugin_sdk::__private::bindings",
+        runtime_path: "bpfhost_plugin_sdk::__private::wit_bindgen::rt",
+    });
+}
+
+pub use ::wit_bindgen;
+use bindings::bpfhost::decoder::types as wit;
+pub use bindings::export_world;
+
+/// Object-safe view of a decoder, so one `static` can hold any of them.
+trait Instance {
+    fn decode(&mut self, maps: &Maps<'_>, out: &mut Output) -> crate::Result<()>;
+}
+
+impl<D: Decoder> Instance for D {
+    fn decode(&mut self, maps: &Maps<'_>, out: &mut Output) -> crate::Result<()> {
+        Decoder::decode(self, maps, out)
+    }
+}
+
+thread_local! {
+    static INSTANCE: RefCell<Option<Box<dyn Instance>>> = RefCell::new(None);
+}
+
+/// Implements the generated `Guest` trait for a decoder type `D`.
+#[derive(Debug)]
+pub struct Adapter<D>(PhantomData<D>);
+
+impl<D: Decoder> bindings::Guest for Adapter<D> {
+    fn init(config: String) -> Result<wit::Spec, wit::Error> {
+        let mut spec = Spec::default();
+        let decoder = D::init(&Config::new(config), &mut spec).map_err(Error::into_wit)?;
+        INSTANCE.with(|cell| *cell.borrow_mut() = Some(Box::new(decoder)));
+        Ok(spec.into_wit())
+    }
+
+    fn decode(maps: Vec<wit::MapSnapshot>) -> Result<wit::Output, wit::Error> {
+        let snapshots: Vec<MapSnapshot> = maps.into_iter().map(MapSnapshot::from_wit).collect();
+        let maps = Maps::new(&snapshots);
+        let mut out = Output::default();
+        INSTANCE
+            .with(|cell| match cell.borrow_mut().as_mut() {
+                Some(instance) => instance.decode(&maps, &mut out),
+                None => Err(Error::Failed("decode called before init".into())),
+            })
+            .map_err(Error::into_wit)?;
+        Ok(out.into_wit())
+    }
+}
+
+impl Error {
+    fn into_wit(self) -> wit::Error {
+        match self {
+            Self::InvalidConfig(m) => wit::Error::InvalidConfig(m),
+            Self::BadMap(m) => wit::Error::BadMap(m),
+            Self::Failed(m) => wit::Error::Failed(m),
+        }
+    }
+}
+
+impl Spec {
+    fn into_wit(self) -> wit::Spec {
+        wit::Spec {
+            families: self
+                .families
+                .into_iter()
+                .map(|f| wit::Family {
+                    name: f.name,
+                    help: f.help,
+                    metric_type: match f.metric_type {
+                        crate::MetricType::Counter => wit::MetricType::Counter,
+                        crate::MetricType::Gauge => wit::MetricType::Gauge,
+                        crate::MetricType::Histogram => wit::MetricType::Histogram,
+                    },
+                    unit: f.unit,
+                    labels: f.labels,
+                    buckets: f.buckets,
+                })
+                .collect(),
+            maps: self.maps,
+        }
+    }
+}
+
+impl MapSnapshot {
+    fn from_wit(m: wit::MapSnapshot) -> Self {
+        use crate::MapType;
+        Self {
+            name: m.name,
+            map_type: match m.map_type {
+                wit::MapType::Hash => MapType::Hash,
+                wit::MapType::Array => MapType::Array,
+                wit::MapType::PercpuHash => MapType::PerCpuHash,
+                wit::MapType::PercpuArray => MapType::PerCpuArray,
+                wit::MapType::LruHash => MapType::LruHash,
+                wit::MapType::LruPercpuHash => MapType::LruPerCpuHash,
+                wit::MapType::Other => MapType::Other,
+            },
+            key_size: m.key_size as usize,
+            value_size: m.value_size as usize,
+            entries: m.entries as usize,
+            cpus: m.cpus as usize,
+            keys: m.keys,
+            values: m.values,
+        }
+    }
+}
+
+impl Output {
+    fn into_wit(self) -> wit::Output {
+        wit::Output {
+            samples: self
+                .samples
+                .into_iter()
+                .map(|s| wit::Sample {
+                    family: s.family,
+                    labels: s.labels,
+                    value: s.value,
+                })
+                .collect(),
+            histograms: self
+                .histograms
+                .into_iter()
+                .map(|h| wit::HistogramSample {
+                    family: h.family,
+                    labels: h.labels,
+                    buckets: h.buckets,
+                    sum: h.sum,
+                    count: h.count,
+                })
+                .collect(),
+        }
+    }
+}

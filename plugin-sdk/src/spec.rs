@@ -1,0 +1,117 @@
+/// The Prometheus type of a family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetricType {
+    /// A monotonically increasing count, exposed as `NAME_total`.
+    Counter,
+    /// A value that goes up and down.
+    Gauge,
+    /// Cumulative buckets, a sum and a count.
+    Histogram,
+}
+
+/// A metric family, declared once in [`Decoder::init`](crate::Decoder::init).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Family {
+    pub(crate) name: String,
+    pub(crate) help: String,
+    pub(crate) metric_type: MetricType,
+    pub(crate) unit: String,
+    pub(crate) labels: Vec<String>,
+    pub(crate) buckets: Vec<f64>,
+}
+
+/// Refers to a declared family when emitting rows; cheap to copy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FamilyId(pub(crate) u32);
+
+/// The families a decoder produces and the maps it reads.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Spec {
+    pub(crate) families: Vec<Family>,
+    pub(crate) maps: Vec<String>,
+}
+
+impl Spec {
+    /// Declares a counter. `name` is given without the `_total` suffix.
+    pub fn counter(&mut self, name: &str, help: &str, labels: &[&str]) -> FamilyId {
+        self.push(name, help, MetricType::Counter, labels, Vec::new())
+    }
+
+    /// Declares a gauge.
+    pub fn gauge(&mut self, name: &str, help: &str, labels: &[&str]) -> FamilyId {
+        self.push(name, help, MetricType::Gauge, labels, Vec::new())
+    }
+
+    /// Declares a histogram with the given bucket upper bounds (ascending,
+    /// without `+Inf`).
+    pub fn histogram(
+        &mut self,
+        name: &str,
+        help: &str,
+        labels: &[&str],
+        buckets: &[f64],
+    ) -> FamilyId {
+        self.push(name, help, MetricType::Histogram, labels, buckets.to_vec())
+    }
+
+    /// Sets the unit of a declared family (e.g. `seconds`); the name should
+    /// end with `_<unit>`.
+    pub fn set_unit(&mut self, family: FamilyId, unit: &str) {
+        if let Some(f) = self.families.get_mut(family.0 as usize) {
+            f.unit = unit.to_owned();
+        }
+    }
+
+    /// Asks the host to snapshot this map at every scrape. Without any call,
+    /// the host hands over every map of the object.
+    pub fn map(&mut self, name: &str) {
+        self.maps.push(name.to_owned());
+    }
+
+    /// The families declared so far, in declaration order.
+    pub fn families(&self) -> &[Family] {
+        &self.families
+    }
+
+    /// The maps requested so far.
+    pub fn maps(&self) -> &[String] {
+        &self.maps
+    }
+
+    fn push(
+        &mut self,
+        name: &str,
+        help: &str,
+        metric_type: MetricType,
+        labels: &[&str],
+        buckets: Vec<f64>,
+    ) -> FamilyId {
+        let id = FamilyId(self.families.len() as u32);
+        self.families.push(Family {
+            name: name.to_owned(),
+            help: help.to_owned(),
+            metric_type,
+            unit: String::new(),
+            labels: labels.iter().map(|&l| l.to_owned()).collect(),
+            buckets,
+        });
+        id
+    }
+}
+
+impl Family {
+    /// The family's name (without `_total` for counters).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The family's type.
+    pub fn metric_type(&self) -> MetricType {
+        self.metric_type
+    }
+
+    /// The family's label names.
+    pub fn labels(&self) -> &[String] {
+        &self.labels
+    }
+}
