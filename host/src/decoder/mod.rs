@@ -1,1 +1,95 @@
-//! Decoders: turn map snapshots into metric series.
+//! Decoders turn map snapshots into metric series.
+//!
+//! [`Decoder`] is the seam: the agent only sees it, the wasm sandbox
+//! ([`wasm`]) implements it, and tests or benchmarks can plug in a native one.
+
+mod output;
+pub mod wasm;
+
+use std::sync::Arc;
+
+pub use output::{Collection, assemble};
+
+use crate::maps::MapSnapshot;
+use crate::metrics::Family;
+
+/// What a decoder declared at start.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DecoderSpec {
+    /// Families in declaration order; rows refer to them by index.
+    pub families: Vec<Arc<Family>>,
+    /// Maps to snapshot at every scrape; empty means all.
+    pub maps: Vec<String>,
+}
+
+/// Turns snapshots into series.
+pub trait Decoder: Send {
+    /// The families and maps declared at start.
+    fn spec(&self) -> &DecoderSpec;
+
+    /// Decodes one snapshot per requested map. The snapshots' buffers may be
+    /// moved out and back in, but are left as they were on return.
+    fn decode(&mut self, maps: &mut [MapSnapshot]) -> Result<Collection, DecodeError>;
+}
+
+/// The kind of error a plugin reported about itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PluginErrorKind {
+    InvalidConfig,
+    BadMap,
+    Failed,
+}
+
+impl std::fmt::Display for PluginErrorKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::InvalidConfig => "invalid config",
+            Self::BadMap => "bad map",
+            Self::Failed => "failed",
+        })
+    }
+}
+
+/// Why a trap happened, for logs and the traps-by-kind counter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrapKind {
+    /// The call ran past its deadline.
+    Timeout,
+    /// The plugin tried to grow memory past its cap.
+    Memory,
+    StackOverflow,
+    /// `unreachable`, e.g. a Rust panic in the guest.
+    Unreachable,
+    /// Any other trap.
+    Other,
+}
+
+impl TrapKind {
+    /// Label value for self-metrics.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Timeout => "timeout",
+            Self::Memory => "memory",
+            Self::StackOverflow => "stack_overflow",
+            Self::Unreachable => "unreachable",
+            Self::Other => "other",
+        }
+    }
+}
+
+/// Errors of one decode call.
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    /// The plugin returned an error of its own.
+    #[error("decoder reported {kind}: {message}")]
+    Plugin {
+        kind: PluginErrorKind,
+        message: String,
+    },
+    /// The plugin trapped; its instance is discarded.
+    #[error("decoder trapped ({}): {message}", kind.as_str())]
+    Trap { kind: TrapKind, message: String },
+    /// The plugin could not be (re)started.
+    #[error("decoder is not running: {reason}")]
+    NotRunning { reason: String },
+}

@@ -1,0 +1,174 @@
+//! A decoder component instantiated in its own [`Store`].
+
+use wasmtime::component::{Component, Linker};
+use wasmtime::{Engine, Store, StoreLimits, StoreLimitsBuilder, Trap};
+
+use super::bindings::Decoder as Bindings;
+use super::convert;
+use super::runtime::{Limits, Runtime};
+use crate::decoder::{Collection, DecodeError, Decoder, DecoderSpec, TrapKind, assemble};
+use crate::maps::MapSnapshot;
+
+/// Errors starting a decoder component.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("not a valid decoder component: {0:#}")]
+    Compile(#[source] wasmtime::Error),
+    #[error("cannot instantiate the decoder: {0:#}")]
+    Instantiate(#[source] wasmtime::Error),
+    #[error("decoder init failed: {0}")]
+    Init(#[source] DecodeError),
+}
+
+/// Per-store host state.
+struct State {
+    limits: StoreLimits,
+}
+
+/// A running instance: its store and the typed exports.
+struct Live {
+    store: Store<State>,
+    bindings: Bindings,
+}
+
+/// A wasm decoder. A trap discards the instance; the next call starts a
+/// fresh one from the compiled component.
+pub struct WasmDecoder {
+    engine: Engine,
+    component: Component,
+    config_json: String,
+    limits: Limits,
+    spec: DecoderSpec,
+    live: Option<Live>,
+}
+
+impl std::fmt::Debug for WasmDecoder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WasmDecoder")
+            .field("limits", &self.limits)
+            .field("spec", &self.spec)
+            .field("live", &self.live.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl WasmDecoder {
+    /// Compiles `wasm`, instantiates it with no imports and calls `init`.
+    pub fn load(
+        runtime: &Runtime,
+        wasm: &[u8],
+        config_json: &str,
+        limits: Limits,
+    ) -> Result<Self, LoadError> {
+        let engine = runtime.engine().clone();
+        let component = Component::new(&engine, wasm).map_err(LoadError::Compile)?;
+        let (live, spec) = start(&engine, &component, config_json, limits)?;
+        Ok(Self {
+            engine,
+            component,
+            config_json: config_json.to_owned(),
+            limits,
+            spec,
+            live: Some(live),
+        })
+    }
+
+    /// Whether an instance is running (false after a trap until the next call).
+    pub fn is_live(&self) -> bool {
+        self.live.is_some()
+    }
+}
+
+fn start(
+    engine: &Engine,
+    component: &Component,
+    config_json: &str,
+    limits: Limits,
+) -> Result<(Live, DecoderSpec), LoadError> {
+    let state = State {
+        limits: StoreLimitsBuilder::new()
+            .memory_size(limits.memory_bytes)
+            .trap_on_grow_failure(true)
+            .instances(4)
+            .build(),
+    };
+    let mut store = Store::new(engine, state);
+    store.limiter(|s| &mut s.limits);
+    store.epoch_deadline_trap();
+    store.set_epoch_deadline(limits.deadline_ticks());
+    // The decoder world has no imports: a component that needs any (WASI,
+    // say) fails here with a message naming the import.
+    let linker = Linker::<State>::new(engine);
+    let bindings =
+        Bindings::instantiate(&mut store, component, &linker).map_err(LoadError::Instantiate)?;
+    let spec = bindings
+        .call_init(&mut store, config_json)
+        .map_err(|e| LoadError::Init(trap(&e)))?
+        .map_err(|e| LoadError::Init(convert::plugin_error(e)))?;
+    Ok((Live { store, bindings }, convert::spec(spec)))
+}
+
+/// Classifies a wasmtime call error.
+fn trap(error: &wasmtime::Error) -> DecodeError {
+    let kind = match error.downcast_ref::<Trap>() {
+        Some(Trap::Interrupt) => TrapKind::Timeout,
+        Some(Trap::StackOverflow) => TrapKind::StackOverflow,
+        Some(Trap::UnreachableCodeReached) => TrapKind::Unreachable,
+        Some(Trap::AllocationTooLarge) => TrapKind::Memory,
+        _ if format!("{error:#}").contains("forcing trap when growing memory") => TrapKind::Memory,
+        _ => TrapKind::Other,
+    };
+    DecodeError::Trap {
+        kind,
+        message: format!("{error:#}"),
+    }
+}
+
+impl Decoder for WasmDecoder {
+    fn spec(&self) -> &DecoderSpec {
+        &self.spec
+    }
+
+    fn decode(&mut self, maps: &mut [MapSnapshot]) -> Result<Collection, DecodeError> {
+        if self.live.is_none() {
+            let (live, spec) = start(
+                &self.engine,
+                &self.component,
+                &self.config_json,
+                self.limits,
+            )
+            .map_err(|e| not_running(e.to_string()))?;
+            if spec != self.spec {
+                return Err(not_running(
+                    "the restarted decoder declared different families",
+                ));
+            }
+            self.live = Some(live);
+        }
+        let live = self
+            .live
+            .as_mut()
+            .ok_or_else(|| not_running("no instance"))?;
+        live.store.set_epoch_deadline(self.limits.deadline_ticks());
+        let snapshots = convert::take_snapshots(maps);
+        let result = live.bindings.call_decode(&mut live.store, &snapshots);
+        convert::restore_snapshots(maps, snapshots);
+        match result {
+            Ok(Ok(output)) => Ok(assemble(&self.spec, convert::rows(output))),
+            Ok(Err(e)) => Err(convert::plugin_error(e)),
+            Err(e) => {
+                self.live = None;
+                Err(trap(&e))
+            }
+        }
+    }
+}
+
+fn not_running(reason: impl Into<String>) -> DecodeError {
+    DecodeError::NotRunning {
+        reason: reason.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests;
