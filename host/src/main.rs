@@ -1,1 +1,55 @@
-fn main() {}
+use std::process::ExitCode;
+
+use bpfhost::app::{self, RunConfig};
+use bpfhost::cli::{Cli, Command, hostname};
+use clap::Parser;
+use tokio_util::sync::CancellationToken;
+use tracing_subscriber::EnvFilter;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_writer(std::io::stderr)
+        .init();
+    let result = match cli.command {
+        Command::Run(args) => run(RunConfig {
+            manifests: args.manifests,
+            listen: args.listen,
+            node_name: args.node_name.unwrap_or_else(hostname),
+        }),
+        Command::Validate(args) => app::validate(&args.manifests),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("bpfhost: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(config: RunConfig) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async {
+        let shutdown = CancellationToken::new();
+        let app = app::start(&config, shutdown.clone()).await?;
+        tokio::select! {
+            () = wait_for_signal() => tracing::info!("shutting down"),
+            () = shutdown.cancelled() => {}
+        }
+        shutdown.cancel();
+        app.join().await
+    })
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let Ok(mut term) = signal(SignalKind::terminate()) else {
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}

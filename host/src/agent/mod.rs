@@ -1,1 +1,19 @@
-//! The agent: exporters, collection and serving.
+//! The agent: a set of exporters, collected at every scrape and served over
+//! HTTP.
+//!
+//! An [`Exporter`] is one loaded `BpfExporter`: its kernel objects, one
+//! [`MapSource`](crate::maps::MapSource) per map the decoder reads, and the
+//! decoder. The [`Agent`] holds every exporter by name, including those that
+//! failed to load, so a failure shows up in self-metrics instead of taking
+//! the others down.
+
+mod collect;
+mod exporter;
+mod self_metrics;
+pub mod setup;
+#[cfg(test)]
+mod tests;
+
+pub use collect::{Agent, Scrape, Slot, SlotStatus};
+pub use exporter::{CollectError, Exporter};
+pub use self_metrics::SelfMetrics;

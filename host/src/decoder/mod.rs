@@ -8,7 +8,7 @@ pub mod wasm;
 
 use std::sync::Arc;
 
-pub use output::{Collection, assemble};
+pub use output::{Collection, Row, assemble};
 
 use crate::maps::MapSnapshot;
 use crate::metrics::Family;

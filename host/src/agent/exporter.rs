@@ -1,0 +1,103 @@
+//! One running exporter.
+
+use std::any::Any;
+
+use crate::decoder::{Collection, DecodeError, Decoder};
+use crate::maps::{MapError, MapSnapshot, MapSource};
+
+/// A loaded exporter: kernel objects kept alive, map sources, a decoder and
+/// the snapshot buffers reused across scrapes.
+pub struct Exporter {
+    name: String,
+    /// Everything that must live as long as the exporter (the loaded object,
+    /// its links and sockets); dropped last, which detaches and unloads.
+    kernel: Option<Box<dyn Any + Send>>,
+    sources: Vec<Box<dyn MapSource>>,
+    snapshots: Vec<MapSnapshot>,
+    decoder: Box<dyn Decoder>,
+    programs_attached: usize,
+}
+
+impl std::fmt::Debug for Exporter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Exporter")
+            .field("name", &self.name)
+            .field("maps", &self.snapshots.iter().map(|s| &s.name).collect::<Vec<_>>())
+            .field("programs_attached", &self.programs_attached)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Errors of one collection.
+#[derive(Debug, thiserror::Error)]
+pub enum CollectError {
+    #[error(transparent)]
+    Map(#[from] MapError),
+    #[error(transparent)]
+    Decode(#[from] DecodeError),
+}
+
+impl Exporter {
+    /// Assembles an exporter. `sources` must be the maps the decoder asked
+    /// for, in any order.
+    pub fn new(
+        name: impl Into<String>,
+        kernel: Option<Box<dyn Any + Send>>,
+        sources: Vec<Box<dyn MapSource>>,
+        decoder: Box<dyn Decoder>,
+        programs_attached: usize,
+    ) -> Self {
+        let snapshots = sources
+            .iter()
+            .map(|s| MapSnapshot {
+                name: s.name().to_owned(),
+                ..MapSnapshot::default()
+            })
+            .collect();
+        Self {
+            name: name.into(),
+            kernel,
+            sources,
+            snapshots,
+            decoder,
+            programs_attached,
+        }
+    }
+
+    /// The exporter's name (`metadata.name`).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Number of programs attached.
+    pub fn programs_attached(&self) -> usize {
+        self.programs_attached
+    }
+
+    /// The decoder (for its declared families).
+    pub fn decoder(&self) -> &dyn Decoder {
+        self.decoder.as_ref()
+    }
+
+    /// Entries read per map by the last collection.
+    pub fn map_entries(&self) -> impl Iterator<Item = (&str, u32)> {
+        self.snapshots.iter().map(|s| (s.name.as_str(), s.entries))
+    }
+
+    /// Reads every map, then decodes them.
+    pub fn collect(&mut self) -> Result<Collection, CollectError> {
+        for (source, snapshot) in self.sources.iter_mut().zip(&mut self.snapshots) {
+            source.read(snapshot)?;
+        }
+        Ok(self.decoder.decode(&mut self.snapshots)?)
+    }
+}
+
+impl Drop for Exporter {
+    fn drop(&mut self) {
+        // Close our map fds before the object that owns the programs, so the
+        // kernel frees everything as soon as the object goes.
+        self.sources.clear();
+        drop(self.kernel.take());
+    }
+}

@@ -1,0 +1,127 @@
+//! The agent's own metrics, under `bpfhost_`.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::metrics::{Family, FamilySamples, MetricType, Series, Value};
+
+/// What one exporter's collection looked like.
+#[derive(Debug, Clone, Default)]
+pub struct ExporterReport {
+    pub exporter: String,
+    pub up: bool,
+    pub decode_error: bool,
+    pub invalid_rows: u64,
+    pub programs_attached: usize,
+    pub duration: Duration,
+    pub map_entries: Vec<(String, u32)>,
+}
+
+impl ExporterReport {
+    /// A report for `exporter` that is down until told otherwise.
+    pub fn new(exporter: &str) -> Self {
+        Self {
+            exporter: exporter.to_owned(),
+            ..Self::default()
+        }
+    }
+}
+
+/// Counters that accumulate across scrapes, per exporter.
+#[derive(Debug, Default)]
+pub struct SelfMetrics {
+    decode_errors: BTreeMap<String, u64>,
+    invalid_rows: BTreeMap<String, u64>,
+}
+
+fn family(name: &str, help: &str, metric_type: MetricType, labels: &[&str]) -> Arc<Family> {
+    Arc::new(Family {
+        name: name.into(),
+        help: help.into(),
+        metric_type,
+        unit: String::new(),
+        labels: labels.iter().map(|&l| l.into()).collect(),
+        buckets: Vec::new(),
+    })
+}
+
+fn series(labels: &[&str], value: f64) -> Series {
+    Series {
+        labels: labels.iter().map(|&l| l.into()).collect(),
+        value: Value::Number(value),
+    }
+}
+
+impl SelfMetrics {
+    /// Folds one scrape's reports into the counters and renders every
+    /// self-metric family.
+    pub fn record(&mut self, reports: &[ExporterReport], manifest_errors: usize) -> Vec<FamilySamples> {
+        for r in reports {
+            *self.decode_errors.entry(r.exporter.clone()).or_default() += u64::from(r.decode_error);
+            *self.invalid_rows.entry(r.exporter.clone()).or_default() += r.invalid_rows;
+        }
+        let per_exporter = |name: &str, help: &str, metric_type, value: &dyn Fn(&ExporterReport) -> f64| FamilySamples {
+            family: family(name, help, metric_type, &["exporter"]),
+            series: reports.iter().map(|r| series(&[&r.exporter], value(r))).collect(),
+        };
+        let mut out = vec![
+            per_exporter(
+                "bpfhost_exporter_up",
+                "Whether the exporter's last collection succeeded (1) or not (0).",
+                MetricType::Gauge,
+                &|r| f64::from(u8::from(r.up)),
+            ),
+            per_exporter(
+                "bpfhost_exporter_collect_duration_seconds",
+                "Time the exporter's last collection took: map reads and decoding.",
+                MetricType::Gauge,
+                &|r| r.duration.as_secs_f64(),
+            ),
+            per_exporter(
+                "bpfhost_exporter_programs_attached",
+                "Programs of the exporter's object attached to the kernel.",
+                MetricType::Gauge,
+                &|r| r.programs_attached as f64,
+            ),
+            per_exporter(
+                "bpfhost_exporter_decode_errors",
+                "Collections of the exporter that failed to read or decode its maps.",
+                MetricType::Counter,
+                &|r| self.decode_errors.get(&r.exporter).copied().unwrap_or(0) as f64,
+            ),
+            per_exporter(
+                "bpfhost_exporter_invalid_rows",
+                "Rows the exporter's decoder returned that did not fit their family and were dropped.",
+                MetricType::Counter,
+                &|r| self.invalid_rows.get(&r.exporter).copied().unwrap_or(0) as f64,
+            ),
+        ];
+        out.push(FamilySamples {
+            family: family(
+                "bpfhost_exporter_map_entries",
+                "Entries read from each map at the last collection.",
+                MetricType::Gauge,
+                &["exporter", "map"],
+            ),
+            series: reports
+                .iter()
+                .flat_map(|r| r.map_entries.iter().map(|(m, n)| series(&[&r.exporter, m], f64::from(*n))))
+                .collect(),
+        });
+        out.push(FamilySamples {
+            family: family(
+                "bpfhost_manifest_errors",
+                "Manifest documents that could not be turned into an exporter (see /status).",
+                MetricType::Gauge,
+                &[],
+            ),
+            series: vec![series(&[], manifest_errors as f64)],
+        });
+        out.push(FamilySamples {
+            family: family("bpfhost_build_info", "bpfhost version.", MetricType::Gauge, &["version"]),
+            series: vec![series(&[env!("CARGO_PKG_VERSION")], 1.0)],
+        });
+        out
+    }
+}

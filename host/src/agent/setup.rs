@@ -1,0 +1,105 @@
+//! Turning manifests into running exporters.
+//!
+//! The decoder is started first: it is cheap, has no kernel side effects and
+//! tells which maps to read. Only then is the object loaded and attached.
+
+use std::path::PathBuf;
+
+use super::{Agent, Exporter};
+use crate::decoder::Decoder as _;
+use crate::decoder::wasm::{self, Limits, Runtime, WasmDecoder};
+use crate::loader::{self, LoadRequest, LoadedObject};
+use crate::manifest::{self, ConfigMaps, Manifest, ManifestError};
+use crate::maps::{KernelMap, MapError, MapSource};
+
+/// Why an exporter could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    #[error(transparent)]
+    Manifest(#[from] ManifestError),
+    #[error(transparent)]
+    Decoder(#[from] wasm::LoadError),
+    #[error(transparent)]
+    Load(#[from] loader::LoadError),
+    #[error("the decoder asks for map {map}, which the object does not have (it has: {available})")]
+    MissingMap { map: String, available: String },
+    #[error(transparent)]
+    Map(#[from] MapError),
+}
+
+/// Loads every manifest under `paths` into an agent. Failures are logged and
+/// recorded in the agent; they never stop the other exporters.
+pub fn load_agent(paths: &[PathBuf], node: &str, runtime: &Runtime) -> Agent {
+    let mut agent = Agent::new(node);
+    let loaded = manifest::load_paths(paths);
+    for error in loaded.errors {
+        tracing::error!(%error, "invalid manifest");
+        agent.add_manifest_error(error.to_string());
+    }
+    for manifest in &loaded.exporters {
+        let name = manifest.exporter.metadata.name.clone();
+        match load_exporter(manifest, &loaded.config_maps, runtime) {
+            Ok(exporter) => {
+                tracing::info!(exporter = %name, programs = exporter.programs_attached(), "exporter loaded");
+                agent.add(exporter);
+            }
+            Err(error) => {
+                tracing::error!(exporter = %name, %error, "exporter failed to load");
+                agent.add_failed(name, error.to_string());
+            }
+        }
+    }
+    agent
+}
+
+/// Sets up one exporter: decoder, object, programs, map sources.
+pub fn load_exporter(manifest: &Manifest, config_maps: &ConfigMaps, runtime: &Runtime) -> Result<Exporter, SetupError> {
+    let name = &manifest.exporter.metadata.name;
+    let spec = &manifest.exporter.spec;
+    let wasm = manifest.decoder_bytes(config_maps)?;
+    let decoder = WasmDecoder::load(runtime, &wasm, &manifest.decoder_config_json(), Limits::default())?;
+    let elf = manifest.object_bytes(config_maps)?;
+    let object = loader::load(&LoadRequest {
+        exporter: name,
+        elf: &elf,
+        globals: &spec.globals,
+        programs: &spec.programs,
+    })?;
+    let sources = map_sources(&object, &decoder.spec().maps)?;
+    let attached = object.programs().len();
+    Ok(Exporter::new(
+        name.clone(),
+        Some(Box::new(object)),
+        sources,
+        Box::new(decoder),
+        attached,
+    ))
+}
+
+/// One source per requested map (every readable map when none is named).
+fn map_sources(object: &LoadedObject, wanted: &[String]) -> Result<Vec<Box<dyn MapSource>>, SetupError> {
+    let available = || object.maps().iter().map(|m| m.name.as_str()).collect::<Vec<_>>().join(", ");
+    let chosen: Vec<_> = if wanted.is_empty() {
+        object.maps().iter().collect()
+    } else {
+        wanted
+            .iter()
+            .map(|w| {
+                object.map(w).ok_or_else(|| SetupError::MissingMap {
+                    map: w.clone(),
+                    available: available(),
+                })
+            })
+            .collect::<Result<_, _>>()?
+    };
+    chosen
+        .into_iter()
+        .map(|m| {
+            let fd = m.fd.try_clone().map_err(|source| MapError::Syscall {
+                map: m.name.clone(),
+                source,
+            })?;
+            Ok(Box::new(KernelMap::new(m.name.clone(), fd)?) as Box<dyn MapSource>)
+        })
+        .collect()
+}

@@ -1,0 +1,111 @@
+//! Starting and stopping the agent: manifests are loaded and exporters set
+//! up before the port is bound; the server drains on cancellation.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::agent::{Agent, setup};
+use crate::decoder::wasm::Runtime;
+
+/// Validated configuration of `bpfhost run`.
+#[derive(Debug, Clone)]
+pub struct RunConfig {
+    pub manifests: Vec<PathBuf>,
+    pub listen: SocketAddr,
+    pub node_name: String,
+}
+
+/// Errors starting the agent. Exporter failures are not among them: those
+/// are reported per exporter while the others serve.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot create the wasm engine")]
+    Engine(#[source] wasmtime::Error),
+    #[error("cannot listen on {addr}")]
+    Bind {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("exporter setup task failed")]
+    Setup(#[source] tokio::task::JoinError),
+}
+
+/// A started agent.
+#[derive(Debug)]
+pub struct App {
+    addr: SocketAddr,
+    agent: Arc<Agent>,
+    server: JoinHandle<std::io::Result<()>>,
+    /// Owns the engine's epoch ticker; outlives every decoder.
+    _runtime: Arc<Runtime>,
+}
+
+/// Loads every manifest, sets up the exporters, binds and starts serving.
+pub async fn start(config: &RunConfig, shutdown: CancellationToken) -> Result<App, StartError> {
+    let runtime = Arc::new(Runtime::new().map_err(StartError::Engine)?);
+    let agent = {
+        let (runtime, config) = (runtime.clone(), config.clone());
+        tokio::task::spawn_blocking(move || setup::load_agent(&config.manifests, &config.node_name, &runtime))
+            .await
+            .map_err(StartError::Setup)?
+    };
+    let agent = Arc::new(agent);
+    let listener = TcpListener::bind(config.listen).await.map_err(|source| StartError::Bind {
+        addr: config.listen,
+        source,
+    })?;
+    let addr = listener.local_addr().map_err(|source| StartError::Bind {
+        addr: config.listen,
+        source,
+    })?;
+    tracing::info!(%addr, exporters = agent.slots().len(), "serving /metrics");
+    let router = crate::server::router(agent.clone());
+    let server = tokio::spawn(async move {
+        axum::serve(listener, router)
+            .with_graceful_shutdown(shutdown.cancelled_owned())
+            .await
+    });
+    Ok(App {
+        addr,
+        agent,
+        server,
+        _runtime: runtime,
+    })
+}
+
+impl App {
+    /// The address actually bound (useful with port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The running agent.
+    pub fn agent(&self) -> &Arc<Agent> {
+        &self.agent
+    }
+
+    /// Waits for the server to drain after the shutdown token fires.
+    pub async fn join(self) -> anyhow::Result<()> {
+        self.server.await??;
+        Ok(())
+    }
+}
+
+/// `bpfhost validate`: parses and checks manifests, loads nothing.
+pub fn validate(paths: &[PathBuf]) -> anyhow::Result<()> {
+    let loaded = crate::manifest::load_paths(paths);
+    for manifest in &loaded.exporters {
+        println!("ok: {} ({})", manifest.exporter.metadata.name, manifest.file.display());
+    }
+    for error in &loaded.errors {
+        println!("error: {error}");
+    }
+    anyhow::ensure!(loaded.errors.is_empty(), "{} manifest error(s)", loaded.errors.len());
+    Ok(())
+}

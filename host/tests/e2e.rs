@@ -1,0 +1,10 @@
+//! End-to-end tests: the agent started in-process on real BPF objects and
+//! wasm plugins built by `cargo xtask build`, scraped over real HTTP.
+
+mod e2e {
+    pub mod support;
+
+    mod demos;
+    mod failures;
+    mod http;
+}

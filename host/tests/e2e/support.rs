@@ -1,0 +1,190 @@
+//! Fixtures: manifests pointing at built artifacts, a started agent, an HTTP
+//! scrape and a tiny exposition reader.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use bpfhost::app::{self, App, RunConfig};
+use bpfhost::testing::artifact;
+use tokio_util::sync::CancellationToken;
+
+/// A directory of manifests for one test.
+pub struct ManifestDir {
+    pub dir: tempfile::TempDir,
+}
+
+impl ManifestDir {
+    pub fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().expect("tempdir"),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Writes `name` with `content`.
+    pub fn write(&self, name: &str, content: &str) -> PathBuf {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, content).expect("write manifest");
+        path
+    }
+
+    /// Copies one of `crd/examples/` with its artifact paths made absolute,
+    /// so the test exercises the shipped example as written.
+    pub fn example(&self, name: &str) -> PathBuf {
+        let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../crd/examples");
+        let text = std::fs::read_to_string(examples.join(name)).expect("read example");
+        let text = text
+            .lines()
+            .map(|line| match line.split_once("path: ../../target/artifacts/") {
+                Some((indent, rel)) => format!("{indent}path: {}", artifact(rel).display()),
+                None => line.to_owned(),
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        self.write(name, &text)
+    }
+}
+
+/// A running agent, stopped on drop.
+pub struct Agent {
+    pub app: Option<App>,
+    shutdown: CancellationToken,
+}
+
+impl Agent {
+    pub async fn start(manifests: &[&Path]) -> Self {
+        let shutdown = CancellationToken::new();
+        let config = RunConfig {
+            manifests: manifests.iter().map(|p| p.to_path_buf()).collect(),
+            listen: "127.0.0.1:0".parse().expect("addr"),
+            node_name: "test-node".into(),
+        };
+        let app = app::start(&config, shutdown.clone()).await.expect("agent starts");
+        Self {
+            app: Some(app),
+            shutdown,
+        }
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.app.as_ref().expect("running").local_addr()
+    }
+
+    /// Scrapes `/metrics` with the default Accept header of Prometheus 2.
+    pub async fn scrape(&self) -> Scrape {
+        get(self.addr(), "/metrics", None).await
+    }
+
+    pub async fn stop(mut self) {
+        self.shutdown.cancel();
+        if let Some(app) = self.app.take() {
+            app.join().await.expect("clean shutdown");
+        }
+    }
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+/// An HTTP response.
+pub struct Scrape {
+    pub status: u16,
+    pub content_type: String,
+    pub body: String,
+}
+
+/// A plain HTTP/1.1 GET over a real TCP connection.
+pub async fn get(addr: SocketAddr, path: &str, accept: Option<&str>) -> Scrape {
+    let request = format!(
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\n{}Connection: close\r\n\r\n",
+        accept.map(|a| format!("Accept: {a}\r\n")).unwrap_or_default()
+    );
+    tokio::task::spawn_blocking(move || raw(addr, request.as_bytes()))
+        .await
+        .expect("http task")
+}
+
+/// Sends raw bytes and parses the response.
+pub fn raw(addr: SocketAddr, request: &[u8]) -> Scrape {
+    let mut stream = TcpStream::connect(addr).expect("connect");
+    stream.set_read_timeout(Some(Duration::from_secs(30))).expect("timeout");
+    stream.write_all(request).expect("send");
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).expect("read response");
+    let text = String::from_utf8(response).expect("utf-8 response");
+    let (head, body) = text.split_once("\r\n\r\n").expect("http response");
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("status code");
+    let content_type = head
+        .lines()
+        .find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.eq_ignore_ascii_case("content-type").then(|| v.trim().to_owned())
+        })
+        .unwrap_or_default();
+    Scrape {
+        status,
+        content_type,
+        body: body.to_owned(),
+    }
+}
+
+impl Scrape {
+    /// The value of the sample `name` whose labels include all of `labels`.
+    pub fn value(&self, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+        self.body.lines().find_map(|line| {
+            let rest = line.strip_prefix(name)?;
+            let (label_text, value) = match rest.strip_prefix('{') {
+                Some(r) => r.split_once("} ")?,
+                None => ("", rest.strip_prefix(' ')?),
+            };
+            labels
+                .iter()
+                .all(|(k, v)| label_text.contains(&format!("{k}=\"{v}\"")))
+                .then(|| value.split_whitespace().next()?.parse().ok())?
+        })
+    }
+
+    /// Like [`Scrape::value`], treating a missing series as 0.
+    pub fn value_or_zero(&self, name: &str, labels: &[(&str, &str)]) -> f64 {
+        self.value(name, labels).unwrap_or(0.0)
+    }
+
+    /// Runs `promtool check metrics` on the body and panics with its output
+    /// when it finds a problem.
+    pub fn assert_promtool_accepts(&self) {
+        let mut child = Command::new("promtool")
+            .args(["check", "metrics"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("promtool (Debian package prometheus) must be installed");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(self.body.as_bytes())
+            .expect("feed promtool");
+        let out = child.wait_with_output().expect("promtool runs");
+        assert!(
+            out.status.success(),
+            "promtool check metrics rejected the scrape:\n{}{}\n--- scrape ---\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+            self.body
+        );
+    }
+}
