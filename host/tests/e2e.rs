@@ -7,4 +7,5 @@ mod e2e {
     mod demos;
     mod failures;
     mod http;
+    mod prometheus;
 }

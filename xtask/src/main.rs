@@ -54,6 +54,7 @@ fn run() -> Result<()> {
 }
 
 /// Paths of the workspace being built.
+#[derive(Debug)]
 pub struct Workspace {
     pub root: PathBuf,
     pub target: PathBuf,

@@ -104,29 +104,35 @@ pub struct Scrape {
 
 /// A plain HTTP/1.1 GET over a real TCP connection.
 pub async fn get(addr: SocketAddr, path: &str, accept: Option<&str>) -> Scrape {
+    try_get(addr, path, accept).await.expect("http get")
+}
+
+/// Like [`get`], returning connection errors.
+pub async fn try_get(addr: SocketAddr, path: &str, accept: Option<&str>) -> std::io::Result<Scrape> {
     let request = format!(
         "GET {path} HTTP/1.1\r\nHost: {addr}\r\n{}Connection: close\r\n\r\n",
         accept.map(|a| format!("Accept: {a}\r\n")).unwrap_or_default()
     );
-    tokio::task::spawn_blocking(move || raw(addr, request.as_bytes()))
+    tokio::task::spawn_blocking(move || try_raw(addr, request.as_bytes()))
         .await
         .expect("http task")
 }
 
 /// Sends raw bytes and parses the response.
 pub fn raw(addr: SocketAddr, request: &[u8]) -> Scrape {
-    let mut stream = TcpStream::connect(addr).expect("connect");
-    stream.set_read_timeout(Some(Duration::from_secs(30))).expect("timeout");
-    stream.write_all(request).expect("send");
+    try_raw(addr, request).expect("http exchange")
+}
+
+fn try_raw(addr: SocketAddr, request: &[u8]) -> std::io::Result<Scrape> {
+    let mut stream = TcpStream::connect(addr)?;
+    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+    stream.write_all(request)?;
     let mut response = Vec::new();
-    stream.read_to_end(&mut response).expect("read response");
-    let text = String::from_utf8(response).expect("utf-8 response");
-    let (head, body) = text.split_once("\r\n\r\n").expect("http response");
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .expect("status code");
+    stream.read_to_end(&mut response)?;
+    let text = String::from_utf8_lossy(&response).into_owned();
+    let bad = || std::io::Error::new(std::io::ErrorKind::InvalidData, format!("not an HTTP response: {text:?}"));
+    let (head, body) = text.split_once("\r\n\r\n").ok_or_else(bad)?;
+    let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).ok_or_else(bad)?;
     let content_type = head
         .lines()
         .find_map(|l| {
@@ -134,11 +140,11 @@ pub fn raw(addr: SocketAddr, request: &[u8]) -> Scrape {
             k.eq_ignore_ascii_case("content-type").then(|| v.trim().to_owned())
         })
         .unwrap_or_default();
-    Scrape {
+    Ok(Scrape {
         status,
         content_type,
         body: body.to_owned(),
-    }
+    })
 }
 
 impl Scrape {
