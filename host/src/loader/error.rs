@@ -38,6 +38,10 @@ pub enum LoadError {
     #[error("programs: no program named {program:?} in the object (it has: {available})")]
     UnknownProgram { program: String, available: String },
 
+    /// Two `programs:` entries name the same program.
+    #[error("programs: {program:?} is listed more than once")]
+    DuplicateProgram { program: String },
+
     /// A `programs:` entry gives an attach point of the wrong kind.
     #[error("program {program}: a {kind} program cannot attach to a {attach} attach point")]
     AttachKindMismatch {

@@ -30,6 +30,7 @@ mod cgroup;
 mod elf;
 mod error;
 mod globals;
+mod plan;
 mod rewrite;
 mod section;
 mod socket;
@@ -51,9 +52,8 @@ pub use error::{AttachSource, ElfError, LoadError, VERIFIER_LOG_TAIL_LINES};
 pub use section::{DEFAULT_PERF_FREQUENCY, ProgramKind};
 pub use tracefs::TRACEFS;
 
-use crate::manifest::spec::{AttachPoint, GlobalValue, ProgramAttach};
+use crate::manifest::spec::{GlobalValue, ProgramAttach};
 use elf::ElfInfo;
-use section::Section;
 
 /// What to load: one exporter's ELF and its manifest settings.
 #[derive(Debug, Clone, Copy)]
@@ -127,19 +127,11 @@ impl LoadedObject {
     }
 }
 
-/// One program and where it will attach, decided before loading anything.
-struct Plan {
-    name: String,
-    section: String,
-    parsed: Section,
-    point: AttachPoint,
-}
-
 /// Loads `request.elf` and attaches its programs.
 pub fn load(request: &LoadRequest<'_>) -> Result<LoadedObject, LoadError> {
     let invalid = |source: ElfError| LoadError::InvalidElf { source };
     let info = ElfInfo::parse(request.elf).map_err(invalid)?;
-    let plans = plan(&info, request.programs)?;
+    let plans = plan::plan(&info, request.programs)?;
     let globals = globals::encode_all(&info, request.globals)?;
 
     let mut renames: Vec<(String, String)> = Vec::new();
@@ -195,60 +187,6 @@ pub fn load(request: &LoadRequest<'_>) -> Result<LoadedObject, LoadError> {
     }
     object.maps = readable_maps(&object.ebpf)?;
     Ok(object)
-}
-
-/// Decides every program's attach point and checks the `programs:` entries.
-fn plan(info: &ElfInfo, entries: &[ProgramAttach]) -> Result<Vec<Plan>, LoadError> {
-    for entry in entries {
-        if info.program(&entry.name).is_none() {
-            let available: Vec<&str> = info.programs.iter().map(|p| p.name.as_str()).collect();
-            return Err(LoadError::UnknownProgram {
-                program: entry.name.clone(),
-                available: available.join(", "),
-            });
-        }
-    }
-    let mut plans = Vec::new();
-    for program in &info.programs {
-        let parsed = section::parse(&program.section).ok_or_else(|| LoadError::UnknownSection {
-            program: program.name.clone(),
-            section: program.section.clone(),
-        })?;
-        let missing = |needs| LoadError::MissingTarget {
-            program: program.name.clone(),
-            section: program.section.clone(),
-            needs,
-        };
-        let point = match entries.iter().find(|e| e.name == program.name) {
-            Some(entry) => {
-                if !parsed.kind.fits(&entry.attach) {
-                    return Err(LoadError::AttachKindMismatch {
-                        program: program.name.clone(),
-                        kind: parsed.kind.as_str(),
-                        attach: section::attach_kind_name(&entry.attach),
-                    });
-                }
-                let needs_btf_target = matches!(
-                    parsed.kind,
-                    ProgramKind::BtfTracepoint | ProgramKind::Fentry | ProgramKind::Fexit
-                );
-                if let (AttachPoint::None, true, Err(needs)) =
-                    (&entry.attach, needs_btf_target, &parsed.default_attach)
-                {
-                    return Err(missing(needs));
-                }
-                entry.attach.clone()
-            }
-            None => parsed.default_attach.clone().map_err(missing)?,
-        };
-        plans.push(Plan {
-            name: program.name.clone(),
-            section: program.section.clone(),
-            parsed,
-            point,
-        });
-    }
-    Ok(plans)
 }
 
 /// Duplicates the fds of the maps a snapshot reader understands.

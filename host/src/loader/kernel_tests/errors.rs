@@ -42,6 +42,19 @@ fn unknown_program_in_programs_is_named() {
 }
 
 #[test]
+fn duplicate_programs_entries_are_rejected() {
+    let entry = ProgramAttach {
+        name: "fx_xdp".into(),
+        attach: xdp_on("lo"),
+    };
+    let err = load_fixture("bpf/fixtures/xdp.bpf.o", &[entry.clone(), entry]).expect_err("dup");
+    assert!(
+        matches!(&err, LoadError::DuplicateProgram { program } if program == "fx_xdp"),
+        "{err:?}"
+    );
+}
+
+#[test]
 fn unknown_section_is_named() {
     let err = load_fixture("bpf/fixtures/unknown_section.bpf.o", &[]).expect_err("unknown");
     assert_eq!(
