@@ -70,6 +70,10 @@ pub enum LoadError {
         reason: &'static str,
     },
 
+    /// A `__kconfig` extern could not be resolved.
+    #[error("kconfig {name}: {reason}")]
+    Kconfig { name: String, reason: &'static str },
+
     /// The kernel verifier rejected a program.
     #[error("program {program} rejected by the verifier ({errno}):\n{log_tail}")]
     Verifier {

@@ -30,6 +30,7 @@ mod cgroup;
 mod elf;
 mod error;
 mod globals;
+mod kconfig;
 mod plan;
 mod rewrite;
 mod section;
@@ -142,7 +143,9 @@ pub fn load(request: &LoadRequest<'_>) -> Result<LoadedObject, LoadError> {
             renames.push((plan.section.clone(), aya_name.clone()));
         }
     }
-    let bytes = rewrite::rename_sections(request.elf, &renames).map_err(invalid)?;
+    let resolved = kconfig::resolve(request.elf, &kconfig::RunningKernel::default())?;
+    let elf = resolved.as_deref().unwrap_or(request.elf);
+    let bytes = rewrite::rename_sections(elf, &renames).map_err(invalid)?;
 
     let btf = Btf::from_sys_fs().map_err(|source| LoadError::KernelBtf { source })?;
     let mut loader = EbpfLoader::new();

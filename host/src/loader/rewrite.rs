@@ -11,8 +11,8 @@
 
 use super::error::ElfError;
 
-const SHDR_SIZE: usize = 64;
-const BTF_MAGIC: u16 = 0xeb9f;
+pub(super) const SHDR_SIZE: usize = 64;
+pub(super) const BTF_MAGIC: u16 = 0xeb9f;
 
 /// Returns `elf` with each section named `old` renamed to `new`.
 pub fn rename_sections(elf: &[u8], renames: &[(String, String)]) -> Result<Vec<u8>, ElfError> {
@@ -48,8 +48,8 @@ pub fn rename_sections(elf: &[u8], renames: &[(String, String)]) -> Result<Vec<u
     }
 
     // `.BTF.ext` section references, when the object has BTF.
-    let btf = (0..sections.count).find(|&i| sections.name(elf, i) == Some(".BTF"));
-    let ext = (0..sections.count).find(|&i| sections.name(elf, i) == Some(".BTF.ext"));
+    let btf = sections.find(elf, ".BTF");
+    let ext = sections.find(elf, ".BTF.ext");
     if let (Some(btf), Some(ext)) = (btf, ext) {
         rename_in_btf_ext(&mut out, elf, &sections, btf, ext, renames)
             .ok_or_else(|| bad("unexpected .BTF/.BTF.ext layout"))?;
@@ -58,14 +58,14 @@ pub fn rename_sections(elf: &[u8], renames: &[(String, String)]) -> Result<Vec<u
 }
 
 /// The section header table of the original file.
-struct Sections {
-    table: usize,
-    count: usize,
-    strtab_index: usize,
+pub(super) struct Sections {
+    pub table: usize,
+    pub count: usize,
+    pub strtab_index: usize,
 }
 
 impl Sections {
-    fn read(elf: &[u8]) -> Option<Self> {
+    pub fn read(elf: &[u8]) -> Option<Self> {
         let table = usize::try_from(get_u64(elf, 0x28)?).ok()?;
         let entsize = usize::from(get_u16(elf, 0x3a)?);
         let count = usize::from(get_u16(elf, 0x3c)?);
@@ -78,19 +78,24 @@ impl Sections {
         })
     }
 
-    fn header(&self, index: usize) -> usize {
+    /// The index of the section named `name`.
+    pub fn find(&self, elf: &[u8], name: &str) -> Option<usize> {
+        (0..self.count).find(|&i| self.name(elf, i) == Some(name))
+    }
+
+    pub fn header(&self, index: usize) -> usize {
         self.table + index * SHDR_SIZE
     }
 
     /// File range of a section's data.
-    fn data(&self, elf: &[u8], index: usize) -> Option<(usize, usize)> {
+    pub fn data(&self, elf: &[u8], index: usize) -> Option<(usize, usize)> {
         let header = self.header(index);
         let offset = usize::try_from(get_u64(elf, header + 24)?).ok()?;
         let size = usize::try_from(get_u64(elf, header + 32)?).ok()?;
         (offset.checked_add(size)? <= elf.len()).then_some((offset, size))
     }
 
-    fn name<'e>(&self, elf: &'e [u8], index: usize) -> Option<&'e str> {
+    pub fn name<'e>(&self, elf: &'e [u8], index: usize) -> Option<&'e str> {
         let (strtab, size) = self.data(elf, self.strtab_index)?;
         let name = usize::try_from(get_u32(elf, self.header(index))?).ok()?;
         cstr(elf.get(strtab..strtab + size)?, name)
@@ -100,7 +105,7 @@ impl Sections {
 /// Copies a section's data to the end of `out`, appends NUL-terminated
 /// `strings`, repoints the section there, and returns each string's offset
 /// within the section.
-fn append_to_section(
+pub(super) fn append_to_section(
     out: &mut Vec<u8>,
     sections: &Sections,
     index: usize,
@@ -133,39 +138,78 @@ fn rename_in_btf_ext(
     ext: usize,
     renames: &[(String, String)],
 ) -> Option<()> {
-    let (btf_off, btf_size) = sections.data(elf, btf)?;
-    let btf_data = &elf[btf_off..btf_off + btf_size];
-    if get_u16(btf_data, 0)? != BTF_MAGIC {
-        return None;
-    }
-    let hdr_len = usize::try_from(get_u32(btf_data, 4)?).ok()?;
-    let str_off = hdr_len + usize::try_from(get_u32(btf_data, 16)?).ok()?;
-    let str_len = usize::try_from(get_u32(btf_data, 20)?).ok()?;
-    if str_off + str_len != btf_size {
-        return None; // strings are not last: appending would corrupt types
-    }
-    let strings = &btf_data[str_off..];
-
+    let layout = BtfLayout::read(elf, sections, btf)?;
     let (ext_off, ext_size) = sections.data(elf, ext)?;
     let records = btf_ext_section_refs(&elf[ext_off..ext_off + ext_size])?;
-
     let new: Vec<&str> = renames.iter().map(|(_, n)| n.as_str()).collect();
-    let appended = append_to_section(out, sections, btf, &new)?;
-    // The copied header's string length grows by what was appended.
-    let (new_btf_off, new_btf_size) = sections.data(out, btf)?;
-    let grown = u32::try_from(new_btf_size - btf_size).ok()?;
-    put_u32(out, new_btf_off + 20, u32::try_from(str_len).ok()? + grown);
-
+    let (appended, _) = append_btf_strings(out, sections, btf, &layout, &new)?;
     for position in records {
         let name_off = usize::try_from(get_u32(elf, ext_off + position)?).ok()?;
-        let name = cstr(strings, name_off)?;
+        let name = cstr(layout.strings(elf), name_off)?;
         if let Some(i) = renames.iter().position(|(old, _)| old == name) {
-            // `appended` is relative to the section; BTF strings to `str_off`.
-            let new_off = appended[i] - u32::try_from(str_off).ok()?;
-            put_u32(out, ext_off + position, new_off);
+            put_u32(out, ext_off + position, appended[i]);
         }
     }
     Some(())
+}
+
+/// Where a `.BTF` section's parts are in the original file.
+pub(super) struct BtfLayout {
+    /// File offset of the section.
+    pub offset: usize,
+    pub size: usize,
+    /// Offsets within the section of the type and string areas.
+    pub types: usize,
+    pub types_len: usize,
+    pub strings: usize,
+    pub strings_len: usize,
+}
+
+impl BtfLayout {
+    /// Reads the header; requires the strings to come last (as clang and
+    /// libbpf write them), so that strings can be appended.
+    pub fn read(elf: &[u8], sections: &Sections, btf: usize) -> Option<Self> {
+        let (offset, size) = sections.data(elf, btf)?;
+        let data = &elf[offset..offset + size];
+        if get_u16(data, 0)? != BTF_MAGIC {
+            return None;
+        }
+        let hdr_len = usize::try_from(get_u32(data, 4)?).ok()?;
+        let field = |at| usize::try_from(get_u32(data, at)?).ok();
+        let layout = Self {
+            offset,
+            size,
+            types: hdr_len + field(8)?,
+            types_len: field(12)?,
+            strings: hdr_len + field(16)?,
+            strings_len: field(20)?,
+        };
+        (layout.strings + layout.strings_len == size && layout.types + layout.types_len <= size)
+            .then_some(layout)
+    }
+
+    /// The string area, in the original file.
+    pub fn strings<'e>(&self, elf: &'e [u8]) -> &'e [u8] {
+        &elf[self.offset + self.strings..self.offset + self.size]
+    }
+}
+
+/// Copies `.BTF` to the end of `out` with `names` appended to its strings.
+/// Returns each name's string offset and the section's new file offset.
+pub(super) fn append_btf_strings(
+    out: &mut Vec<u8>,
+    sections: &Sections,
+    btf: usize,
+    layout: &BtfLayout,
+    names: &[&str],
+) -> Option<(Vec<u32>, usize)> {
+    let appended = append_to_section(out, sections, btf, names)?;
+    let (new_offset, new_size) = sections.data(out, btf)?;
+    let strings_len = u32::try_from(new_size - layout.strings).ok()?;
+    put_u32(out, new_offset + 20, strings_len);
+    // `appended` is relative to the section; string offsets to the strings.
+    let base = u32::try_from(layout.strings).ok()?;
+    Some((appended.iter().map(|a| a - base).collect(), new_offset))
 }
 
 /// Offsets (within `.BTF.ext`) of every `sec_name_off` field.
@@ -198,29 +242,29 @@ fn btf_ext_section_refs(ext: &[u8]) -> Option<Vec<usize>> {
     Some(refs)
 }
 
-fn cstr(table: &[u8], offset: usize) -> Option<&str> {
+pub(super) fn cstr(table: &[u8], offset: usize) -> Option<&str> {
     let bytes = table.get(offset..)?;
     let end = bytes.iter().position(|&b| b == 0)?;
     std::str::from_utf8(&bytes[..end]).ok()
 }
 
-fn get_u16(b: &[u8], at: usize) -> Option<u16> {
+pub(super) fn get_u16(b: &[u8], at: usize) -> Option<u16> {
     Some(u16::from_le_bytes(b.get(at..at + 2)?.try_into().ok()?))
 }
 
-fn get_u32(b: &[u8], at: usize) -> Option<u32> {
+pub(super) fn get_u32(b: &[u8], at: usize) -> Option<u32> {
     Some(u32::from_le_bytes(b.get(at..at + 4)?.try_into().ok()?))
 }
 
-fn get_u64(b: &[u8], at: usize) -> Option<u64> {
+pub(super) fn get_u64(b: &[u8], at: usize) -> Option<u64> {
     Some(u64::from_le_bytes(b.get(at..at + 8)?.try_into().ok()?))
 }
 
-fn put_u32(b: &mut [u8], at: usize, value: u32) {
+pub(super) fn put_u32(b: &mut [u8], at: usize, value: u32) {
     b[at..at + 4].copy_from_slice(&value.to_le_bytes());
 }
 
-fn put_u64(b: &mut [u8], at: usize, value: u64) {
+pub(super) fn put_u64(b: &mut [u8], at: usize, value: u64) {
     b[at..at + 8].copy_from_slice(&value.to_le_bytes());
 }
 

@@ -224,3 +224,24 @@ fn writes_global_filters_out_other_processes() {
         "target_tgid=1 skips us"
     );
 }
+
+#[test]
+fn kconfig_externs_resolve_to_the_running_kernel() {
+    if !kernel_available("kconfig_externs_resolve_to_the_running_kernel") {
+        return;
+    }
+    let object = load_fixture("bpf/fixtures/kconfig.bpf.o", &[]).expect("load");
+    getppid();
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").expect("release");
+    let mut parts = release
+        .split(|c: char| !c.is_ascii_digit())
+        .map(|p| p.parse::<u64>().unwrap_or(0));
+    let (a, b, c) = (
+        parts.next().unwrap_or(0),
+        parts.next().unwrap_or(0),
+        parts.next().unwrap_or(0),
+    );
+    // The fixture stores LINUX_KERNEL_VERSION when CONFIG_BPF_SYSCALL is set.
+    assert_eq!(hits(&object), (a << 16) + (b << 8) + c.min(255));
+    drop_and_assert_unloaded(object);
+}
