@@ -163,23 +163,30 @@ fn kprobe_reports_missing_kprobe_support() {
     assert_unloaded(&["fx_kprobe", "fx_kretprobe"]);
 }
 
-/// The `writes_by_process` key of the calling thread.
-fn writes_key() -> Vec<u8> {
-    let comm = std::fs::read_to_string("/proc/thread-self/comm").expect("comm");
+/// The `writes_by_process` key of a thread of this process named `comm`.
+fn writes_key(comm: &str) -> Vec<u8> {
     let mut key = std::process::id().to_le_bytes().to_vec();
     let mut name = [0u8; 16];
-    let comm = comm.trim_end_matches('\n').as_bytes();
-    name[..comm.len().min(15)].copy_from_slice(&comm[..comm.len().min(15)]);
+    name[..comm.len()].copy_from_slice(comm.as_bytes());
     key.extend_from_slice(&name);
     key
 }
 
-fn write_to_dev_null(times: usize) {
+/// Writes `times` bytes to /dev/null from a new thread named `comm` (unique
+/// per test: test threads' own names are truncated to the same 15 bytes).
+fn write_to_dev_null(comm: &str, times: usize) {
     use std::io::Write;
-    let mut null = std::fs::File::create("/dev/null").expect("open /dev/null");
-    for _ in 0..times {
-        null.write_all(b"x").expect("write");
-    }
+    std::thread::Builder::new()
+        .name(comm.to_owned())
+        .spawn(move || {
+            let mut null = std::fs::File::create("/dev/null").expect("open /dev/null");
+            for _ in 0..times {
+                null.write_all(b"x").expect("write");
+            }
+        })
+        .expect("spawn writer")
+        .join()
+        .expect("writer finished");
 }
 
 fn load_writes(target_tgid: u32) -> crate::loader::LoadedObject {
@@ -203,9 +210,9 @@ fn writes_program_counts_this_process_when_targeted() {
         ["writes_by_process"],
         ".rodata is not a readable map"
     );
-    write_to_dev_null(7);
+    write_to_dev_null("bpfh-writes-7", 7);
     let map = object.map("writes_by_process").expect("map");
-    let count = lookup(&map.fd, &writes_key(), 8).map(|v| u64_sum(&v));
+    let count = lookup(&map.fd, &writes_key("bpfh-writes-7"), 8).map(|v| u64_sum(&v));
     assert_eq!(count, Some(7));
     drop_and_assert_unloaded(object);
 }
@@ -216,10 +223,10 @@ fn writes_global_filters_out_other_processes() {
         return;
     }
     let object = load_writes(1);
-    write_to_dev_null(3);
+    write_to_dev_null("bpfh-writes-3", 3);
     let map = object.map("writes_by_process").expect("map");
     assert_eq!(
-        lookup(&map.fd, &writes_key(), 8),
+        lookup(&map.fd, &writes_key("bpfh-writes-3"), 8),
         None,
         "target_tgid=1 skips us"
     );
