@@ -181,7 +181,13 @@ pub fn load(request: &LoadRequest<'_>) -> Result<LoadedObject, LoadError> {
         let default = plan.parsed.default_attach.as_ref().ok();
         let target =
             attach::load_and_attach(&mut cx, &plan.name, plan.parsed.kind, &plan.point, default)?;
+        let id = object
+            .ebpf
+            .program(&plan.name)
+            .and_then(|p| p.info().ok())
+            .map(|info| info.id());
         object.programs.push(AttachedProgram {
+            id,
             name: plan.name,
             section: plan.section,
             kind: plan.parsed.kind,

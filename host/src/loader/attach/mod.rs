@@ -26,6 +26,8 @@ pub struct AttachedProgram {
     /// Where it is attached, in words (`syscalls/sys_enter_write`,
     /// `all interfaces`, `unattached`).
     pub target: String,
+    /// The kernel's id for the program (as `bpftool prog show` lists it).
+    pub id: Option<u32>,
 }
 
 /// What a program needs besides its kernel links, and what it is attached to.

@@ -33,6 +33,7 @@ fn tracepoints_attach_by_both_section_spellings() {
             ("fx_tp_short", "syscalls/sys_exit_getppid")
         ]
     );
+    assert!(object.programs().iter().all(|p| p.id.is_some()));
     for _ in 0..5 {
         getppid();
     }
