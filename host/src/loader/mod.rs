@@ -1,3 +1,233 @@
 //! Loading eBPF ELF objects with aya and attaching their programs.
 //!
-//! (Skeleton: loading and attaching land with the loader work.)
+//! [`load`] takes an ELF as libbpf-style C compiles it, checks everything it
+//! can before touching the kernel (sections, `programs:` entries, globals),
+//! loads it with CO-RE relocation against the kernel's BTF, and attaches each
+//! program where its `SEC()` name (or its `programs:` entry) says. The
+//! result, a [`LoadedObject`], owns every kernel object it created: dropping
+//! it detaches and unloads everything. A failed load releases whatever it had
+//! attached before the failure.
+//!
+//! ```no_run
+//! use std::collections::BTreeMap;
+//! use bpfhost::loader::{LoadRequest, load};
+//!
+//! let elf = std::fs::read("packets.bpf.o")?;
+//! let object = load(&LoadRequest {
+//!     exporter: "packets",
+//!     elf: &elf,
+//!     globals: &BTreeMap::new(),
+//!     programs: &[],
+//! })?;
+//! for map in object.maps() {
+//!     println!("{}", map.name);
+//! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod attach;
+mod cgroup;
+mod elf;
+mod error;
+mod globals;
+mod kconfig;
+mod plan;
+mod rewrite;
+mod section;
+mod socket;
+mod tracefs;
+
+#[cfg(test)]
+mod kernel_tests;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::os::fd::{AsFd, OwnedFd};
+
+use aya::maps::Map;
+use aya::{Btf, Ebpf, EbpfError, EbpfLoader};
+
+pub use attach::AttachedProgram;
+pub use cgroup::cgroup2_root;
+pub use error::{AttachSource, ElfError, LoadError, VERIFIER_LOG_TAIL_LINES};
+pub use section::{DEFAULT_PERF_FREQUENCY, ProgramKind};
+pub use tracefs::TRACEFS;
+
+use crate::manifest::spec::{GlobalValue, ProgramAttach};
+use elf::ElfInfo;
+
+/// What to load: one exporter's ELF and its manifest settings.
+#[derive(Debug, Clone, Copy)]
+pub struct LoadRequest<'a> {
+    /// The exporter's name, for messages and status.
+    pub exporter: &'a str,
+    /// The ELF object's bytes.
+    pub elf: &'a [u8],
+    /// Overrides of `const volatile` (or `.data`) globals.
+    pub globals: &'a BTreeMap<String, GlobalValue>,
+    /// Explicit attach points; other programs attach by their `SEC()` name.
+    pub programs: &'a [ProgramAttach],
+}
+
+/// A map of a loaded object that the map reader can snapshot.
+#[derive(Debug)]
+pub struct LoadedMap {
+    /// The map's name in the ELF.
+    pub name: String,
+    /// A duplicate of the map's file descriptor.
+    pub fd: OwnedFd,
+}
+
+/// A loaded object with its programs attached. Dropping it closes the packet
+/// sockets, detaches every link and unloads every program and map.
+pub struct LoadedObject {
+    exporter: String,
+    programs: Vec<AttachedProgram>,
+    maps: Vec<LoadedMap>,
+    // Fields drop in order: sockets (and their filters) before programs.
+    sockets: Vec<OwnedFd>,
+    ebpf: Ebpf,
+}
+
+impl fmt::Debug for LoadedObject {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LoadedObject")
+            .field("exporter", &self.exporter)
+            .field("programs", &self.programs)
+            .field("maps", &self.maps)
+            .field("sockets", &self.sockets.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl LoadedObject {
+    /// The exporter this object belongs to.
+    pub fn exporter(&self) -> &str {
+        &self.exporter
+    }
+
+    /// The programs, in ELF order, with where each is attached.
+    pub fn programs(&self) -> &[AttachedProgram] {
+        &self.programs
+    }
+
+    /// The readable maps: hash, array, per-CPU, LRU and LPM-trie maps. The
+    /// `.rodata`/`.data`/`.bss` maps, ring buffers and perf arrays are left out.
+    pub fn maps(&self) -> &[LoadedMap] {
+        &self.maps
+    }
+
+    /// The readable map named `name`.
+    pub fn map(&self, name: &str) -> Option<&LoadedMap> {
+        self.maps.iter().find(|m| m.name == name)
+    }
+
+    /// The underlying aya object, for callers that need more than the maps.
+    pub fn ebpf(&self) -> &Ebpf {
+        &self.ebpf
+    }
+}
+
+/// Loads `request.elf` and attaches its programs.
+pub fn load(request: &LoadRequest<'_>) -> Result<LoadedObject, LoadError> {
+    let invalid = |source: ElfError| LoadError::InvalidElf { source };
+    let info = ElfInfo::parse(request.elf).map_err(invalid)?;
+    let plans = plan::plan(&info, request.programs)?;
+    let globals = globals::encode_all(&info, request.globals)?;
+
+    let mut renames: Vec<(String, String)> = Vec::new();
+    for plan in &plans {
+        if let Some(aya_name) = &plan.parsed.aya_name
+            && !renames.iter().any(|(old, _)| *old == plan.section)
+        {
+            renames.push((plan.section.clone(), aya_name.clone()));
+        }
+    }
+    let resolved = kconfig::resolve(request.elf, &kconfig::RunningKernel::default())?;
+    let elf = resolved.as_deref().unwrap_or(request.elf);
+    let bytes = rewrite::rename_sections(elf, &renames).map_err(invalid)?;
+
+    let btf = Btf::from_sys_fs().map_err(|source| LoadError::KernelBtf { source })?;
+    let mut loader = EbpfLoader::new();
+    loader.btf(Some(&btf));
+    for (name, value) in &globals {
+        loader.override_global(name, value.as_slice(), true);
+    }
+    let ebpf = loader.load(&bytes).map_err(|e| match e {
+        EbpfError::ParseError(_)
+        | EbpfError::RelocationError(_)
+        | EbpfError::BtfRelocationError(_)
+        | EbpfError::NoBTF => invalid(ElfError::Parse(Box::new(e))),
+        source => LoadError::Kernel {
+            source: Box::new(source),
+        },
+    })?;
+
+    // From here on, an early return drops `object`: everything attached so
+    // far is detached and unloaded.
+    let mut object = LoadedObject {
+        exporter: request.exporter.to_owned(),
+        programs: Vec::new(),
+        maps: Vec::new(),
+        sockets: Vec::new(),
+        ebpf,
+    };
+    for plan in plans {
+        let mut cx = attach::Context {
+            ebpf: &mut object.ebpf,
+            btf: &btf,
+            sockets: &mut object.sockets,
+        };
+        let default = plan.parsed.default_attach.as_ref().ok();
+        let target =
+            attach::load_and_attach(&mut cx, &plan.name, plan.parsed.kind, &plan.point, default)?;
+        let id = object
+            .ebpf
+            .program(&plan.name)
+            .and_then(|p| p.info().ok())
+            .map(|info| info.id());
+        object.programs.push(AttachedProgram {
+            id,
+            name: plan.name,
+            section: plan.section,
+            kind: plan.parsed.kind,
+            target,
+        });
+    }
+    object.maps = readable_maps(&object.ebpf)?;
+    Ok(object)
+}
+
+/// Duplicates the fds of the maps a snapshot reader understands.
+fn readable_maps(ebpf: &Ebpf) -> Result<Vec<LoadedMap>, LoadError> {
+    let mut maps = Vec::new();
+    for (name, map) in ebpf.maps() {
+        if name.starts_with('.') {
+            continue; // .rodata, .data, .bss, .kconfig
+        }
+        let (Map::Array(data)
+        | Map::HashMap(data)
+        | Map::LruHashMap(data)
+        | Map::PerCpuArray(data)
+        | Map::PerCpuHashMap(data)
+        | Map::PerCpuLruHashMap(data)
+        | Map::LpmTrie(data)) = map
+        else {
+            continue; // ring buffers, perf arrays, program arrays, ...
+        };
+        let fd = data
+            .fd()
+            .as_fd()
+            .try_clone_to_owned()
+            .map_err(|source| LoadError::MapFd {
+                map: name.to_owned(),
+                source,
+            })?;
+        maps.push(LoadedMap {
+            name: name.to_owned(),
+            fd,
+        });
+    }
+    maps.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(maps)
+}

@@ -1,0 +1,255 @@
+//! Tracing attach kinds on the real kernel, and the demo `writes` program.
+
+use std::collections::BTreeMap;
+
+use super::{
+    assert_unloaded, drop_and_assert_unloaded, eventually, hits, load_fixture, load_with, lookup,
+    u64_sum,
+};
+use crate::loader::{LoadError, ProgramKind};
+use crate::manifest::spec::{AttachPoint, GlobalValue, ProgramAttach, UprobeTarget};
+use crate::testing::kernel_available;
+
+fn getppid() {
+    // SAFETY: getppid has no preconditions.
+    let _ = unsafe { libc::getppid() };
+}
+
+#[test]
+fn tracepoints_attach_by_both_section_spellings() {
+    if !kernel_available("tracepoints_attach_by_both_section_spellings") {
+        return;
+    }
+    let object = load_fixture("bpf/fixtures/tracepoint.bpf.o", &[]).expect("load");
+    let targets: Vec<(&str, &str)> = object
+        .programs()
+        .iter()
+        .map(|p| (p.name.as_str(), p.target.as_str()))
+        .collect();
+    assert_eq!(
+        targets,
+        [
+            ("fx_tp", "syscalls/sys_enter_getppid"),
+            ("fx_tp_short", "syscalls/sys_exit_getppid")
+        ]
+    );
+    assert!(object.programs().iter().all(|p| p.id.is_some()));
+    for _ in 0..5 {
+        getppid();
+    }
+    assert!(hits(&object) >= 10, "enter and exit both counted");
+    drop_and_assert_unloaded(object);
+}
+
+#[test]
+fn raw_tracepoints_attach() {
+    if !kernel_available("raw_tracepoints_attach") {
+        return;
+    }
+    let object = load_fixture("bpf/fixtures/raw_tp.bpf.o", &[]).expect("load");
+    getppid();
+    assert!(hits(&object) > 0);
+    assert_eq!(object.programs()[0].kind, ProgramKind::RawTracepoint);
+    drop_and_assert_unloaded(object);
+}
+
+#[test]
+fn btf_tracepoints_attach_and_read_typed_pointers() {
+    if !kernel_available("btf_tracepoints_attach_and_read_typed_pointers") {
+        return;
+    }
+    let object = load_fixture("bpf/fixtures/tp_btf.bpf.o", &[]).expect("load");
+    eventually("a sched_switch", || {
+        std::thread::yield_now();
+        hits(&object) > 0
+    });
+    drop_and_assert_unloaded(object);
+}
+
+/// The uprobe test's target: a function of this test binary.
+#[unsafe(no_mangle)]
+#[inline(never)]
+pub extern "C" fn bpfhost_uprobe_target(x: u64) -> u64 {
+    std::hint::black_box(x.wrapping_mul(3))
+}
+
+#[test]
+fn uprobes_attach_to_this_binary_and_to_libc() {
+    if !kernel_available("uprobes_attach_to_this_binary_and_to_libc") {
+        return;
+    }
+    let exe = std::env::current_exe().expect("current exe");
+    let programs = [ProgramAttach {
+        name: "fx_uprobe".into(),
+        attach: AttachPoint::Uprobe(UprobeTarget {
+            target: exe.display().to_string(),
+            function: Some("bpfhost_uprobe_target".into()),
+            offset: 0,
+            pid: Some(std::process::id()),
+        }),
+    }];
+    let object = load_fixture("bpf/fixtures/uprobe.bpf.o", &programs).expect("load");
+    for i in 0..3 {
+        std::hint::black_box(bpfhost_uprobe_target(i));
+    }
+    assert!(hits(&object) >= 3, "uprobe fired for each call");
+    let libc_probe = &object.programs()[1];
+    assert_eq!(libc_probe.kind, ProgramKind::Uretprobe);
+    assert_eq!(libc_probe.target, "libc.so.6:getppid");
+    drop_and_assert_unloaded(object);
+}
+
+#[test]
+fn perf_event_samples_cpu_clock_on_every_cpu() {
+    if !kernel_available("perf_event_samples_cpu_clock_on_every_cpu") {
+        return;
+    }
+    let object = load_fixture("bpf/fixtures/perf_event.bpf.o", &[]).expect("load");
+    assert!(
+        object.programs()[0]
+            .target
+            .starts_with("cpu-clock at 99 Hz on ")
+    );
+    eventually("a cpu-clock sample", || hits(&object) > 0);
+    drop_and_assert_unloaded(object);
+}
+
+/// Whether securityfs says lockdown is on (false when it is not mounted).
+fn lockdown_active() -> bool {
+    std::fs::read_to_string("/sys/kernel/security/lockdown")
+        .is_ok_and(|mode| !mode.contains("[none]"))
+}
+
+#[test]
+fn fentry_reports_lockdown() {
+    if !kernel_available("fentry_reports_lockdown") {
+        return;
+    }
+    let err = match load_fixture("bpf/fixtures/fentry.bpf.o", &[]) {
+        Ok(object) => {
+            // A kernel without lockdown: fentry simply works.
+            assert!(!lockdown_active(), "loaded although lockdown is active");
+            drop_and_assert_unloaded(object);
+            return;
+        }
+        Err(err) => err,
+    };
+    assert!(
+        matches!(&err, LoadError::LockdownForbidsTracing { program, .. } if program == "fx_fentry"),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string()
+            .contains("kernel lockdown forbids fentry/fexit")
+    );
+    assert_unloaded(&["fx_fentry", "fx_fexit"]);
+}
+
+#[test]
+fn kprobe_reports_missing_kprobe_support() {
+    if !kernel_available("kprobe_reports_missing_kprobe_support") {
+        return;
+    }
+    let result = load_fixture("bpf/fixtures/kprobe.bpf.o", &[]);
+    if std::path::Path::new("/sys/bus/event_source/devices/kprobe").exists() {
+        result.expect("kprobes attach where the kernel has them");
+        return;
+    }
+    let err = result.expect_err("no kprobe PMU");
+    assert!(
+        matches!(&err, LoadError::KprobesUnsupported { program, target } if program == "fx_kprobe" && target == "do_unlinkat"),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("does not support kprobes"));
+    assert_unloaded(&["fx_kprobe", "fx_kretprobe"]);
+}
+
+/// The `writes_by_process` key of a thread of this process named `comm`.
+fn writes_key(comm: &str) -> Vec<u8> {
+    let mut key = std::process::id().to_le_bytes().to_vec();
+    let mut name = [0u8; 16];
+    name[..comm.len()].copy_from_slice(comm.as_bytes());
+    key.extend_from_slice(&name);
+    key
+}
+
+/// Writes `times` bytes to /dev/null from a new thread named `comm` (unique
+/// per test: test threads' own names are truncated to the same 15 bytes).
+fn write_to_dev_null(comm: &str, times: usize) {
+    use std::io::Write;
+    std::thread::Builder::new()
+        .name(comm.to_owned())
+        .spawn(move || {
+            let mut null = std::fs::File::create("/dev/null").expect("open /dev/null");
+            for _ in 0..times {
+                null.write_all(b"x").expect("write");
+            }
+        })
+        .expect("spawn writer")
+        .join()
+        .expect("writer finished");
+}
+
+fn load_writes(target_tgid: u32) -> crate::loader::LoadedObject {
+    let mut globals = BTreeMap::new();
+    globals.insert(
+        "target_tgid".to_owned(),
+        GlobalValue::Unsigned(u64::from(target_tgid)),
+    );
+    load_with("bpf/writes.bpf.o", &[], &globals).expect("load writes")
+}
+
+#[test]
+fn writes_program_counts_this_process_when_targeted() {
+    if !kernel_available("writes_program_counts_this_process_when_targeted") {
+        return;
+    }
+    let object = load_writes(std::process::id());
+    let names: Vec<&str> = object.maps().iter().map(|m| m.name.as_str()).collect();
+    assert_eq!(
+        names,
+        ["writes_by_process"],
+        ".rodata is not a readable map"
+    );
+    write_to_dev_null("bpfh-writes-7", 7);
+    let map = object.map("writes_by_process").expect("map");
+    let count = lookup(&map.fd, &writes_key("bpfh-writes-7"), 8).map(|v| u64_sum(&v));
+    assert_eq!(count, Some(7));
+    drop_and_assert_unloaded(object);
+}
+
+#[test]
+fn writes_global_filters_out_other_processes() {
+    if !kernel_available("writes_global_filters_out_other_processes") {
+        return;
+    }
+    let object = load_writes(1);
+    write_to_dev_null("bpfh-writes-3", 3);
+    let map = object.map("writes_by_process").expect("map");
+    assert_eq!(
+        lookup(&map.fd, &writes_key("bpfh-writes-3"), 8),
+        None,
+        "target_tgid=1 skips us"
+    );
+}
+
+#[test]
+fn kconfig_externs_resolve_to_the_running_kernel() {
+    if !kernel_available("kconfig_externs_resolve_to_the_running_kernel") {
+        return;
+    }
+    let object = load_fixture("bpf/fixtures/kconfig.bpf.o", &[]).expect("load");
+    getppid();
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").expect("release");
+    let mut parts = release
+        .split(|c: char| !c.is_ascii_digit())
+        .map(|p| p.parse::<u64>().unwrap_or(0));
+    let (a, b, c) = (
+        parts.next().unwrap_or(0),
+        parts.next().unwrap_or(0),
+        parts.next().unwrap_or(0),
+    );
+    // The fixture stores LINUX_KERNEL_VERSION when CONFIG_BPF_SYSCALL is set.
+    assert_eq!(hits(&object), (a << 16) + (b << 8) + c.min(255));
+    drop_and_assert_unloaded(object);
+}
