@@ -1,5 +1,34 @@
-//! `BpfExporter` manifests: types, parsing and source resolution.
+//! `BpfExporter` manifests: types, loading, validation and source resolution.
+//!
+//! - [`spec`] holds the resource types, the single source of the format.
+//! - [`load_paths`] reads files and directories of YAML documents into
+//!   [`Loaded`]: valid [`Manifest`]s, the [`ConfigMaps`] found beside them,
+//!   and one [`ManifestError`] per bad document (the others still load).
+//! - Checks that need no file (exactly one source, base64, names, selector
+//!   operators, attach targets) run at load time, so `bpfhost validate`
+//!   reports them without reading anything else.
+//! - [`Manifest::object_bytes`] and [`Manifest::decoder_bytes`] read a
+//!   source: a `path` relative to the manifest's directory, `inline` base64,
+//!   or a `configMapKeyRef` in the exporter's namespace.
+//! - [`LabelSelector::matches`] decides whether a node runs an exporter.
 
+mod configmap;
+mod error;
+mod global;
+mod load;
+mod resource;
+mod selector;
+mod source;
 pub mod spec;
+mod validate;
 
+#[cfg(test)]
+mod tests;
+
+pub use configmap::{ConfigMap, ConfigMaps, DEFAULT_NAMESPACE};
+pub use error::{Location, ManifestError};
+pub use load::{Loaded, load_paths, load_str};
+pub use resource::Manifest;
+pub use selector::{Operator, UnknownOperator};
+pub use source::{SOURCE_FIELDS, SourceRef};
 pub use spec::*;

@@ -88,12 +88,12 @@ pub struct Source {
     /// The bytes, base64-encoded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inline: Option<String>,
-    /// A key of a ConfigMap (`binaryData` or `data`).
+    /// A key of a `ConfigMap` (`binaryData` or `data`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub config_map_key_ref: Option<ConfigMapKeyRef>,
 }
 
-/// A reference to one key of a ConfigMap in the resource's namespace.
+/// A reference to one key of a `ConfigMap` in the resource's namespace.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ConfigMapKeyRef {
@@ -128,7 +128,11 @@ impl DecoderSpec {
 }
 
 /// A value for a `const volatile` global; encoded to the symbol's size.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+///
+/// Written as a plain YAML value: `true`, `42`, `-1`, `"eth0"` or a list of
+/// bytes. Deserialization lives in `global.rs` so a wrong value gets a
+/// message that says what is accepted.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum GlobalValue {
     Bool(bool),

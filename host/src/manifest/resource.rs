@@ -1,0 +1,133 @@
+//! [`Manifest`]: one validated `BpfExporter` with where it came from, and
+//! the reading of its object and decoder bytes.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use super::configmap::{ConfigMaps, DEFAULT_NAMESPACE};
+use super::error::{Location, ManifestError};
+use super::source::Resolver;
+use super::spec::{BpfExporter, KIND};
+use super::validate::check_exporter;
+
+/// A validated `BpfExporter` and its origin.
+///
+/// Every `Manifest` passed the load-time checks: exactly one source is set
+/// for the object and the decoder, inline base64 decodes, names and
+/// selectors are well-formed. Reading `path` and `configMapKeyRef` sources
+/// happens later, in [`Manifest::object_bytes`] and
+/// [`Manifest::decoder_bytes`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Manifest {
+    /// The resource as parsed.
+    pub exporter: BpfExporter,
+    /// The file and document it came from, or the cluster resource.
+    pub location: Location,
+    /// Directory that `path` sources are relative to: the manifest file's
+    /// directory in file mode.
+    pub base_dir: PathBuf,
+}
+
+impl Manifest {
+    /// Validates a resource read from the cluster; `path` sources resolve
+    /// against `base_dir`.
+    pub fn from_resource(
+        exporter: BpfExporter,
+        base_dir: PathBuf,
+    ) -> Result<Self, Vec<ManifestError>> {
+        let location = Location::Resource {
+            kind: KIND,
+            namespace: exporter
+                .metadata
+                .namespace
+                .clone()
+                .unwrap_or_else(|| DEFAULT_NAMESPACE.to_owned()),
+            name: exporter.metadata.name.clone(),
+        };
+        Self::checked(exporter, location, base_dir)
+    }
+
+    /// Validates `exporter` and wraps it, or returns all its errors.
+    pub(crate) fn checked(
+        exporter: BpfExporter,
+        location: Location,
+        base_dir: PathBuf,
+    ) -> Result<Self, Vec<ManifestError>> {
+        let errors = check_exporter(&exporter, &location);
+        if errors.is_empty() {
+            Ok(Manifest {
+                exporter,
+                location,
+                base_dir,
+            })
+        } else {
+            Err(errors)
+        }
+    }
+
+    /// The exporter's name.
+    pub fn name(&self) -> &str {
+        &self.exporter.metadata.name
+    }
+
+    /// The exporter's namespace; `default` when it names none.
+    pub fn namespace(&self) -> &str {
+        self.exporter
+            .metadata
+            .namespace
+            .as_deref()
+            .unwrap_or(DEFAULT_NAMESPACE)
+    }
+
+    /// The manifest file, in file mode.
+    pub fn file(&self) -> Option<&Path> {
+        match &self.location {
+            Location::File(file) | Location::Document { file, .. } => Some(file),
+            Location::Resource { .. } => None,
+        }
+    }
+
+    /// The document's 1-based index in its file, in file mode.
+    pub fn document(&self) -> Option<usize> {
+        match self.location {
+            Location::Document { document, .. } => Some(document),
+            Location::File(_) | Location::Resource { .. } => None,
+        }
+    }
+
+    /// Whether the exporter's node selector selects a node with `labels`.
+    pub fn selects(&self, labels: &BTreeMap<String, String>) -> bool {
+        self.exporter.spec.node_selector.matches(labels)
+    }
+
+    /// The bytes of the eBPF ELF object (`spec.object`).
+    pub fn object_bytes(&self, config_maps: &ConfigMaps) -> Result<Vec<u8>, ManifestError> {
+        self.resolver(config_maps)
+            .read(self.exporter.spec.object.source_ref(), "spec.object")
+    }
+
+    /// The bytes of the wasm decoder component (`spec.decoder`).
+    pub fn decoder_bytes(&self, config_maps: &ConfigMaps) -> Result<Vec<u8>, ManifestError> {
+        self.resolver(config_maps)
+            .read(self.exporter.spec.decoder.source_ref(), "spec.decoder")
+    }
+
+    /// `spec.decoder.config` as JSON text, `{}` when absent.
+    pub fn decoder_config_json(&self) -> String {
+        self.exporter
+            .spec
+            .decoder
+            .config
+            .as_ref()
+            .map_or_else(|| "{}".to_owned(), ToString::to_string)
+    }
+
+    fn resolver<'a>(&'a self, config_maps: &'a ConfigMaps) -> Resolver<'a> {
+        Resolver {
+            at: &self.location,
+            base_dir: &self.base_dir,
+            namespace: self.namespace(),
+            config_maps,
+        }
+    }
+}

@@ -1,0 +1,286 @@
+//! Byte sources (`path`, `inline`, `configMapKeyRef`): choosing one and
+//! reading its bytes.
+
+use std::fs;
+use std::io;
+use std::path::{Component, Path};
+
+use base64::Engine as _;
+
+use super::configmap::ConfigMaps;
+use super::error::{Location, ManifestError};
+use super::spec::{ConfigMapKeyRef, DecoderSpec, Source};
+
+/// The field names of a source, in the order messages list them.
+pub const SOURCE_FIELDS: &[&str] = &["path", "inline", "configMapKeyRef"];
+
+/// The one field a [`Source`] (or a [`DecoderSpec`]) sets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceRef<'a> {
+    /// A file, relative to the manifest's directory.
+    Path(&'a str),
+    /// Base64 text.
+    Inline(&'a str),
+    /// A key of a `ConfigMap` in the resource's namespace.
+    ConfigMapKeyRef(&'a ConfigMapKeyRef),
+}
+
+impl SourceRef<'_> {
+    /// Picks the one set field, or returns the names of all set fields when
+    /// that is not exactly one.
+    fn select<'a>(
+        path: Option<&'a String>,
+        inline: Option<&'a String>,
+        config_map_key_ref: Option<&'a ConfigMapKeyRef>,
+    ) -> Result<SourceRef<'a>, Vec<&'static str>> {
+        match (path, inline, config_map_key_ref) {
+            (Some(path), None, None) => Ok(SourceRef::Path(path)),
+            (None, Some(inline), None) => Ok(SourceRef::Inline(inline)),
+            (None, None, Some(key_ref)) => Ok(SourceRef::ConfigMapKeyRef(key_ref)),
+            _ => {
+                let set = [
+                    path.is_some(),
+                    inline.is_some(),
+                    config_map_key_ref.is_some(),
+                ];
+                Err(SOURCE_FIELDS
+                    .iter()
+                    .zip(set)
+                    .filter_map(|(name, set)| set.then_some(*name))
+                    .collect())
+            }
+        }
+    }
+}
+
+impl Source {
+    /// The one field this source sets; the names of the set fields otherwise.
+    pub fn source_ref(&self) -> Result<SourceRef<'_>, Vec<&'static str>> {
+        SourceRef::select(
+            self.path.as_ref(),
+            self.inline.as_ref(),
+            self.config_map_key_ref.as_ref(),
+        )
+    }
+}
+
+impl DecoderSpec {
+    /// The one source field this decoder sets; the names of the set fields
+    /// otherwise.
+    pub fn source_ref(&self) -> Result<SourceRef<'_>, Vec<&'static str>> {
+        SourceRef::select(
+            self.path.as_ref(),
+            self.inline.as_ref(),
+            self.config_map_key_ref.as_ref(),
+        )
+    }
+}
+
+/// Checks what can be checked without reading anything: exactly one field is
+/// set, `inline` is valid base64 and a `path` is not empty.
+pub(crate) fn check(
+    source: Result<SourceRef<'_>, Vec<&'static str>>,
+    at: &Location,
+    field: &str,
+) -> Result<(), ManifestError> {
+    match one_of(source, at, field)? {
+        SourceRef::Path("") => Err(ManifestError::Empty {
+            at: at.boxed(),
+            field: format!("{field}.path"),
+        }),
+        SourceRef::Path(path) => confined(path, at, &format!("{field}.path")),
+        SourceRef::Inline(text) => decode_base64(text, at, &format!("{field}.inline")).map(drop),
+        SourceRef::ConfigMapKeyRef(_) => Ok(()),
+    }
+}
+
+/// Where and for whom a source is read.
+#[derive(Debug)]
+pub(crate) struct Resolver<'a> {
+    pub at: &'a Location,
+    /// Directory `path` sources are relative to.
+    pub base_dir: &'a Path,
+    /// Namespace `configMapKeyRef` sources are looked up in.
+    pub namespace: &'a str,
+    pub config_maps: &'a ConfigMaps,
+}
+
+impl Resolver<'_> {
+    /// Reads the bytes of the source at `field` (e.g. `spec.object`).
+    pub fn read(
+        &self,
+        source: Result<SourceRef<'_>, Vec<&'static str>>,
+        field: &str,
+    ) -> Result<Vec<u8>, ManifestError> {
+        match one_of(source, self.at, field)? {
+            SourceRef::Path(path) => self.read_file(path, &format!("{field}.path")),
+            SourceRef::Inline(text) => decode_base64(text, self.at, &format!("{field}.inline")),
+            SourceRef::ConfigMapKeyRef(key_ref) => {
+                self.read_config_map(key_ref, &format!("{field}.configMapKeyRef"))
+            }
+        }
+    }
+
+    fn read_file(&self, path: &str, field: &str) -> Result<Vec<u8>, ManifestError> {
+        confined(path, self.at, field)?;
+        let path = self.base_dir.join(path);
+        let field = field.to_owned();
+        let at = self.at.boxed();
+        match fs::metadata(&path) {
+            Err(error) if error.kind() == io::ErrorKind::NotFound => {
+                return Err(ManifestError::SourceNotFound { at, field, path });
+            }
+            Err(error) => {
+                return Err(ManifestError::SourceRead {
+                    at,
+                    field,
+                    path,
+                    error,
+                });
+            }
+            Ok(meta) if !meta.is_file() => {
+                return Err(ManifestError::SourceNotAFile { at, field, path });
+            }
+            Ok(_) => {}
+        }
+        fs::read(&path).map_err(|error| ManifestError::SourceRead {
+            at,
+            field,
+            path,
+            error,
+        })
+    }
+
+    fn read_config_map(
+        &self,
+        key_ref: &ConfigMapKeyRef,
+        field: &str,
+    ) -> Result<Vec<u8>, ManifestError> {
+        let Some(data) = self.config_maps.get(self.namespace, &key_ref.name) else {
+            return Err(ManifestError::ConfigMapNotFound {
+                at: self.at.boxed(),
+                field: field.to_owned(),
+                namespace: self.namespace.to_owned(),
+                name: key_ref.name.clone(),
+            });
+        };
+        data.get(&key_ref.key)
+            .cloned()
+            .ok_or_else(|| ManifestError::ConfigMapKeyNotFound {
+                at: self.at.boxed(),
+                field: field.to_owned(),
+                namespace: self.namespace.to_owned(),
+                name: key_ref.name.clone(),
+                key: key_ref.key.clone(),
+            })
+    }
+}
+
+/// A cluster resource may only name files inside the agent's source
+/// directory: no absolute path, no `..`. (In file mode whoever writes the
+/// manifest already chooses the files, so any path goes.)
+fn confined(path: &str, at: &Location, field: &str) -> Result<(), ManifestError> {
+    let escapes = Path::new(path)
+        .components()
+        .any(|part| !matches!(part, Component::Normal(_) | Component::CurDir));
+    if escapes && matches!(at, Location::Resource { .. }) {
+        Err(ManifestError::SourceOutsideDir {
+            at: at.boxed(),
+            field: field.to_owned(),
+            path: path.to_owned(),
+        })
+    } else {
+        Ok(())
+    }
+}
+
+/// Maps "not exactly one field set" to [`ManifestError::ExactlyOne`].
+fn one_of<'a>(
+    source: Result<SourceRef<'a>, Vec<&'static str>>,
+    at: &Location,
+    field: &str,
+) -> Result<SourceRef<'a>, ManifestError> {
+    source.map_err(|found| ManifestError::ExactlyOne {
+        at: at.boxed(),
+        field: field.to_owned(),
+        choices: SOURCE_FIELDS,
+        found,
+    })
+}
+
+/// Decodes standard base64, ignoring ASCII whitespace (so text wrapped by
+/// `base64` or a YAML block scalar works). Error offsets count bytes of
+/// `text` as written.
+pub(crate) fn decode_base64(
+    text: &str,
+    at: &Location,
+    field: &str,
+) -> Result<Vec<u8>, ManifestError> {
+    let compact: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
+    base64::engine::general_purpose::STANDARD
+        .decode(&compact)
+        .map_err(|error| ManifestError::InvalidBase64 {
+            at: at.boxed(),
+            field: field.to_owned(),
+            error: original_offsets(text, error),
+        })
+}
+
+/// Rewrites offsets into whitespace-free text as offsets into `text`.
+fn original_offsets(text: &str, error: base64::DecodeError) -> base64::DecodeError {
+    use base64::DecodeError as E;
+    let original = |offset: usize| {
+        text.bytes()
+            .enumerate()
+            .filter(|(_, b)| !b.is_ascii_whitespace())
+            .nth(offset)
+            .map_or(offset, |(index, _)| index)
+    };
+    match error {
+        E::InvalidByte(offset, byte) => E::InvalidByte(original(offset), byte),
+        E::InvalidLastSymbol(offset, byte) => E::InvalidLastSymbol(original(offset), byte),
+        other @ (E::InvalidLength(_) | E::InvalidPadding) => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+
+    fn at() -> Location {
+        Location::File(PathBuf::from("x.yaml"))
+    }
+
+    #[test]
+    fn selects_the_one_set_field() {
+        let source = Source {
+            path: Some("a.o".into()),
+            ..Source::default()
+        };
+        assert_eq!(source.source_ref(), Ok(SourceRef::Path("a.o")));
+        let both = Source {
+            path: Some("a.o".into()),
+            inline: Some(String::new()),
+            ..Source::default()
+        };
+        assert_eq!(both.source_ref(), Err(vec!["path", "inline"]));
+        assert_eq!(Source::default().source_ref(), Err(vec![]));
+    }
+
+    #[test]
+    fn base64_ignores_whitespace() {
+        let bytes = decode_base64("aGVs\n  bG8=\n", &at(), "f").expect("valid base64");
+        assert_eq!(bytes, b"hello");
+    }
+
+    #[test]
+    fn base64_error_offsets_count_original_text() {
+        let err = decode_base64("aGVs\nb#G8=", &at(), "spec.object.inline").expect_err("invalid");
+        assert_eq!(
+            err.to_string(),
+            "x.yaml: spec.object.inline: invalid base64: invalid character `#` at offset 6"
+        );
+    }
+}

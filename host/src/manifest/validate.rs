@@ -1,0 +1,206 @@
+//! Checks on a parsed `BpfExporter` that its types cannot express: names,
+//! one-of fields, selector operators, attach targets.
+//!
+//! Nothing here reads a file: `bpfhost validate` runs these checks alone.
+
+use std::collections::BTreeSet;
+
+use super::error::{Location, ManifestError};
+use super::source;
+use super::spec::{AttachPoint, BpfExporter, PerfEventTarget, ProgramAttach};
+
+/// Every error in `exporter`, in field order.
+pub(crate) fn check_exporter(exporter: &BpfExporter, at: &Location) -> Vec<ManifestError> {
+    let mut errors = Vec::new();
+    errors.extend(check_name(&exporter.metadata.name, at, "metadata.name"));
+    if let Some(namespace) = &exporter.metadata.namespace {
+        errors.extend(check_name(namespace, at, "metadata.namespace"));
+    }
+    let spec = &exporter.spec;
+    errors.extend(spec.node_selector.check(at, "spec.nodeSelector"));
+    errors.extend(source::check(spec.object.source_ref(), at, "spec.object").err());
+    let mut seen = BTreeSet::new();
+    for (i, program) in spec.programs.iter().enumerate() {
+        let field = format!("spec.programs[{i}]");
+        if !program.name.is_empty() && !seen.insert(program.name.as_str()) {
+            errors.push(ManifestError::Duplicate {
+                at: at.boxed(),
+                field: format!("{field}.name"),
+                what: "program",
+                name: program.name.clone(),
+            });
+        }
+        errors.extend(check_program(program, at, &field));
+    }
+    if spec.globals.contains_key("") {
+        errors.push(ManifestError::EmptyKey {
+            at: at.boxed(),
+            field: "spec.globals".to_owned(),
+        });
+    }
+    errors.extend(source::check(spec.decoder.source_ref(), at, "spec.decoder").err());
+    errors
+}
+
+/// Checks a resource name the way Kubernetes does (an RFC 1123 subdomain),
+/// so file mode accepts exactly what a cluster would.
+pub(crate) fn check_name(name: &str, at: &Location, field: &str) -> Option<ManifestError> {
+    let reason = if name.is_empty() {
+        return Some(ManifestError::Empty {
+            at: at.boxed(),
+            field: field.to_owned(),
+        });
+    } else if name.len() > 253 {
+        "longer than 253 characters"
+    } else if !name
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
+    {
+        "only lowercase letters, digits, `-` and `.` are allowed"
+    } else if !name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        || !name.ends_with(|c: char| c.is_ascii_alphanumeric())
+    {
+        "must start and end with a letter or digit"
+    } else {
+        return None;
+    };
+    Some(ManifestError::InvalidName {
+        at: at.boxed(),
+        field: field.to_owned(),
+        name: name.to_owned(),
+        reason,
+    })
+}
+
+/// Checks one `spec.programs[i]` entry at `field`.
+fn check_program(program: &ProgramAttach, at: &Location, field: &str) -> Vec<ManifestError> {
+    let mut errors = Vec::new();
+    let mut non_empty = |value: &str, sub: &str| {
+        if value.is_empty() {
+            errors.push(ManifestError::Empty {
+                at: at.boxed(),
+                field: format!("{field}.{sub}"),
+            });
+        }
+    };
+    non_empty(&program.name, "name");
+    match &program.attach {
+        AttachPoint::Tracepoint(name) => {
+            let well_formed = name.split_once('/').is_some_and(|(category, event)| {
+                !category.is_empty() && !event.is_empty() && !event.contains('/')
+            });
+            if !well_formed {
+                errors.push(ManifestError::InvalidFormat {
+                    at: at.boxed(),
+                    field: format!("{field}.attach.tracepoint"),
+                    value: name.clone(),
+                    expected: "`category/name`",
+                });
+            }
+        }
+        AttachPoint::RawTracepoint(name) => non_empty(name, "attach.rawTracepoint"),
+        AttachPoint::BtfTracepoint(name) => non_empty(name, "attach.btfTracepoint"),
+        AttachPoint::Fentry(name) => non_empty(name, "attach.fentry"),
+        AttachPoint::Fexit(name) => non_empty(name, "attach.fexit"),
+        AttachPoint::Kprobe(probe) => non_empty(&probe.function, "attach.kprobe.function"),
+        AttachPoint::Kretprobe(probe) => non_empty(&probe.function, "attach.kretprobe.function"),
+        AttachPoint::Uprobe(probe) | AttachPoint::Uretprobe(probe) => {
+            let kind = if matches!(program.attach, AttachPoint::Uprobe(_)) {
+                "uprobe"
+            } else {
+                "uretprobe"
+            };
+            non_empty(&probe.target, &format!("attach.{kind}.target"));
+            if let Some(function) = &probe.function {
+                non_empty(function, &format!("attach.{kind}.function"));
+            }
+        }
+        AttachPoint::Socket(target) => {
+            if let Some(interface) = &target.interface {
+                non_empty(interface, "attach.socket.interface");
+            }
+        }
+        AttachPoint::Xdp(target) => non_empty(&target.interface, "attach.xdp.interface"),
+        AttachPoint::Tc(target) => non_empty(&target.interface, "attach.tc.interface"),
+        AttachPoint::CgroupSkb(target) => {
+            if let Some(cgroup) = &target.cgroup {
+                non_empty(cgroup, "attach.cgroupSkb.cgroup");
+            }
+        }
+        AttachPoint::PerfEvent(target) => {
+            non_empty(&target.event, "attach.perfEvent.event");
+            errors.extend(check_perf_event(
+                target,
+                at,
+                &format!("{field}.attach.perfEvent"),
+            ));
+        }
+        AttachPoint::None => {}
+    }
+    errors
+}
+
+/// A perf event samples either by frequency or by period, never zero.
+fn check_perf_event(target: &PerfEventTarget, at: &Location, field: &str) -> Option<ManifestError> {
+    match (target.frequency, target.period) {
+        (Some(0), None) | (None, Some(0)) => {
+            let sub = if target.frequency.is_some() {
+                "frequency"
+            } else {
+                "period"
+            };
+            Some(ManifestError::InvalidFormat {
+                at: at.boxed(),
+                field: format!("{field}.{sub}"),
+                value: "0".to_owned(),
+                expected: "a positive number",
+            })
+        }
+        (Some(_), None) | (None, Some(_)) => None,
+        (frequency, period) => Some(ManifestError::ExactlyOne {
+            at: at.boxed(),
+            field: field.to_owned(),
+            choices: &["frequency", "period"],
+            found: [("frequency", frequency), ("period", period)]
+                .into_iter()
+                .filter_map(|(name, value)| value.map(|_| name))
+                .collect(),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+
+    fn at() -> Location {
+        Location::File(PathBuf::from("x.yaml"))
+    }
+
+    fn name_error(name: &str) -> Option<String> {
+        check_name(name, &at(), "metadata.name").map(|e| e.to_string())
+    }
+
+    #[test]
+    fn names_follow_kubernetes_rules() {
+        assert_eq!(name_error("packets"), None);
+        assert_eq!(name_error("tcp-v4.rtt"), None);
+        assert_eq!(name_error("0x"), None);
+        assert_eq!(
+            name_error("Packets").as_deref(),
+            Some(
+                "x.yaml: metadata.name: invalid name `Packets`: \
+                 only lowercase letters, digits, `-` and `.` are allowed"
+            )
+        );
+        assert_eq!(
+            name_error("-a").as_deref(),
+            Some(
+                "x.yaml: metadata.name: invalid name `-a`: must start and end with a letter or digit"
+            )
+        );
+        assert!(name_error(&"a".repeat(254)).is_some());
+    }
+}
