@@ -51,15 +51,19 @@ pub async fn start(config: &RunConfig, shutdown: CancellationToken) -> Result<Ap
     let runtime = Arc::new(Runtime::new().map_err(StartError::Engine)?);
     let agent = {
         let (runtime, config) = (runtime.clone(), config.clone());
-        tokio::task::spawn_blocking(move || setup::load_agent(&config.manifests, &config.node_name, &runtime))
-            .await
-            .map_err(StartError::Setup)?
+        tokio::task::spawn_blocking(move || {
+            setup::load_agent(&config.manifests, &config.node_name, &runtime)
+        })
+        .await
+        .map_err(StartError::Setup)?
     };
     let agent = Arc::new(agent);
-    let listener = TcpListener::bind(config.listen).await.map_err(|source| StartError::Bind {
-        addr: config.listen,
-        source,
-    })?;
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .map_err(|source| StartError::Bind {
+            addr: config.listen,
+            source,
+        })?;
     let addr = listener.local_addr().map_err(|source| StartError::Bind {
         addr: config.listen,
         source,
@@ -101,11 +105,15 @@ impl App {
 pub fn validate(paths: &[PathBuf]) -> anyhow::Result<()> {
     let loaded = crate::manifest::load_paths(paths);
     for manifest in &loaded.exporters {
-        println!("ok: {} ({})", manifest.exporter.metadata.name, manifest.file.display());
+        println!("ok: {} ({})", manifest.name(), manifest.location);
     }
     for error in &loaded.errors {
         println!("error: {error}");
     }
-    anyhow::ensure!(loaded.errors.is_empty(), "{} manifest error(s)", loaded.errors.len());
+    anyhow::ensure!(
+        loaded.errors.is_empty(),
+        "{} manifest error(s)",
+        loaded.errors.len()
+    );
     Ok(())
 }

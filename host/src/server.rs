@@ -25,12 +25,17 @@ async fn healthz() -> &'static str {
 }
 
 async fn status(State(agent): State<Arc<Agent>>) -> Response {
-    let slots: Vec<_> = agent.slots().iter().map(crate::agent::Slot::status).collect();
+    let slots: Vec<_> = agent
+        .slots()
+        .iter()
+        .map(crate::agent::Slot::status)
+        .collect();
     axum::Json(serde_json::json!({
         "node": agent.node(),
         "exporters": slots,
         "manifestErrors": agent.manifest_errors(),
-    })).into_response()
+    }))
+    .into_response()
 }
 
 async fn metrics(State(agent): State<Arc<Agent>>, headers: HeaderMap) -> Response {
@@ -40,7 +45,8 @@ async fn metrics(State(agent): State<Arc<Agent>>, headers: HeaderMap) -> Respons
     let rendered = tokio::task::spawn_blocking(move || {
         let scrape = agent.collect();
         let mut body = Vec::with_capacity(64 << 10);
-        let mut encoder = Encoder::new(&mut body, format, &[("node", agent.node())]);
+        let node = [("node", agent.node())];
+        let mut encoder = Encoder::new(&mut body, format, &node);
         for family in &scrape.families {
             encoder.family(family);
         }

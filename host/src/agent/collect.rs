@@ -42,7 +42,10 @@ impl Slot {
 
     /// The exporter's current state.
     pub fn status(&self) -> SlotStatus {
-        let state = self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let state = self
+            .state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let (state, error) = match &*state {
             SlotState::Running { last_error, .. } => ("running", last_error.clone()),
             SlotState::Failed(e) => ("failed", Some(e.clone())),
@@ -128,10 +131,16 @@ impl Agent {
         let mut reports = Vec::with_capacity(self.slots.len());
         for slot in &self.slots {
             let started = Instant::now();
-            let mut state = slot.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut state = slot
+                .state
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             let mut report = ExporterReport::new(&slot.name);
             match &mut *state {
-                SlotState::Running { exporter, last_error } => {
+                SlotState::Running {
+                    exporter,
+                    last_error,
+                } => {
                     report.programs_attached = exporter.programs_attached();
                     match exporter.collect() {
                         Ok(collection) => {
@@ -146,14 +155,20 @@ impl Agent {
                             *last_error = Some(e.to_string());
                         }
                     }
-                    report.map_entries = exporter.map_entries().map(|(m, n)| (m.to_owned(), n)).collect();
+                    report.map_entries = exporter
+                        .map_entries()
+                        .map(|(m, n)| (m.to_owned(), n))
+                        .collect();
                 }
                 SlotState::Failed(_) => {}
             }
             report.duration = started.elapsed();
             reports.push(report);
         }
-        let mut self_metrics = self.self_metrics.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut self_metrics = self
+            .self_metrics
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         families.extend(self_metrics.record(&reports, self.manifest_errors.len()));
         Scrape { families }
     }

@@ -22,7 +22,10 @@ impl std::fmt::Debug for Exporter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Exporter")
             .field("name", &self.name)
-            .field("maps", &self.snapshots.iter().map(|s| &s.name).collect::<Vec<_>>())
+            .field(
+                "maps",
+                &self.snapshots.iter().map(|s| &s.name).collect::<Vec<_>>(),
+            )
             .field("programs_attached", &self.programs_attached)
             .finish_non_exhaustive()
     }

@@ -56,15 +56,25 @@ fn series(labels: &[&str], value: f64) -> Series {
 impl SelfMetrics {
     /// Folds one scrape's reports into the counters and renders every
     /// self-metric family.
-    pub fn record(&mut self, reports: &[ExporterReport], manifest_errors: usize) -> Vec<FamilySamples> {
+    pub fn record(
+        &mut self,
+        reports: &[ExporterReport],
+        manifest_errors: usize,
+    ) -> Vec<FamilySamples> {
         for r in reports {
             *self.decode_errors.entry(r.exporter.clone()).or_default() += u64::from(r.decode_error);
             *self.invalid_rows.entry(r.exporter.clone()).or_default() += r.invalid_rows;
         }
-        let per_exporter = |name: &str, help: &str, metric_type, value: &dyn Fn(&ExporterReport) -> f64| FamilySamples {
-            family: family(name, help, metric_type, &["exporter"]),
-            series: reports.iter().map(|r| series(&[&r.exporter], value(r))).collect(),
-        };
+        let per_exporter =
+            |name: &str, help: &str, metric_type, value: &dyn Fn(&ExporterReport) -> f64| {
+                FamilySamples {
+                    family: family(name, help, metric_type, &["exporter"]),
+                    series: reports
+                        .iter()
+                        .map(|r| series(&[&r.exporter], value(r)))
+                        .collect(),
+                }
+            };
         let mut out = vec![
             per_exporter(
                 "bpfhost_exporter_up",
@@ -106,7 +116,11 @@ impl SelfMetrics {
             ),
             series: reports
                 .iter()
-                .flat_map(|r| r.map_entries.iter().map(|(m, n)| series(&[&r.exporter, m], f64::from(*n))))
+                .flat_map(|r| {
+                    r.map_entries
+                        .iter()
+                        .map(|(m, n)| series(&[&r.exporter, m], f64::from(*n)))
+                })
                 .collect(),
         });
         out.push(FamilySamples {
@@ -119,7 +133,12 @@ impl SelfMetrics {
             series: vec![series(&[], manifest_errors as f64)],
         });
         out.push(FamilySamples {
-            family: family("bpfhost_build_info", "bpfhost version.", MetricType::Gauge, &["version"]),
+            family: family(
+                "bpfhost_build_info",
+                "bpfhost version.",
+                MetricType::Gauge,
+                &["version"],
+            ),
             series: vec![series(&[env!("CARGO_PKG_VERSION")], 1.0)],
         });
         out

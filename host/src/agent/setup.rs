@@ -37,7 +37,7 @@ pub fn load_agent(paths: &[PathBuf], node: &str, runtime: &Runtime) -> Agent {
         agent.add_manifest_error(error.to_string());
     }
     for manifest in &loaded.exporters {
-        let name = manifest.exporter.metadata.name.clone();
+        let name = manifest.name().to_owned();
         match load_exporter(manifest, &loaded.config_maps, runtime) {
             Ok(exporter) => {
                 tracing::info!(exporter = %name, programs = exporter.programs_attached(), "exporter loaded");
@@ -53,11 +53,20 @@ pub fn load_agent(paths: &[PathBuf], node: &str, runtime: &Runtime) -> Agent {
 }
 
 /// Sets up one exporter: decoder, object, programs, map sources.
-pub fn load_exporter(manifest: &Manifest, config_maps: &ConfigMaps, runtime: &Runtime) -> Result<Exporter, SetupError> {
+pub fn load_exporter(
+    manifest: &Manifest,
+    config_maps: &ConfigMaps,
+    runtime: &Runtime,
+) -> Result<Exporter, SetupError> {
     let name = &manifest.exporter.metadata.name;
     let spec = &manifest.exporter.spec;
     let wasm = manifest.decoder_bytes(config_maps)?;
-    let decoder = WasmDecoder::load(runtime, &wasm, &manifest.decoder_config_json(), Limits::default())?;
+    let decoder = WasmDecoder::load(
+        runtime,
+        &wasm,
+        &manifest.decoder_config_json(),
+        Limits::default(),
+    )?;
     let elf = manifest.object_bytes(config_maps)?;
     let object = loader::load(&LoadRequest {
         exporter: name,
@@ -77,8 +86,18 @@ pub fn load_exporter(manifest: &Manifest, config_maps: &ConfigMaps, runtime: &Ru
 }
 
 /// One source per requested map (every readable map when none is named).
-fn map_sources(object: &LoadedObject, wanted: &[String]) -> Result<Vec<Box<dyn MapSource>>, SetupError> {
-    let available = || object.maps().iter().map(|m| m.name.as_str()).collect::<Vec<_>>().join(", ");
+fn map_sources(
+    object: &LoadedObject,
+    wanted: &[String],
+) -> Result<Vec<Box<dyn MapSource>>, SetupError> {
+    let available = || {
+        object
+            .maps()
+            .iter()
+            .map(|m| m.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     let chosen: Vec<_> = if wanted.is_empty() {
         object.maps().iter().collect()
     } else {

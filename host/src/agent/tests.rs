@@ -3,7 +3,9 @@
 use std::sync::Arc;
 
 use super::{Agent, Exporter};
-use crate::decoder::{Collection, DecodeError, Decoder, DecoderSpec, PluginErrorKind, Row, assemble};
+use crate::decoder::{
+    Collection, DecodeError, Decoder, DecoderSpec, PluginErrorKind, Row, assemble,
+};
 use crate::maps::{MapError, MapSnapshot, MapSource, ReadMethod};
 use crate::metrics::{Family, MetricType, Value};
 
@@ -34,7 +36,8 @@ impl MapSource for FakeMap {
         out.values.clear();
         for k in 0..self.entries {
             out.keys.extend_from_slice(&k.to_le_bytes());
-            out.values.extend_from_slice(&u64::from(k * 10).to_le_bytes());
+            out.values
+                .extend_from_slice(&u64::from(k * 10).to_le_bytes());
         }
         Ok(ReadMethod::Batch)
     }
@@ -80,7 +83,10 @@ impl Decoder for FakeDecoder {
         let map = &maps[0];
         let rows = (0..map.entries as usize).map(|i| Row {
             family: 0,
-            labels: vec![u32::from_le_bytes(map.keys[i * 4..i * 4 + 4].try_into().expect("4 bytes")).to_string()],
+            labels: vec![
+                u32::from_le_bytes(map.keys[i * 4..i * 4 + 4].try_into().expect("4 bytes"))
+                    .to_string(),
+            ],
             value: Value::Number(1.0),
         });
         Ok(assemble(&self.spec, rows))
@@ -124,21 +130,49 @@ fn a_failing_exporter_costs_only_its_own_series() {
     agent.add_failed("neverloaded", "invalid ELF");
 
     let scrape = agent.collect();
-    let good = scrape.families.iter().find(|f| f.family.name == "good_things").expect("good family");
+    let good = scrape
+        .families
+        .iter()
+        .find(|f| f.family.name == "good_things")
+        .expect("good family");
     assert_eq!(good.series.len(), 3);
-    assert!(!scrape.families.iter().any(|f| f.family.name.starts_with("bad")));
+    assert!(
+        !scrape
+            .families
+            .iter()
+            .any(|f| f.family.name.starts_with("bad"))
+    );
     assert_eq!(value(&scrape, "bpfhost_exporter_up", &["good"]), Some(1.0));
     for down in ["badmap", "baddecode", "neverloaded"] {
-        assert_eq!(value(&scrape, "bpfhost_exporter_up", &[down]), Some(0.0), "{down}");
+        assert_eq!(
+            value(&scrape, "bpfhost_exporter_up", &[down]),
+            Some(0.0),
+            "{down}"
+        );
     }
-    assert_eq!(value(&scrape, "bpfhost_exporter_decode_errors", &["badmap"]), Some(1.0));
-    assert_eq!(value(&scrape, "bpfhost_exporter_programs_attached", &["good"]), Some(2.0));
-    assert_eq!(value(&scrape, "bpfhost_exporter_map_entries", &["good", "m"]), Some(3.0));
+    assert_eq!(
+        value(&scrape, "bpfhost_exporter_decode_errors", &["badmap"]),
+        Some(1.0)
+    );
+    assert_eq!(
+        value(&scrape, "bpfhost_exporter_programs_attached", &["good"]),
+        Some(2.0)
+    );
+    assert_eq!(
+        value(&scrape, "bpfhost_exporter_map_entries", &["good", "m"]),
+        Some(3.0)
+    );
 
     let second = agent.collect();
-    assert_eq!(value(&second, "bpfhost_exporter_decode_errors", &["baddecode"]), Some(2.0));
+    assert_eq!(
+        value(&second, "bpfhost_exporter_decode_errors", &["baddecode"]),
+        Some(2.0)
+    );
     let statuses: Vec<_> = agent.slots().iter().map(super::Slot::status).collect();
     assert_eq!(statuses[0].error, None);
-    assert_eq!(statuses[2].error.as_deref(), Some("decoder reported failed: nope"));
+    assert_eq!(
+        statuses[2].error.as_deref(),
+        Some("decoder reported failed: nope")
+    );
     assert_eq!(statuses[3].state, "failed");
 }

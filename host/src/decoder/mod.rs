@@ -60,6 +60,9 @@ pub enum TrapKind {
     StackOverflow,
     /// `unreachable`, e.g. a Rust panic in the guest.
     Unreachable,
+    /// An access outside linear memory (including a guest's own shadow
+    /// stack overflowing).
+    OutOfBounds,
     /// Any other trap.
     Other,
 }
@@ -72,6 +75,7 @@ impl TrapKind {
             Self::Memory => "memory",
             Self::StackOverflow => "stack_overflow",
             Self::Unreachable => "unreachable",
+            Self::OutOfBounds => "out_of_bounds",
             Self::Other => "other",
         }
     }

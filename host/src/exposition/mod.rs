@@ -1,12 +1,13 @@
 //! Prometheus text 0.0.4 and OpenMetrics 1.0 encoding.
 //!
-//! (Skeleton: the encoder lands with the exposition work.)
+//! prometheus-client encodes only OpenMetrics, and the agent must answer
+//! text 0.0.4 by default; one encoder over [`crate::metrics`] serves both, so
+//! the same families come out identically in either format. It writes
+//! straight into the response body without allocating per sample.
 
-/// The exposition format of a response.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    /// `text/plain; version=0.0.4`
-    Text,
-    /// `application/openmetrics-text; version=1.0.0`
-    OpenMetrics,
-}
+mod encoder;
+mod escape;
+mod negotiate;
+
+pub use encoder::Encoder;
+pub use negotiate::Format;

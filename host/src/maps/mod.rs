@@ -1,8 +1,20 @@
 //! Reading BPF maps into flat snapshots.
 //!
-//! (Skeleton: the kernel implementation lands with the map-reading work.)
+//! A [`MapSource`] fills a [`MapSnapshot`] with every entry of one map in the
+//! layout `BPF_MAP_LOOKUP_BATCH` returns. [`KernelMap`] reads real maps by
+//! batch, and key by key where the kernel cannot batch, through the
+//! [`sys::BpfSys`] seam.
+
+mod cpus;
+mod kernel;
+mod read;
+pub mod sys;
+#[cfg(test)]
+mod tests;
 
 use std::fmt;
+
+pub use kernel::KernelMap;
 
 /// Kernel map type, as the decoder sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,6 +30,32 @@ pub enum MapType {
 }
 
 impl MapType {
+    /// From the kernel's `enum bpf_map_type`.
+    pub fn from_raw(raw: u32) -> Self {
+        match raw {
+            1 => Self::Hash,
+            2 => Self::Array,
+            5 => Self::PerCpuHash,
+            6 => Self::PerCpuArray,
+            9 => Self::LruHash,
+            10 => Self::LruPerCpuHash,
+            other => Self::Other(other),
+        }
+    }
+
+    /// The kernel's `enum bpf_map_type` value.
+    pub fn to_raw(self) -> u32 {
+        match self {
+            Self::Hash => 1,
+            Self::Array => 2,
+            Self::PerCpuHash => 5,
+            Self::PerCpuArray => 6,
+            Self::LruHash => 9,
+            Self::LruPerCpuHash => 10,
+            Self::Other(raw) => raw,
+        }
+    }
+
     /// Whether values hold one slot per possible CPU.
     pub fn is_per_cpu(self) -> bool {
         matches!(
@@ -75,6 +113,17 @@ pub enum MapError {
     #[error("reading map {map}")]
     Syscall {
         map: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("querying map {map}")]
+    Info {
+        map: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("counting possible cpus")]
+    Cpus {
         #[source]
         source: std::io::Error,
     },

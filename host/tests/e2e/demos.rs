@@ -20,7 +20,10 @@ async fn writes_demo_counts_a_process_writes_by_pid_and_comm() {
 
     // A shell whose builtin `echo` makes exactly one write(2) per line.
     let status = Command::new("/bin/sh")
-        .args(["-c", &format!("i=0; while [ $i -lt {N} ]; do echo x; i=$((i+1)); done >/dev/null")])
+        .args([
+            "-c",
+            &format!("i=0; while [ $i -lt {N} ]; do echo x; i=$((i+1)); done >/dev/null"),
+        ])
         .spawn()
         .expect("spawn sh");
     let pid = status.id().to_string();
@@ -30,12 +33,29 @@ async fn writes_demo_counts_a_process_writes_by_pid_and_comm() {
     let scrape = agent.scrape().await;
     assert_eq!(scrape.status, 200);
     let writes = scrape
-        .value("write_syscalls_total", &[("pid", &pid), ("comm", "sh"), ("node", "test-node")])
-        .unwrap_or_else(|| panic!("no write_syscalls_total series for pid {pid}:\n{}", scrape.body));
-    assert!(writes >= f64::from(N), "pid {pid} made {N} writes, counted {writes}");
-    assert_eq!(scrape.value("bpfhost_exporter_up", &[("exporter", "writes")]), Some(1.0));
+        .value(
+            "write_syscalls_total",
+            &[("pid", &pid), ("comm", "sh"), ("node", "test-node")],
+        )
+        .unwrap_or_else(|| {
+            panic!(
+                "no write_syscalls_total series for pid {pid}:\n{}",
+                scrape.body
+            )
+        });
+    assert!(
+        writes >= f64::from(N),
+        "pid {pid} made {N} writes, counted {writes}"
+    );
     assert_eq!(
-        scrape.value("bpfhost_exporter_programs_attached", &[("exporter", "writes")]),
+        scrape.value("bpfhost_exporter_up", &[("exporter", "writes")]),
+        Some(1.0)
+    );
+    assert_eq!(
+        scrape.value(
+            "bpfhost_exporter_programs_attached",
+            &[("exporter", "writes")]
+        ),
         Some(1.0)
     );
     scrape.assert_promtool_accepts();
@@ -55,7 +75,9 @@ async fn packets_demo_counts_udp_and_tcp_by_protocol_name() {
     let receiver = UdpSocket::bind("127.0.0.1:0").expect("bind udp");
     let sender = UdpSocket::bind("127.0.0.1:0").expect("bind udp");
     for _ in 0..N {
-        sender.send_to(b"ping", receiver.local_addr().expect("addr")).expect("send udp");
+        sender
+            .send_to(b"ping", receiver.local_addr().expect("addr"))
+            .expect("send udp");
     }
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind tcp");
     for _ in 0..N {
@@ -67,14 +89,18 @@ async fn packets_demo_counts_udp_and_tcp_by_protocol_name() {
     let after = agent.scrape().await;
     for protocol in ["UDP", "TCP"] {
         let labels = [("protocol", protocol), ("node", "test-node")];
-        let rise = after.value_or_zero("ip_packets_total", &labels) - before.value_or_zero("ip_packets_total", &labels);
+        let rise = after.value_or_zero("ip_packets_total", &labels)
+            - before.value_or_zero("ip_packets_total", &labels);
         assert!(
             rise >= f64::from(N),
             "{protocol} rose by {rise}, expected at least {N}:\n{}",
             after.body
         );
     }
-    assert_eq!(after.value("bpfhost_exporter_up", &[("exporter", "packets")]), Some(1.0));
+    assert_eq!(
+        after.value("bpfhost_exporter_up", &[("exporter", "packets")]),
+        Some(1.0)
+    );
     after.assert_promtool_accepts();
     agent.stop().await;
 }
@@ -97,8 +123,16 @@ async fn both_demos_serve_side_by_side_from_the_examples_directory() {
             scrape.body
         );
     }
-    assert!(scrape.body.contains("# TYPE write_syscalls_total counter"), "{}", scrape.body);
-    assert!(scrape.body.contains("# TYPE ip_packets_total counter"), "{}", scrape.body);
+    assert!(
+        scrape.body.contains("# TYPE write_syscalls_total counter"),
+        "{}",
+        scrape.body
+    );
+    assert!(
+        scrape.body.contains("# TYPE ip_packets_total counter"),
+        "{}",
+        scrape.body
+    );
     scrape.assert_promtool_accepts();
     agent.stop().await;
 }

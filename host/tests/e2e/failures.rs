@@ -28,11 +28,19 @@ async fn every_bad_exporter_is_reported_and_the_good_one_keeps_serving() {
     let garbage = base64::engine::general_purpose::STANDARD.encode(b"\x7fELF but not really");
     dir.write(
         "broken-elf.yaml",
-        &exporter("broken-elf", &format!("{{inline: {garbage}}}"), &writes_wasm),
+        &exporter(
+            "broken-elf",
+            &format!("{{inline: {garbage}}}"),
+            &writes_wasm,
+        ),
     );
     dir.write(
         "rejected.yaml",
-        &exporter("rejected", &path_source("bpf/fixtures/verifier_reject.bpf.o"), &writes_wasm),
+        &exporter(
+            "rejected",
+            &path_source("bpf/fixtures/verifier_reject.bpf.o"),
+            &writes_wasm,
+        ),
     );
     dir.write(
         "bad-decoder.yaml",
@@ -44,7 +52,11 @@ async fn every_bad_exporter_is_reported_and_the_good_one_keeps_serving() {
     );
     dir.write(
         "two-sources.yaml",
-        &exporter("two-sources", &format!("{{path: x.o, inline: {garbage}}}"), &writes_wasm),
+        &exporter(
+            "two-sources",
+            &format!("{{path: x.o, inline: {garbage}}}"),
+            &writes_wasm,
+        ),
     );
     dir.write(
         "missing-file.yaml",
@@ -64,7 +76,11 @@ async fn every_bad_exporter_is_reported_and_the_good_one_keeps_serving() {
         "{}",
         scrape.body
     );
-    assert!(scrape.body.contains("write_syscalls_total{"), "{}", scrape.body);
+    assert!(
+        scrape.body.contains("write_syscalls_total{"),
+        "{}",
+        scrape.body
+    );
     for failed in ["broken-elf", "rejected", "bad-decoder"] {
         assert_eq!(
             scrape.value("bpfhost_exporter_up", &[("exporter", failed)]),
@@ -85,7 +101,10 @@ async fn every_bad_exporter_is_reported_and_the_good_one_keeps_serving() {
         "does-not-exist.bpf.o",
         "bad-base64",
     ] {
-        assert!(status.contains(expected), "/status lacks {expected:?}:\n{status}");
+        assert!(
+            status.contains(expected),
+            "/status lacks {expected:?}:\n{status}"
+        );
     }
     agent.stop().await;
 }

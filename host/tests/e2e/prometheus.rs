@@ -33,7 +33,10 @@ impl Prometheus {
             .expect("free port");
         let child = Command::new("prometheus")
             .arg(format!("--config.file={}", config.display()))
-            .arg(format!("--storage.tsdb.path={}", dir.path().join("data").display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.path().join("data").display()
+            ))
             .arg(format!("--web.listen-address={addr}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -49,16 +52,27 @@ impl Prometheus {
     /// Polls an instant query until `accept` holds on its JSON result, for at
     /// most `limit`. Prometheus scrapes on its own clock, so this waits on an
     /// external system rather than racing our own code.
-    async fn wait_for(&self, query: &str, limit: Duration, accept: impl Fn(&str) -> bool) -> String {
+    async fn wait_for(
+        &self,
+        query: &str,
+        limit: Duration,
+        accept: impl Fn(&str) -> bool,
+    ) -> String {
         let started = Instant::now();
         let path = format!("/api/v1/query?query={}", encode(query));
         loop {
             // Connection errors while Prometheus starts read as "not yet".
-            let body = try_get(self.addr, &path, None).await.map(|r| r.body).unwrap_or_default();
+            let body = try_get(self.addr, &path, None)
+                .await
+                .map(|r| r.body)
+                .unwrap_or_default();
             if accept(&body) {
                 return body;
             }
-            assert!(started.elapsed() < limit, "prometheus never answered {query} as expected; last answer: {body}");
+            assert!(
+                started.elapsed() < limit,
+                "prometheus never answered {query} as expected; last answer: {body}"
+            );
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
     }
@@ -94,18 +108,30 @@ async fn a_real_prometheus_ingests_both_demos() {
     let limit = Duration::from_secs(60);
 
     prometheus
-        .wait_for("up{job=\"bpfhost\"}", limit, |b| b.contains("\"value\":[") && b.contains("\"1\"]"))
+        .wait_for("up{job=\"bpfhost\"}", limit, |b| {
+            b.contains("\"value\":[") && b.contains("\"1\"]")
+        })
         .await;
     let writes = prometheus
-        .wait_for("count(write_syscalls_total{node=\"test-node\"})", limit, |b| b.contains("\"value\":["))
+        .wait_for(
+            "count(write_syscalls_total{node=\"test-node\"})",
+            limit,
+            |b| b.contains("\"value\":["),
+        )
         .await;
     assert!(writes.contains("\"status\":\"success\""), "{writes}");
     prometheus
-        .wait_for("bpfhost_exporter_up{exporter=\"packets\"}", limit, |b| b.contains("\"1\"]"))
+        .wait_for("bpfhost_exporter_up{exporter=\"packets\"}", limit, |b| {
+            b.contains("\"1\"]")
+        })
         .await;
     // Nothing was dropped at ingestion.
     prometheus
-        .wait_for("scrape_samples_post_metric_relabeling{job=\"bpfhost\"}", limit, |b| b.contains("\"value\":["))
+        .wait_for(
+            "scrape_samples_post_metric_relabeling{job=\"bpfhost\"}",
+            limit,
+            |b| b.contains("\"value\":["),
+        )
         .await;
     agent.stop().await;
 }

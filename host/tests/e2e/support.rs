@@ -41,10 +41,12 @@ impl ManifestDir {
         let text = std::fs::read_to_string(examples.join(name)).expect("read example");
         let text = text
             .lines()
-            .map(|line| match line.split_once("path: ../../target/artifacts/") {
-                Some((indent, rel)) => format!("{indent}path: {}", artifact(rel).display()),
-                None => line.to_owned(),
-            })
+            .map(
+                |line| match line.split_once("path: ../../target/artifacts/") {
+                    Some((indent, rel)) => format!("{indent}path: {}", artifact(rel).display()),
+                    None => line.to_owned(),
+                },
+            )
             .collect::<Vec<_>>()
             .join("\n");
         self.write(name, &text)
@@ -65,7 +67,9 @@ impl Agent {
             listen: "127.0.0.1:0".parse().expect("addr"),
             node_name: "test-node".into(),
         };
-        let app = app::start(&config, shutdown.clone()).await.expect("agent starts");
+        let app = app::start(&config, shutdown.clone())
+            .await
+            .expect("agent starts");
         Self {
             app: Some(app),
             shutdown,
@@ -108,10 +112,16 @@ pub async fn get(addr: SocketAddr, path: &str, accept: Option<&str>) -> Scrape {
 }
 
 /// Like [`get`], returning connection errors.
-pub async fn try_get(addr: SocketAddr, path: &str, accept: Option<&str>) -> std::io::Result<Scrape> {
+pub async fn try_get(
+    addr: SocketAddr,
+    path: &str,
+    accept: Option<&str>,
+) -> std::io::Result<Scrape> {
     let request = format!(
         "GET {path} HTTP/1.1\r\nHost: {addr}\r\n{}Connection: close\r\n\r\n",
-        accept.map(|a| format!("Accept: {a}\r\n")).unwrap_or_default()
+        accept
+            .map(|a| format!("Accept: {a}\r\n"))
+            .unwrap_or_default()
     );
     tokio::task::spawn_blocking(move || try_raw(addr, request.as_bytes()))
         .await
@@ -130,14 +140,24 @@ fn try_raw(addr: SocketAddr, request: &[u8]) -> std::io::Result<Scrape> {
     let mut response = Vec::new();
     stream.read_to_end(&mut response)?;
     let text = String::from_utf8_lossy(&response).into_owned();
-    let bad = || std::io::Error::new(std::io::ErrorKind::InvalidData, format!("not an HTTP response: {text:?}"));
+    let bad = || {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("not an HTTP response: {text:?}"),
+        )
+    };
     let (head, body) = text.split_once("\r\n\r\n").ok_or_else(bad)?;
-    let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).ok_or_else(bad)?;
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(bad)?;
     let content_type = head
         .lines()
         .find_map(|l| {
             let (k, v) = l.split_once(':')?;
-            k.eq_ignore_ascii_case("content-type").then(|| v.trim().to_owned())
+            k.eq_ignore_ascii_case("content-type")
+                .then(|| v.trim().to_owned())
         })
         .unwrap_or_default();
     Ok(Scrape {

@@ -77,8 +77,17 @@ impl Decoder for Hostile {
             (format!("{prefix}_ok"), "kind")
         };
         let ok = spec.gauge(&name, "Hostile plugin's well-behaved gauge.", &[label]);
-        let counter = spec.counter(&format!("{prefix}_events"), "Hostile plugin's counter.", &["n"]);
-        let histogram = spec.histogram(&format!("{prefix}_latency_seconds"), "Hostile histogram.", &[], &[0.1, 1.0]);
+        let counter = spec.counter(
+            &format!("{prefix}_events"),
+            "Hostile plugin's counter.",
+            &["n"],
+        );
+        let histogram = spec.histogram(
+            &format!("{prefix}_latency_seconds"),
+            "Hostile histogram.",
+            &[],
+            &[0.1, 1.0],
+        );
         let decoder = Self {
             fault: settings.fault,
             ok,

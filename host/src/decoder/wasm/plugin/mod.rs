@@ -114,6 +114,9 @@ fn trap(error: &wasmtime::Error) -> DecodeError {
         Some(Trap::Interrupt) => TrapKind::Timeout,
         Some(Trap::StackOverflow) => TrapKind::StackOverflow,
         Some(Trap::UnreachableCodeReached) => TrapKind::Unreachable,
+        // A Rust guest's shadow stack lives in linear memory: overflowing it
+        // faults there before the wasm stack runs out.
+        Some(Trap::MemoryOutOfBounds) => TrapKind::OutOfBounds,
         Some(Trap::AllocationTooLarge) => TrapKind::Memory,
         _ if format!("{error:#}").contains("forcing trap when growing memory") => TrapKind::Memory,
         _ => TrapKind::Other,

@@ -87,3 +87,118 @@ fn garbage_bytes_are_rejected_as_not_a_component() {
         WasmDecoder::load(&rt, b"\0asm garbage", "{}", Limits::default()).expect_err("garbage");
     assert!(matches!(err, LoadError::Compile(_)), "{err}");
 }
+
+mod hostile {
+    use std::time::{Duration, Instant};
+
+    use super::*;
+    use crate::decoder::TrapKind;
+
+    fn hostile(runtime: &Runtime, config: &str, limits: Limits) -> Result<WasmDecoder, LoadError> {
+        let wasm = std::fs::read(artifact("plugins/hostile.wasm")).expect("read plugin");
+        WasmDecoder::load(runtime, &wasm, config, limits)
+    }
+
+    fn trap_of(config: &str, limits: Limits) -> (TrapKind, Duration) {
+        let rt = runtime();
+        let mut decoder = hostile(&rt, config, limits).expect("init is fine");
+        let started = Instant::now();
+        let err = decoder.decode(&mut []).expect_err("the fault fires");
+        let elapsed = started.elapsed();
+        assert!(!decoder.is_live(), "a trap discards the instance");
+        match err {
+            DecodeError::Trap { kind, message } => {
+                eprintln!("{config}: {kind:?} after {elapsed:?}: {message}");
+                (kind, elapsed)
+            }
+            other => panic!("expected a trap, got {other}"),
+        }
+    }
+
+    #[test]
+    fn an_endless_loop_is_stopped_at_the_deadline() {
+        let limits = Limits {
+            deadline: Duration::from_millis(200),
+            ..Limits::default()
+        };
+        let (kind, elapsed) = trap_of(r#"{"fault":"loop"}"#, limits);
+        assert_eq!(kind, TrapKind::Timeout);
+        assert!(
+            elapsed < Duration::from_secs(5),
+            "stopped after {elapsed:?}"
+        );
+    }
+
+    #[test]
+    fn a_memory_bomb_hits_the_cap() {
+        let limits = Limits {
+            memory_bytes: 16 << 20,
+            ..Limits::default()
+        };
+        assert_eq!(
+            trap_of(r#"{"fault":"memory-bomb"}"#, limits).0,
+            TrapKind::Memory
+        );
+    }
+
+    #[test]
+    fn deep_recursion_overflows_the_bounded_stack() {
+        let (kind, _) = trap_of(r#"{"fault":"recursion"}"#, Limits::default());
+        assert!(
+            matches!(kind, TrapKind::StackOverflow | TrapKind::OutOfBounds),
+            "{kind:?}"
+        );
+    }
+
+    #[test]
+    fn a_guest_panic_is_an_unreachable_trap() {
+        assert_eq!(
+            trap_of(r#"{"fault":"panic"}"#, Limits::default()).0,
+            TrapKind::Unreachable
+        );
+    }
+
+    #[test]
+    fn after_a_trap_the_next_call_runs_a_fresh_instance() {
+        let rt = runtime();
+        let mut decoder = hostile(&rt, r#"{"fault":"panic"}"#, Limits::default()).expect("init");
+        for _ in 0..3 {
+            assert!(matches!(
+                decoder.decode(&mut []),
+                Err(DecodeError::Trap { .. })
+            ));
+        }
+    }
+
+    #[test]
+    fn a_fault_in_init_fails_the_load_with_the_trap() {
+        let rt = runtime();
+        let err = hostile(
+            &rt,
+            r#"{"fault":"panic","phase":"init"}"#,
+            Limits::default(),
+        )
+        .expect_err("init traps");
+        assert!(
+            matches!(
+                err,
+                LoadError::Init(DecodeError::Trap {
+                    kind: TrapKind::Unreachable,
+                    ..
+                })
+            ),
+            "{err}"
+        );
+        let err =
+            hostile(&rt, r#"{"fault":"nonsense"}"#, Limits::default()).expect_err("bad config");
+        assert!(err.to_string().contains("invalid config"), "{err}");
+    }
+
+    #[test]
+    fn a_well_behaved_run_returns_its_gauge() {
+        let rt = runtime();
+        let mut decoder = hostile(&rt, "{}", Limits::default()).expect("init");
+        let c = decoder.decode(&mut []).expect("decode");
+        assert_eq!(c.families[0].series[0].value, Value::Number(1.0));
+    }
+}
