@@ -16,7 +16,7 @@ pub struct Cli {
 /// What to do.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Load the exporters of BpfExporter manifests and serve /metrics.
+    /// Load the exporters of `BpfExporter` manifests and serve /metrics.
     Run(RunArgs),
     /// Check manifests (syntax, fields, sources) without loading anything.
     Validate(ValidateArgs),

@@ -15,3 +15,19 @@ pub mod maps;
 pub mod metrics;
 pub mod server;
 pub mod testing;
+
+/// An error and its sources, joined with `: `, for logs and status.
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(e) = source {
+        let next = e.to_string();
+        // Some errors already interpolate their source; show it once.
+        if !text.ends_with(&next) {
+            text.push_str(": ");
+            text.push_str(&next);
+        }
+        source = e.source();
+    }
+    text
+}

@@ -25,11 +25,7 @@ async fn healthz() -> &'static str {
 }
 
 async fn status(State(agent): State<Arc<Agent>>) -> Response {
-    let slots: Vec<_> = agent
-        .slots()
-        .iter()
-        .map(crate::agent::Slot::status)
-        .collect();
+    let slots: Vec<_> = agent.slots().iter().map(|slot| slot.status()).collect();
     axum::Json(serde_json::json!({
         "node": agent.node(),
         "exporters": slots,

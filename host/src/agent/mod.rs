@@ -9,11 +9,13 @@
 
 mod collect;
 mod exporter;
+mod registry;
 mod self_metrics;
 pub mod setup;
 #[cfg(test)]
 mod tests;
 
-pub use collect::{Agent, Scrape, Slot, SlotStatus};
+pub use collect::Scrape;
 pub use exporter::{CollectError, Exporter};
+pub use registry::{Agent, Slot, SlotStatus};
 pub use self_metrics::SelfMetrics;

@@ -30,22 +30,24 @@ pub enum SetupError {
 /// Loads every manifest under `paths` into an agent. Failures are logged and
 /// recorded in the agent; they never stop the other exporters.
 pub fn load_agent(paths: &[PathBuf], node: &str, runtime: &Runtime) -> Agent {
-    let mut agent = Agent::new(node);
+    let agent = Agent::new(node);
     let loaded = manifest::load_paths(paths);
-    for error in loaded.errors {
+    let errors = loaded.errors.iter().map(ToString::to_string).collect();
+    for error in &loaded.errors {
         tracing::error!(%error, "invalid manifest");
-        agent.add_manifest_error(error.to_string());
     }
+    agent.set_manifest_errors(errors);
     for manifest in &loaded.exporters {
         let name = manifest.name().to_owned();
         match load_exporter(manifest, &loaded.config_maps, runtime) {
             Ok(exporter) => {
                 tracing::info!(exporter = %name, programs = exporter.programs_attached(), "exporter loaded");
-                agent.add(exporter);
+                agent.insert(exporter);
             }
             Err(error) => {
-                tracing::error!(exporter = %name, %error, "exporter failed to load");
-                agent.add_failed(name, error.to_string());
+                let message = crate::error_chain(&error);
+                tracing::error!(exporter = %name, error = %message, "exporter failed to load");
+                agent.insert_failed(name, message);
             }
         }
     }

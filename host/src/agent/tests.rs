@@ -123,11 +123,11 @@ fn value(scrape: &super::Scrape, family: &str, labels: &[&str]) -> Option<f64> {
 
 #[test]
 fn a_failing_exporter_costs_only_its_own_series() {
-    let mut agent = Agent::new("n1");
-    agent.add(exporter("good", false, false));
-    agent.add(exporter("badmap", true, false));
-    agent.add(exporter("baddecode", false, true));
-    agent.add_failed("neverloaded", "invalid ELF");
+    let agent = Agent::new("n1");
+    agent.insert(exporter("good", false, false));
+    agent.insert(exporter("badmap", true, false));
+    agent.insert(exporter("baddecode", false, true));
+    agent.insert_failed("neverloaded", "invalid ELF");
 
     let scrape = agent.collect();
     let good = scrape
@@ -168,11 +168,30 @@ fn a_failing_exporter_costs_only_its_own_series() {
         value(&second, "bpfhost_exporter_decode_errors", &["baddecode"]),
         Some(2.0)
     );
-    let statuses: Vec<_> = agent.slots().iter().map(super::Slot::status).collect();
-    assert_eq!(statuses[0].error, None);
+    let status = |name: &str| agent.slot(name).expect("slot").status();
+    assert_eq!(status("good").error, None);
     assert_eq!(
-        statuses[2].error.as_deref(),
+        status("baddecode").error.as_deref(),
         Some("decoder reported failed: nope")
     );
-    assert_eq!(statuses[3].state, "failed");
+    assert_eq!(
+        status("badmap").error.as_deref(),
+        Some("reading map m: Bad file descriptor (os error 9)")
+    );
+    assert_eq!(status("neverloaded").state, "failed");
+}
+
+#[test]
+fn exporters_are_replaced_and_removed_while_serving() {
+    let agent = Agent::new("n1");
+    agent.insert(exporter("a", false, false));
+    agent.insert_failed("b", "not yet");
+    let old = agent.insert(exporter("b", false, false)).expect("replaced");
+    assert!(!old.is_running());
+    assert!(agent.slot("b").expect("b").is_running());
+    assert!(agent.remove("a").is_some());
+    let scrape = agent.collect();
+    assert_eq!(value(&scrape, "bpfhost_exporter_up", &["b"]), Some(1.0));
+    assert_eq!(value(&scrape, "bpfhost_exporter_up", &["a"]), None);
+    assert!(!scrape.families.iter().any(|f| f.family.name == "a_things"));
 }

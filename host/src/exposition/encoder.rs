@@ -109,7 +109,7 @@ impl<'a> Encoder<'a> {
         }
     }
 
-    /// Ends the exposition (`# EOF` for OpenMetrics).
+    /// Ends the exposition (`# EOF` for `OpenMetrics`).
     pub fn finish(self) {
         if self.format == Format::OpenMetrics {
             self.out.extend_from_slice(b"# EOF\n");

@@ -5,7 +5,7 @@ pub fn label_value(out: &mut Vec<u8>, value: &str) {
     escape(out, value, true);
 }
 
-/// Appends HELP text: `\` and newline escaped, and `"` too in OpenMetrics.
+/// Appends HELP text: `\` and newline escaped, and `"` too in `OpenMetrics`.
 pub fn help(out: &mut Vec<u8>, text: &str, quotes: bool) {
     escape(out, text, quotes);
 }
@@ -45,7 +45,7 @@ pub fn count(out: &mut Vec<u8>, v: u64) {
     out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
 }
 
-/// Appends a bucket bound as OpenMetrics wants it (canonical float, `1.0`
+/// Appends a bucket bound as `OpenMetrics` wants it (canonical float, `1.0`
 /// rather than `1`), which text 0.0.4 parsers accept too.
 pub fn bound(out: &mut Vec<u8>, v: f64) {
     if v.is_infinite() || v.is_nan() {

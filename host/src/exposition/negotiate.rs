@@ -18,8 +18,8 @@ impl Format {
         }
     }
 
-    /// OpenMetrics 1.0 when the client prefers it (by q-value, then order),
-    /// text 0.0.4 otherwise. OpenMetrics with a `version` other than 1.0.0
+    /// `OpenMetrics` 1.0 when the client prefers it (by q-value, then order),
+    /// text 0.0.4 otherwise. `OpenMetrics` with a `version` other than 1.0.0
     /// does not count as a request for it.
     pub fn negotiate(accept: Option<&str>) -> Self {
         let Some(accept) = accept else {

@@ -19,12 +19,11 @@ pub fn possible() -> io::Result<u32> {
 pub fn parse(list: &str) -> Option<u32> {
     let mut total = 0;
     for part in list.trim().split(',').filter(|p| !p.is_empty()) {
-        total += match part.split_once('-') {
-            Some((a, b)) => b.parse::<u32>().ok()?.checked_sub(a.parse().ok()?)? + 1,
-            None => {
-                part.parse::<u32>().ok()?;
-                1
-            }
+        total += if let Some((a, b)) = part.split_once('-') {
+            b.parse::<u32>().ok()?.checked_sub(a.parse().ok()?)? + 1
+        } else {
+            part.parse::<u32>().ok()?;
+            1
         };
     }
     (total > 0).then_some(total)

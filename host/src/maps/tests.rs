@@ -21,7 +21,7 @@ struct Fake {
     bucket: usize,
     /// Keys that vanish when they are looked up.
     vanish: Vec<Vec<u8>>,
-    /// After this many get_next_key calls, restart from the first key once.
+    /// After this many `get_next_key` calls, restart from the first key once.
     restart_after: Option<usize>,
     calls: Mutex<usize>,
 }

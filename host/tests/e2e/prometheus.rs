@@ -105,7 +105,7 @@ async fn a_real_prometheus_ingests_both_demos() {
     dir.example("writes.yaml");
     let agent = Agent::start(&[dir.path()]).await;
     let prometheus = Prometheus::start(agent.addr());
-    let limit = Duration::from_secs(60);
+    let limit = Duration::from_mins(1);
 
     prometheus
         .wait_for("up{job=\"bpfhost\"}", limit, |b| {

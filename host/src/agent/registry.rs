@@ -1,0 +1,187 @@
+//! The set of exporters an agent serves, changed at run time by the
+//! reconciler (file watch or Kubernetes) while scrapes go on.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
+
+use super::exporter::Exporter;
+use super::self_metrics::SelfMetrics;
+
+/// One exporter by name: running, or failed with the reason.
+#[derive(Debug)]
+pub struct Slot {
+    name: String,
+    pub(super) state: Mutex<SlotState>,
+    /// Why the last attempt to replace a running exporter failed; the old
+    /// version keeps serving meanwhile.
+    reload_error: Mutex<Option<String>>,
+}
+
+#[derive(Debug)]
+pub(super) enum SlotState {
+    Running {
+        exporter: Box<Exporter>,
+        last_error: Option<String>,
+    },
+    Failed(String),
+}
+
+/// An exporter's state, for the status endpoint and logs.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SlotStatus {
+    pub name: String,
+    /// `running` or `failed`.
+    pub state: &'static str,
+    /// Why loading failed, or why the last collection failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Why the last reload failed while the previous version kept running.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reload_error: Option<String>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Slot {
+    fn new(name: String, state: SlotState) -> Self {
+        Self {
+            name,
+            state: Mutex::new(state),
+            reload_error: Mutex::new(None),
+        }
+    }
+
+    /// The exporter's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Whether the exporter is loaded and serving.
+    pub fn is_running(&self) -> bool {
+        matches!(*lock(&self.state), SlotState::Running { .. })
+    }
+
+    /// Records a failed reload; the running version stays.
+    pub fn set_reload_error(&self, error: Option<String>) {
+        *lock(&self.reload_error) = error;
+    }
+
+    /// The exporter's current state.
+    pub fn status(&self) -> SlotStatus {
+        let (state, error) = match &*lock(&self.state) {
+            SlotState::Running { last_error, .. } => ("running", last_error.clone()),
+            SlotState::Failed(e) => ("failed", Some(e.clone())),
+        };
+        SlotStatus {
+            name: self.name.clone(),
+            state,
+            error,
+            reload_error: lock(&self.reload_error).clone(),
+        }
+    }
+}
+
+/// Everything served by the agent.
+#[derive(Debug)]
+pub struct Agent {
+    node: String,
+    slots: RwLock<BTreeMap<String, Arc<Slot>>>,
+    /// Manifest documents that could not be parsed into an exporter.
+    manifest_errors: RwLock<Vec<String>>,
+    pub(super) self_metrics: Mutex<SelfMetrics>,
+}
+
+impl Agent {
+    /// An agent on node `node` with no exporters.
+    pub fn new(node: impl Into<String>) -> Self {
+        Self {
+            node: node.into(),
+            slots: RwLock::default(),
+            manifest_errors: RwLock::default(),
+            self_metrics: Mutex::default(),
+        }
+    }
+
+    /// The node name every series is labelled with.
+    pub fn node(&self) -> &str {
+        &self.node
+    }
+
+    /// Adds or replaces a running exporter. The replaced slot is returned so
+    /// the caller decides when the old version goes (dropping it unloads it,
+    /// after any collection still using it).
+    pub fn insert(&self, exporter: Exporter) -> Option<Arc<Slot>> {
+        let name = exporter.name().to_owned();
+        let slot = Slot::new(
+            name.clone(),
+            SlotState::Running {
+                exporter: Box::new(exporter),
+                last_error: None,
+            },
+        );
+        self.put(name, slot)
+    }
+
+    /// Adds or replaces an exporter that failed to load; it is reported down.
+    pub fn insert_failed(
+        &self,
+        name: impl Into<String>,
+        error: impl Into<String>,
+    ) -> Option<Arc<Slot>> {
+        let name = name.into();
+        let slot = Slot::new(name.clone(), SlotState::Failed(error.into()));
+        self.put(name, slot)
+    }
+
+    fn put(&self, name: String, slot: Slot) -> Option<Arc<Slot>> {
+        self.slots
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(name, Arc::new(slot))
+    }
+
+    /// Removes an exporter; returns its slot (dropping it unloads it).
+    pub fn remove(&self, name: &str) -> Option<Arc<Slot>> {
+        self.slots
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(name)
+    }
+
+    /// One exporter's slot.
+    pub fn slot(&self, name: &str) -> Option<Arc<Slot>> {
+        self.slots
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(name)
+            .cloned()
+    }
+
+    /// Every slot, by name.
+    pub fn slots(&self) -> Vec<Arc<Slot>> {
+        self.slots
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .values()
+            .cloned()
+            .collect()
+    }
+
+    /// Replaces the list of manifest documents that did not yield an exporter.
+    pub fn set_manifest_errors(&self, errors: Vec<String>) {
+        *self
+            .manifest_errors
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = errors;
+    }
+
+    /// Manifest documents that did not yield an exporter.
+    pub fn manifest_errors(&self) -> Vec<String> {
+        self.manifest_errors
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+}
