@@ -71,9 +71,12 @@ impl Workspace {
         Ok(Self { root, target })
     }
 
-    /// `<target>/artifacts/<sub>`, created.
+    /// `$BPFHOST_ARTIFACTS/<sub>` or `<target>/artifacts/<sub>`, created
+    /// (the same lookup as the tests' `bpfhost::testing::artifacts_dir`).
     pub fn artifacts(&self, sub: &str) -> Result<PathBuf> {
-        let dir = self.target.join("artifacts").join(sub);
+        let root = std::env::var_os("BPFHOST_ARTIFACTS")
+            .map_or_else(|| self.target.join("artifacts"), PathBuf::from);
+        let dir = root.join(sub);
         std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
         Ok(dir)
     }

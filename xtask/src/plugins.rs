@@ -31,9 +31,20 @@ pub fn build(ws: &Workspace) -> Result<()> {
     }
     names.sort();
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    // The wasm build has its own target dir inside this checkout, so
+    // checkouts sharing one CARGO_TARGET_DIR never swap each other's plugins.
+    let target_dir = ws.root.join("target/wasm");
     let mut cmd = Command::new(cargo);
     cmd.current_dir(&ws.root)
-        .args(["build", "--target", TARGET, "--profile", PROFILE]);
+        .args([
+            "build",
+            "--target",
+            TARGET,
+            "--profile",
+            PROFILE,
+            "--target-dir",
+        ])
+        .arg(&target_dir);
     for name in &names {
         cmd.args(["--package", &format!("{PREFIX}{name}")]);
     }
