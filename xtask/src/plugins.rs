@@ -53,7 +53,7 @@ pub fn build(ws: &Workspace) -> Result<()> {
 
     let out_dir = ws.artifacts("plugins")?;
     for name in &names {
-        let module_path = ws.target.join(TARGET).join(PROFILE).join(format!(
+        let module_path = target_dir.join(TARGET).join(PROFILE).join(format!(
             "{}.wasm",
             format!("{PREFIX}{name}").replace('-', "_")
         ));
