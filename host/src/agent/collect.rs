@@ -33,7 +33,7 @@ impl Agent {
                 match exporter.collect() {
                     Ok(collection) => {
                         report.up = true;
-                        report.invalid_rows = collection.invalid_rows;
+                        report.dropped = collection.dropped;
                         families.extend(collection.families);
                         *last_error = None;
                     }

@@ -6,6 +6,8 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 
 use super::exporter::Exporter;
 use super::self_metrics::SelfMetrics;
+use crate::decoder::validate::exposed_names;
+use crate::metrics::Family;
 
 /// One exporter by name: running, or failed with the reason.
 #[derive(Debug)]
@@ -167,6 +169,38 @@ impl Agent {
             .values()
             .cloned()
             .collect()
+    }
+
+    /// A sample name that `families` would expose and that an exporter other
+    /// than `exporter` already exposes, with that exporter's name.
+    pub fn family_conflict(
+        &self,
+        exporter: &str,
+        families: &[Arc<Family>],
+    ) -> Option<(String, String)> {
+        let wanted: Vec<String> = families.iter().flat_map(|f| exposed_names(f)).collect();
+        for slot in self.slots() {
+            if slot.name() == exporter {
+                continue;
+            }
+            if let SlotState::Running {
+                exporter: other, ..
+            } = &*lock(&slot.state)
+            {
+                let taken = other
+                    .decoder()
+                    .spec()
+                    .families
+                    .iter()
+                    .flat_map(|f| exposed_names(f));
+                for name in taken {
+                    if wanted.contains(&name) {
+                        return Some((name, slot.name().to_owned()));
+                    }
+                }
+            }
+        }
+        None
     }
 
     /// Replaces the list of manifest documents that did not yield an exporter.

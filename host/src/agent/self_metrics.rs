@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::decoder::validate::DropReason;
 use crate::metrics::{Family, FamilySamples, MetricType, Series, Value};
 
 /// What one exporter's collection looked like.
@@ -12,7 +13,7 @@ pub struct ExporterReport {
     pub exporter: String,
     pub up: bool,
     pub decode_error: bool,
-    pub invalid_rows: u64,
+    pub dropped: [u64; DropReason::ALL.len()],
     pub programs_attached: usize,
     pub duration: Duration,
     pub map_entries: Vec<(String, u32)>,
@@ -32,7 +33,7 @@ impl ExporterReport {
 #[derive(Debug, Default)]
 pub struct SelfMetrics {
     decode_errors: BTreeMap<String, u64>,
-    invalid_rows: BTreeMap<String, u64>,
+    dropped: BTreeMap<(String, DropReason), u64>,
 }
 
 fn family(name: &str, help: &str, metric_type: MetricType, labels: &[&str]) -> Arc<Family> {
@@ -63,7 +64,12 @@ impl SelfMetrics {
     ) -> Vec<FamilySamples> {
         for r in reports {
             *self.decode_errors.entry(r.exporter.clone()).or_default() += u64::from(r.decode_error);
-            *self.invalid_rows.entry(r.exporter.clone()).or_default() += r.invalid_rows;
+            for reason in DropReason::ALL {
+                *self
+                    .dropped
+                    .entry((r.exporter.clone(), reason))
+                    .or_default() += r.dropped[reason as usize];
+            }
         }
         let per_exporter =
             |name: &str, help: &str, metric_type, value: &dyn Fn(&ExporterReport) -> f64| {
@@ -100,13 +106,28 @@ impl SelfMetrics {
                 MetricType::Counter,
                 &|r| self.decode_errors.get(&r.exporter).copied().unwrap_or(0) as f64,
             ),
-            per_exporter(
-                "bpfhost_exporter_invalid_rows",
-                "Rows the exporter's decoder returned that did not fit their family and were dropped.",
-                MetricType::Counter,
-                &|r| self.invalid_rows.get(&r.exporter).copied().unwrap_or(0) as f64,
-            ),
         ];
+        out.push(FamilySamples {
+            family: family(
+                "bpfhost_exporter_dropped_series",
+                "Series the exporter's decoder returned that were dropped, by reason.",
+                MetricType::Counter,
+                &["exporter", "reason"],
+            ),
+            series: reports
+                .iter()
+                .flat_map(|r| {
+                    DropReason::ALL.iter().map(|&reason| {
+                        let total = self
+                            .dropped
+                            .get(&(r.exporter.clone(), reason))
+                            .copied()
+                            .unwrap_or(0);
+                        series(&[&r.exporter, reason.as_str()], total as f64)
+                    })
+                })
+                .collect(),
+        });
         out.push(FamilySamples {
             family: family(
                 "bpfhost_exporter_map_entries",

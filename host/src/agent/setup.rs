@@ -25,6 +25,8 @@ pub enum SetupError {
     MissingMap { map: String, available: String },
     #[error(transparent)]
     Map(#[from] MapError),
+    #[error("the decoder's `{family}` is already served by exporter {exporter}")]
+    FamilyCollision { family: String, exporter: String },
 }
 
 /// Loads every manifest under `paths` into an agent. Failures are logged and
@@ -39,7 +41,7 @@ pub fn load_agent(paths: &[PathBuf], node: &str, runtime: &Runtime) -> Agent {
     agent.set_manifest_errors(errors);
     for manifest in &loaded.exporters {
         let name = manifest.name().to_owned();
-        match load_exporter(manifest, &loaded.config_maps, runtime) {
+        match load_exporter(manifest, &loaded.config_maps, runtime, &agent) {
             Ok(exporter) => {
                 tracing::info!(exporter = %name, programs = exporter.programs_attached(), "exporter loaded");
                 agent.insert(exporter);
@@ -54,11 +56,13 @@ pub fn load_agent(paths: &[PathBuf], node: &str, runtime: &Runtime) -> Agent {
     agent
 }
 
-/// Sets up one exporter: decoder, object, programs, map sources.
+/// Sets up one exporter: decoder, object, programs, map sources. Its
+/// families must not collide with those of the exporters `agent` runs.
 pub fn load_exporter(
     manifest: &Manifest,
     config_maps: &ConfigMaps,
     runtime: &Runtime,
+    agent: &Agent,
 ) -> Result<Exporter, SetupError> {
     let name = &manifest.exporter.metadata.name;
     let spec = &manifest.exporter.spec;
@@ -69,6 +73,9 @@ pub fn load_exporter(
         &manifest.decoder_config_json(),
         Limits::default(),
     )?;
+    if let Some((family, exporter)) = agent.family_conflict(name, &decoder.spec().families) {
+        return Err(SetupError::FamilyCollision { family, exporter });
+    }
     let elf = manifest.object_bytes(config_maps)?;
     let object = loader::load(&LoadRequest {
         exporter: name,

@@ -89,7 +89,11 @@ impl Decoder for FakeDecoder {
             ],
             value: Value::Number(1.0),
         });
-        Ok(assemble(&self.spec, rows))
+        Ok(assemble(
+            &self.spec,
+            rows,
+            crate::decoder::validate::Bounds::default(),
+        ))
     }
 }
 

@@ -4,6 +4,7 @@
 //! ([`wasm`]) implements it, and tests or benchmarks can plug in a native one.
 
 mod output;
+pub mod validate;
 pub mod wasm;
 
 use std::sync::Arc;

@@ -3,14 +3,22 @@
 use crate::metrics::{FamilySamples, MetricType, Series, Value};
 
 use super::DecoderSpec;
+use super::validate::{Bounds, DropReason, value_is_valid};
 
-/// The series of one decode, grouped by family in declaration order.
+/// The series of one decode, grouped by family in declaration order, each
+/// family's series sorted by labels.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Collection {
     pub families: Vec<FamilySamples>,
-    /// Rows dropped because they did not fit their family (unknown family,
-    /// wrong number of labels, wrong type, wrong bucket count).
-    pub invalid_rows: u64,
+    /// Series dropped, by reason (indexed like [`DropReason::ALL`]).
+    pub dropped: [u64; DropReason::ALL.len()],
+}
+
+impl Collection {
+    /// Series dropped for `reason`.
+    pub fn dropped(&self, reason: DropReason) -> u64 {
+        self.dropped[reason as usize]
+    }
 }
 
 /// One compact row as a decoder returns it.
@@ -21,9 +29,14 @@ pub struct Row {
     pub value: Value,
 }
 
-/// Groups rows by family, dropping (and counting) rows that do not match the
-/// family they name.
-pub fn assemble(spec: &DecoderSpec, rows: impl IntoIterator<Item = Row>) -> Collection {
+/// Groups rows by family. Rows that do not fit their family, carry values
+/// invalid for its type, break a bound or repeat a label set are dropped
+/// and counted; the first of duplicate series is kept.
+pub fn assemble(
+    spec: &DecoderSpec,
+    rows: impl IntoIterator<Item = Row>,
+    bounds: Bounds,
+) -> Collection {
     let mut families: Vec<FamilySamples> = spec
         .families
         .iter()
@@ -32,34 +45,66 @@ pub fn assemble(spec: &DecoderSpec, rows: impl IntoIterator<Item = Row>) -> Coll
             series: Vec::new(),
         })
         .collect();
-    let mut invalid_rows = 0;
+    let mut dropped = [0u64; DropReason::ALL.len()];
+    let mut kept = 0usize;
     for row in rows {
-        let Some(target) = families.get_mut(row.family as usize) else {
-            invalid_rows += 1;
-            continue;
-        };
-        let family = &target.family;
-        let fits = row.labels.len() == family.labels.len()
-            && match &row.value {
-                Value::Number(_) => family.metric_type != MetricType::Histogram,
-                Value::Histogram { buckets, .. } => {
-                    family.metric_type == MetricType::Histogram
-                        && buckets.len() == family.buckets.len()
-                }
-            };
-        if fits {
-            target.series.push(Series {
-                labels: row.labels,
-                value: row.value,
+        let verdict = families
+            .get(row.family as usize)
+            .map_or(Err(DropReason::Malformed), |target| {
+                check(&target.family, &row, bounds)
             });
-        } else {
-            invalid_rows += 1;
+        let verdict = verdict.and_then(|()| {
+            if kept < bounds.max_series {
+                Ok(())
+            } else {
+                Err(DropReason::TooManySeries)
+            }
+        });
+        match verdict {
+            Ok(()) => {
+                kept += 1;
+                families[row.family as usize].series.push(Series {
+                    labels: row.labels,
+                    value: row.value,
+                });
+            }
+            Err(reason) => dropped[reason as usize] += 1,
         }
     }
-    Collection {
-        families,
-        invalid_rows,
+    for family in &mut families {
+        // Stable: of equal label sets the first returned stays first.
+        family.series.sort_by(|a, b| a.labels.cmp(&b.labels));
+        let before = family.series.len();
+        family
+            .series
+            .dedup_by(|later, earlier| later.labels == earlier.labels);
+        dropped[DropReason::Duplicate as usize] += (before - family.series.len()) as u64;
     }
+    Collection { families, dropped }
+}
+
+fn check(family: &crate::metrics::Family, row: &Row, bounds: Bounds) -> Result<(), DropReason> {
+    let fits = row.labels.len() == family.labels.len()
+        && match &row.value {
+            Value::Number(_) => family.metric_type != MetricType::Histogram,
+            Value::Histogram { buckets, .. } => {
+                family.metric_type == MetricType::Histogram && buckets.len() == family.buckets.len()
+            }
+        };
+    if !fits {
+        return Err(DropReason::Malformed);
+    }
+    if !value_is_valid(family.metric_type, &row.value) {
+        return Err(DropReason::InvalidValue);
+    }
+    if row
+        .labels
+        .iter()
+        .any(|l| l.len() > bounds.max_label_value_bytes)
+    {
+        return Err(DropReason::LabelTooLong);
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -68,6 +113,53 @@ mod tests {
 
     use super::*;
     use crate::metrics::Family;
+
+    fn counter_rows(rows: &[(&str, f64)]) -> Vec<Row> {
+        rows.iter()
+            .map(|(l, v)| Row {
+                family: 0,
+                labels: vec![(*l).into()],
+                value: Value::Number(*v),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn invalid_values_long_labels_duplicates_and_excess_are_dropped_and_counted() {
+        let bounds = Bounds {
+            max_series: 4,
+            max_label_value_bytes: 8,
+        };
+        let rows = counter_rows(&[
+            ("b", 1.0),
+            ("a", 2.0),
+            ("b", 3.0),
+            ("nan", f64::NAN),
+            ("neg", -1.0),
+            ("waytoolonglabel", 1.0),
+            ("c", 1.0),
+            ("d", 1.0),
+            ("e", 1.0),
+        ]);
+        let c = assemble(&spec(), rows, bounds);
+        let kept: Vec<(&str, &Value)> = c.families[0]
+            .series
+            .iter()
+            .map(|s| (s.labels[0].as_str(), &s.value))
+            .collect();
+        assert_eq!(
+            kept,
+            [
+                ("a", &Value::Number(2.0)),
+                ("b", &Value::Number(1.0)),
+                ("c", &Value::Number(1.0))
+            ]
+        );
+        assert_eq!(c.dropped(DropReason::InvalidValue), 2);
+        assert_eq!(c.dropped(DropReason::LabelTooLong), 1);
+        assert_eq!(c.dropped(DropReason::Duplicate), 1);
+        assert_eq!(c.dropped(DropReason::TooManySeries), 2);
+    }
 
     fn spec() -> DecoderSpec {
         let family = |name: &str, metric_type, labels: &[&str], buckets: Vec<f64>| {
@@ -133,8 +225,8 @@ mod tests {
                 value: Value::Number(1.0),
             },
         ];
-        let c = assemble(&spec(), rows);
-        assert_eq!(c.invalid_rows, 5);
+        let c = assemble(&spec(), rows, Bounds::default());
+        assert_eq!(c.dropped(DropReason::Malformed), 5);
         assert_eq!(c.families[0].series.len(), 1);
         assert_eq!(c.families[0].series[0].labels, ["x"]);
         assert_eq!(c.families[1].series.len(), 1);

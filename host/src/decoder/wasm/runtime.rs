@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use wasmtime::{Config, Engine};
 
+use crate::decoder::validate::Bounds;
+
 /// How often the epoch advances; deadlines are rounded up to this.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 
@@ -18,6 +20,8 @@ pub struct Limits {
     pub deadline: Duration,
     /// Largest linear memory the plugin may grow to.
     pub memory_bytes: usize,
+    /// Bounds on each collection's output.
+    pub output: Bounds,
 }
 
 impl Default for Limits {
@@ -25,6 +29,7 @@ impl Default for Limits {
         Self {
             deadline: Duration::from_secs(2),
             memory_bytes: 64 << 20,
+            output: Bounds::default(),
         }
     }
 }

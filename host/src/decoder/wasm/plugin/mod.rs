@@ -6,6 +6,7 @@ use wasmtime::{Engine, Store, StoreLimits, StoreLimitsBuilder, Trap};
 use super::bindings::Decoder as Bindings;
 use super::convert;
 use super::runtime::{Limits, Runtime};
+use crate::decoder::validate::{SpecError, check_spec};
 use crate::decoder::{Collection, DecodeError, Decoder, DecoderSpec, TrapKind, assemble};
 use crate::maps::MapSnapshot;
 
@@ -18,6 +19,8 @@ pub enum LoadError {
     Instantiate(#[source] wasmtime::Error),
     #[error("decoder init failed: {0}")]
     Init(#[source] DecodeError),
+    #[error("decoder declared an unusable family: {0}")]
+    Spec(#[source] SpecError),
 }
 
 /// Per-store host state.
@@ -105,7 +108,8 @@ fn start(
         .call_init(&mut store, config_json)
         .map_err(|e| LoadError::Init(trap(&e)))?
         .map_err(|e| LoadError::Init(convert::plugin_error(e)))?;
-    Ok((Live { store, bindings }, convert::spec(spec)))
+    let spec = check_spec(convert::spec(spec)).map_err(LoadError::Spec)?;
+    Ok((Live { store, bindings }, spec))
 }
 
 /// Classifies a wasmtime call error.
@@ -121,9 +125,11 @@ fn trap(error: &wasmtime::Error) -> DecodeError {
         _ if format!("{error:#}").contains("forcing trap when growing memory") => TrapKind::Memory,
         _ => TrapKind::Other,
     };
+    // The root cause says what happened ("wasm trap: interrupt"); the wasm
+    // backtrace in between is noise in logs and status.
     DecodeError::Trap {
         kind,
-        message: format!("{error:#}"),
+        message: error.root_cause().to_string(),
     }
 }
 
@@ -157,7 +163,11 @@ impl Decoder for WasmDecoder {
         let result = live.bindings.call_decode(&mut live.store, &snapshots);
         convert::restore_snapshots(maps, snapshots);
         match result {
-            Ok(Ok(output)) => Ok(assemble(&self.spec, convert::rows(output))),
+            Ok(Ok(output)) => Ok(assemble(
+                &self.spec,
+                convert::rows(output),
+                self.limits.output,
+            )),
             Ok(Err(e)) => Err(convert::plugin_error(e)),
             Err(e) => {
                 self.live = None;

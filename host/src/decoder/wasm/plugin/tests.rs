@@ -46,7 +46,7 @@ fn packets_plugin_declares_its_family_and_decodes_a_per_cpu_snapshot() {
     )];
     let keys_before = maps[0].keys.clone();
     let collection = decoder.decode(&mut maps).expect("decode");
-    assert_eq!(collection.invalid_rows, 0);
+    assert_eq!(collection.dropped, [0; 5]);
     let series: Vec<(String, Value)> = collection.families[0]
         .series
         .iter()
@@ -55,9 +55,9 @@ fn packets_plugin_declares_its_family_and_decodes_a_per_cpu_snapshot() {
     assert_eq!(
         series,
         [
+            ("200".to_owned(), Value::Number(1.0)),
             ("TCP".to_owned(), Value::Number(11.0)),
             ("UDP".to_owned(), Value::Number(3.0)),
-            ("200".to_owned(), Value::Number(1.0)),
         ]
     );
     assert_eq!(

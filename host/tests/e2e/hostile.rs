@@ -1,0 +1,152 @@
+//! Hostile decoders cost only their own series: the healthy demo exporter
+//! is served, correct and promtool-clean in the same scrape.
+
+use std::process::Command;
+
+use bpfhost::testing::{artifact, kernel_available};
+
+use super::support::{Agent, ManifestDir, get};
+
+/// (case, decoder config, whether the exporter may still be up with only
+/// its valid series left)
+const CASES: &[(&str, &str, bool)] = &[
+    ("endless_loop", r#"{"fault":"loop"}"#, false),
+    ("memory_bomb", r#"{"fault":"memory-bomb"}"#, false),
+    ("deep_recursion", r#"{"fault":"recursion"}"#, false),
+    ("guest_panic", r#"{"fault":"panic"}"#, false),
+    ("plugin_error", r#"{"fault":"error"}"#, false),
+    ("million_rows", r#"{"fault":"huge-output"}"#, true),
+    ("huge_labels", r#"{"fault":"huge-labels"}"#, true),
+    ("bad_names", r#"{"fault":"bad-names"}"#, false),
+    ("reserved_labels", r#"{"fault":"reserved-labels"}"#, false),
+    ("duplicates", r#"{"fault":"duplicates"}"#, true),
+    ("nan_values", r#"{"fault":"nan-counters"}"#, true),
+    ("broken_buckets", r#"{"fault":"broken-histogram"}"#, true),
+];
+
+fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+fn manifest(case: &str, config: &str) -> String {
+    let prefix = format!("h_{case}");
+    let config = config.replacen('{', &format!("{{\"prefix\":\"{prefix}\","), 1);
+    format!(
+        "apiVersion: bpfhost.dev/v1alpha1\nkind: BpfExporter\nmetadata: {{name: {}}}\nspec:\n  object: {{path: {}}}\n  decoder:\n    path: {}\n    config: {config}\n",
+        case.replace('_', "-"),
+        artifact("bpf/writes.bpf.o").display(),
+        artifact("plugins/hostile.wasm").display(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn hostile_decoders_cost_only_their_own_series() {
+    if !kernel_available("hostile_decoders_cost_only_their_own_series") {
+        return;
+    }
+    let dir = ManifestDir::new();
+    dir.example("writes.yaml");
+    for (case, config, _) in CASES {
+        dir.write(&format!("{case}.yaml"), &manifest(case, config));
+    }
+    // A second exporter declaring the demo's own family, loaded after it
+    // (files load in name order), is refused.
+    dir.write(
+        "zz-collision.yaml",
+        &std::fs::read_to_string(dir.path().join("writes.yaml"))
+            .expect("writes manifest")
+            .replace("name: writes", "name: collision"),
+    );
+    let rss_before = rss_kib();
+    let agent = Agent::start(&[dir.path()]).await;
+
+    let child = Command::new("/bin/sh")
+        .args([
+            "-c",
+            "i=0; while [ $i -lt 50 ]; do echo x; i=$((i+1)); done >/dev/null",
+        ])
+        .spawn()
+        .expect("spawn sh");
+    let pid = child.id().to_string();
+    assert!(child.wait_with_output().expect("sh").status.success());
+
+    for round in 0..3 {
+        let scrape = agent.scrape().await;
+        assert_eq!(scrape.status, 200);
+        let writes = scrape
+            .value("write_syscalls_total", &[("pid", &pid), ("comm", "sh")])
+            .unwrap_or_else(|| panic!("round {round}: healthy series missing:\n{}", scrape.body));
+        assert!(writes >= 50.0, "round {round}: {writes}");
+        assert_eq!(
+            scrape.value("bpfhost_exporter_up", &[("exporter", "writes")]),
+            Some(1.0)
+        );
+        assert_eq!(
+            scrape.value("bpfhost_exporter_up", &[("exporter", "collision")]),
+            Some(0.0)
+        );
+        scrape.assert_promtool_accepts();
+        if round == 2 {
+            eprintln!(
+                "\n{:<18} {:>4} {:>12}  outcome",
+                "case", "up", "collect (s)"
+            );
+            for (case, _, may_be_up) in CASES {
+                let exporter = case.replace('_', "-");
+                let up = scrape.value("bpfhost_exporter_up", &[("exporter", &exporter)]);
+                let took = scrape.value_or_zero(
+                    "bpfhost_exporter_collect_duration_seconds",
+                    &[("exporter", &exporter)],
+                );
+                assert!(took < 10.0, "{case} ran {took}s");
+                if !may_be_up {
+                    assert_eq!(up, Some(0.0), "{case} should be down:\n{}", scrape.body);
+                }
+                let status = get(agent.addr(), "/status", None).await.body;
+                let outcome = status
+                    .split(&format!("\"name\":\"{exporter}\""))
+                    .next()
+                    .and_then(|before| before.rsplit("\"error\":\"").next())
+                    .filter(|_| up == Some(0.0))
+                    .map_or_else(
+                        || "up, invalid series dropped".to_owned(),
+                        |e| e.chars().take(90).collect(),
+                    );
+                eprintln!(
+                    "{case:<18} {:>4} {took:>12.4}  {outcome}",
+                    up.unwrap_or(-1.0)
+                );
+            }
+        }
+    }
+    let dropped = agent.scrape().await;
+    for (case, reason) in [
+        ("duplicates", "duplicate"),
+        ("nan-values", "invalid_value"),
+        ("broken-buckets", "invalid_value"),
+        ("huge-labels", "label_too_long"),
+    ] {
+        let n = dropped.value_or_zero(
+            "bpfhost_exporter_dropped_series_total",
+            &[("exporter", case), ("reason", reason)],
+        );
+        assert!(
+            n > 0.0,
+            "{case}: nothing dropped for {reason}:\n{}",
+            dropped.body
+        );
+    }
+    eprintln!(
+        "agent RSS before {} KiB, after {} KiB",
+        rss_before,
+        rss_kib()
+    );
+    agent.stop().await;
+}
