@@ -15,7 +15,7 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let result = match cli.command {
-        Command::Run(args) => run(RunConfig {
+        Command::Run(args) => run(&RunConfig {
             manifests: args.manifests,
             listen: args.listen,
             node_name: args.node_name.unwrap_or_else(hostname),
@@ -31,11 +31,11 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(config: RunConfig) -> anyhow::Result<()> {
+fn run(config: &RunConfig) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
         let shutdown = CancellationToken::new();
-        let app = app::start(&config, shutdown.clone()).await?;
+        let app = app::start(config, shutdown.clone()).await?;
         tokio::select! {
             () = wait_for_signal() => tracing::info!("shutting down"),
             () = shutdown.cancelled() => {}

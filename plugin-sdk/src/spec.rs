@@ -58,7 +58,7 @@ impl Spec {
     /// end with `_<unit>`.
     pub fn set_unit(&mut self, family: FamilyId, unit: &str) {
         if let Some(f) = self.families.get_mut(family.0 as usize) {
-            f.unit = unit.to_owned();
+            unit.clone_into(&mut f.unit);
         }
     }
 

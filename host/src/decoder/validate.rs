@@ -218,6 +218,28 @@ fn check_family(index: usize, family: &Family) -> Result<(), SpecError> {
     Ok(())
 }
 
+/// Unit words promtool wants in base units.
+const NON_BASE: &[&str] = &[
+    "milliseconds",
+    "microseconds",
+    "nanoseconds",
+    "minutes",
+    "hours",
+    "days",
+    "kilobytes",
+    "megabytes",
+    "gigabytes",
+    "terabytes",
+    "kibibytes",
+    "mebibytes",
+    "gibibytes",
+    "bits",
+];
+/// Unit abbreviations promtool rejects.
+const ABBREVIATED: &[&str] = &[
+    "ms", "us", "ns", "sec", "secs", "min", "mins", "kb", "mb", "gb", "b",
+];
+
 /// The naming rules `promtool check metrics` enforces beyond the grammar.
 fn lint(family: &Family) -> Option<&'static str> {
     let name = family.name.as_str();
@@ -241,25 +263,6 @@ fn lint(family: &Family) -> Option<&'static str> {
         return Some("metric names should not include their type");
     }
     let words: Vec<&str> = name.split('_').collect();
-    const NON_BASE: &[&str] = &[
-        "milliseconds",
-        "microseconds",
-        "nanoseconds",
-        "minutes",
-        "hours",
-        "days",
-        "kilobytes",
-        "megabytes",
-        "gigabytes",
-        "terabytes",
-        "kibibytes",
-        "mebibytes",
-        "gibibytes",
-        "bits",
-    ];
-    const ABBREVIATED: &[&str] = &[
-        "ms", "us", "ns", "sec", "secs", "min", "mins", "kb", "mb", "gb", "b",
-    ];
     if words.iter().any(|w| NON_BASE.contains(w)) {
         return Some("metric names should use base units (seconds, bytes)");
     }
