@@ -4,12 +4,13 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::agent::{Agent, setup};
+use crate::agent::{Agent, Reconciler};
 use crate::decoder::wasm::Runtime;
 
 /// Validated configuration of `bpfhost run`.
@@ -18,7 +19,12 @@ pub struct RunConfig {
     pub manifests: Vec<PathBuf>,
     pub listen: SocketAddr,
     pub node_name: String,
+    /// How often manifest files (and the files they reference) are rescanned.
+    pub rescan: Duration,
 }
+
+/// Default of [`RunConfig::rescan`].
+pub const DEFAULT_RESCAN: Duration = Duration::from_secs(2);
 
 /// Errors starting the agent. Exporter failures are not among them: those
 /// are reported per exporter while the others serve.
@@ -42,6 +48,7 @@ pub struct App {
     addr: SocketAddr,
     agent: Arc<Agent>,
     server: JoinHandle<std::io::Result<()>>,
+    watcher: JoinHandle<()>,
     /// Owns the engine's epoch ticker; outlives every decoder.
     _runtime: Arc<Runtime>,
 }
@@ -49,15 +56,15 @@ pub struct App {
 /// Loads every manifest, sets up the exporters, binds and starts serving.
 pub async fn start(config: &RunConfig, shutdown: CancellationToken) -> Result<App, StartError> {
     let runtime = Arc::new(Runtime::new().map_err(StartError::Engine)?);
-    let agent = {
-        let (runtime, config) = (runtime.clone(), config.clone());
-        tokio::task::spawn_blocking(move || {
-            setup::load_agent(&config.manifests, &config.node_name, &runtime)
-        })
-        .await
-        .map_err(StartError::Setup)?
-    };
-    let agent = Arc::new(agent);
+    let agent = Arc::new(Agent::new(config.node_name.clone()));
+    let mut reconciler = Reconciler::new(config.manifests.clone(), agent.clone(), runtime.clone());
+    // The first pass completes before the port is bound.
+    let mut reconciler = tokio::task::spawn_blocking(move || {
+        reconciler.reconcile();
+        reconciler
+    })
+    .await
+    .map_err(StartError::Setup)?;
     let listener = TcpListener::bind(config.listen)
         .await
         .map_err(|source| StartError::Bind {
@@ -69,6 +76,31 @@ pub async fn start(config: &RunConfig, shutdown: CancellationToken) -> Result<Ap
         source,
     })?;
     tracing::info!(%addr, exporters = agent.slots().len(), "serving /metrics");
+    let watcher = {
+        let (shutdown, rescan) = (shutdown.clone(), config.rescan);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(rescan);
+            tick.tick().await;
+            loop {
+                tokio::select! {
+                    () = shutdown.cancelled() => break,
+                    _ = tick.tick() => {}
+                }
+                reconciler = match tokio::task::spawn_blocking(move || {
+                    reconciler.reconcile();
+                    reconciler
+                })
+                .await
+                {
+                    Ok(r) => r,
+                    Err(e) => {
+                        tracing::error!(error = %e, "manifest rescan failed; no more rescans");
+                        break;
+                    }
+                };
+            }
+        })
+    };
     let router = crate::server::router(agent.clone());
     let server = tokio::spawn(async move {
         axum::serve(listener, router)
@@ -79,6 +111,7 @@ pub async fn start(config: &RunConfig, shutdown: CancellationToken) -> Result<Ap
         addr,
         agent,
         server,
+        watcher,
         _runtime: runtime,
     })
 }
@@ -97,6 +130,7 @@ impl App {
     /// Waits for the server to drain after the shutdown token fires.
     pub async fn join(self) -> anyhow::Result<()> {
         self.server.await??;
+        self.watcher.await?;
         Ok(())
     }
 }

@@ -19,6 +19,7 @@ fn main() -> ExitCode {
             manifests: args.manifests,
             listen: args.listen,
             node_name: args.node_name.unwrap_or_else(hostname),
+            rescan: app::DEFAULT_RESCAN,
         }),
         Command::Validate(args) => app::validate(&args.manifests),
     };

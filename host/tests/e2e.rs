@@ -9,4 +9,5 @@ mod e2e {
     mod hostile;
     mod http;
     mod prometheus;
+    mod reconcile;
 }

@@ -9,6 +9,7 @@
 
 mod collect;
 mod exporter;
+mod reconcile;
 mod registry;
 mod self_metrics;
 pub mod setup;
@@ -17,5 +18,6 @@ mod tests;
 
 pub use collect::Scrape;
 pub use exporter::{CollectError, Exporter};
+pub use reconcile::Reconciler;
 pub use registry::{Agent, Slot, SlotStatus};
 pub use self_metrics::SelfMetrics;

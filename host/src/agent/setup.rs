@@ -3,13 +3,11 @@
 //! The decoder is started first: it is cheap, has no kernel side effects and
 //! tells which maps to read. Only then is the object loaded and attached.
 
-use std::path::PathBuf;
-
 use super::{Agent, Exporter};
 use crate::decoder::Decoder as _;
 use crate::decoder::wasm::{self, Limits, Runtime, WasmDecoder};
 use crate::loader::{self, LoadRequest, LoadedObject};
-use crate::manifest::{self, ConfigMaps, Manifest, ManifestError};
+use crate::manifest::{ConfigMaps, Manifest, ManifestError};
 use crate::maps::{KernelMap, MapError, MapSource};
 
 /// Why an exporter could not be set up.
@@ -27,33 +25,6 @@ pub enum SetupError {
     Map(#[from] MapError),
     #[error("the decoder's `{family}` is already served by exporter {exporter}")]
     FamilyCollision { family: String, exporter: String },
-}
-
-/// Loads every manifest under `paths` into an agent. Failures are logged and
-/// recorded in the agent; they never stop the other exporters.
-pub fn load_agent(paths: &[PathBuf], node: &str, runtime: &Runtime) -> Agent {
-    let agent = Agent::new(node);
-    let loaded = manifest::load_paths(paths);
-    let errors = loaded.errors.iter().map(ToString::to_string).collect();
-    for error in &loaded.errors {
-        tracing::error!(%error, "invalid manifest");
-    }
-    agent.set_manifest_errors(errors);
-    for manifest in &loaded.exporters {
-        let name = manifest.name().to_owned();
-        match load_exporter(manifest, &loaded.config_maps, runtime, &agent) {
-            Ok(exporter) => {
-                tracing::info!(exporter = %name, programs = exporter.programs_attached(), "exporter loaded");
-                agent.insert(exporter);
-            }
-            Err(error) => {
-                let message = crate::error_chain(&error);
-                tracing::error!(exporter = %name, error = %message, "exporter failed to load");
-                agent.insert_failed(name, message);
-            }
-        }
-    }
-    agent
 }
 
 /// Sets up one exporter: decoder, object, programs, map sources. Its

@@ -54,11 +54,9 @@ pub fn assemble(
                 check(&target.family, &row, bounds)
             });
         let verdict = verdict.and_then(|()| {
-            if kept < bounds.max_series {
-                Ok(())
-            } else {
-                Err(DropReason::TooManySeries)
-            }
+            (kept < bounds.max_series)
+                .then_some(())
+                .ok_or(DropReason::TooManySeries)
         });
         match verdict {
             Ok(()) => {

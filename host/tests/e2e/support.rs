@@ -66,6 +66,7 @@ impl Agent {
             manifests: manifests.iter().map(|p| p.to_path_buf()).collect(),
             listen: "127.0.0.1:0".parse().expect("addr"),
             node_name: "test-node".into(),
+            rescan: std::time::Duration::from_millis(200),
         };
         let app = app::start(&config, shutdown.clone())
             .await
