@@ -3,8 +3,10 @@
 use std::sync::PoisonError;
 use std::time::Instant;
 
+use super::exporter::CollectError;
 use super::registry::{Agent, SlotState};
 use super::self_metrics::ExporterReport;
+use crate::decoder::DecodeError;
 use crate::metrics::FamilySamples;
 
 /// The result of one collection: exporter families then self-metrics.
@@ -30,6 +32,7 @@ impl Agent {
             } = &mut *state
             {
                 report.programs_attached = exporter.programs_attached();
+                report.quarantined = exporter.decoder().quarantined();
                 match exporter.collect() {
                     Ok(collection) => {
                         report.up = true;
@@ -38,6 +41,9 @@ impl Agent {
                         *last_error = None;
                     }
                     Err(e) => {
+                        if let CollectError::Decode(DecodeError::Trap { kind, .. }) = &e {
+                            report.trap = Some(*kind);
+                        }
                         let message = crate::error_chain(&e);
                         tracing::warn!(exporter = %slot.name(), error = %message, "collection failed");
                         report.decode_error = true;

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::decoder::TrapKind;
 use crate::decoder::validate::DropReason;
 use crate::metrics::{Family, FamilySamples, MetricType, Series, Value};
 
@@ -17,6 +18,10 @@ pub struct ExporterReport {
     pub programs_attached: usize,
     pub duration: Duration,
     pub map_entries: Vec<(String, u32)>,
+    /// The kind of trap the decoder hit in this collection, if any.
+    pub trap: Option<TrapKind>,
+    /// Whether the decoder is quarantined after repeated traps.
+    pub quarantined: bool,
 }
 
 impl ExporterReport {
@@ -34,6 +39,7 @@ impl ExporterReport {
 pub struct SelfMetrics {
     decode_errors: BTreeMap<String, u64>,
     dropped: BTreeMap<(String, DropReason), u64>,
+    traps: BTreeMap<(String, &'static str), u64>,
 }
 
 fn family(name: &str, help: &str, metric_type: MetricType, labels: &[&str]) -> Arc<Family> {
@@ -64,6 +70,12 @@ impl SelfMetrics {
     ) -> Vec<FamilySamples> {
         for r in reports {
             *self.decode_errors.entry(r.exporter.clone()).or_default() += u64::from(r.decode_error);
+            if let Some(kind) = r.trap {
+                *self
+                    .traps
+                    .entry((r.exporter.clone(), kind.as_str()))
+                    .or_default() += 1;
+            }
             for reason in DropReason::ALL {
                 *self
                     .dropped
@@ -107,6 +119,7 @@ impl SelfMetrics {
                 &|r| self.decode_errors.get(&r.exporter).copied().unwrap_or(0) as f64,
             ),
         ];
+        out.extend(self.sandbox(reports));
         out.push(FamilySamples {
             family: family(
                 "bpfhost_exporter_dropped_series",
@@ -163,5 +176,37 @@ impl SelfMetrics {
             series: vec![series(&[env!("CARGO_PKG_VERSION")], 1.0)],
         });
         out
+    }
+
+    /// Families about the wasm sandbox: traps by kind, quarantine.
+    fn sandbox(&self, reports: &[ExporterReport]) -> [FamilySamples; 2] {
+        [
+            FamilySamples {
+                family: family(
+                    "bpfhost_plugin_traps",
+                    "Traps of the exporter's decoder plugin, by kind.",
+                    MetricType::Counter,
+                    &["exporter", "kind"],
+                ),
+                series: self
+                    .traps
+                    .iter()
+                    .filter(|((exporter, _), _)| reports.iter().any(|r| &r.exporter == exporter))
+                    .map(|((exporter, kind), n)| series(&[exporter, kind], *n as f64))
+                    .collect(),
+            },
+            FamilySamples {
+                family: family(
+                    "bpfhost_plugin_quarantined",
+                    "Whether the exporter's decoder is quarantined after trapping too often in a row.",
+                    MetricType::Gauge,
+                    &["exporter"],
+                ),
+                series: reports
+                    .iter()
+                    .map(|r| series(&[&r.exporter], f64::from(u8::from(r.quarantined))))
+                    .collect(),
+            },
+        ]
     }
 }

@@ -31,6 +31,12 @@ pub trait Decoder: Send {
     /// Decodes one snapshot per requested map. The snapshots' buffers may be
     /// moved out and back in, but are left as they were on return.
     fn decode(&mut self, maps: &mut [MapSnapshot]) -> Result<Collection, DecodeError>;
+
+    /// Whether the decoder trapped so often that it is no longer restarted
+    /// right away.
+    fn quarantined(&self) -> bool {
+        false
+    }
 }
 
 /// The kind of error a plugin reported about itself.

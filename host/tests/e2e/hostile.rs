@@ -143,6 +143,21 @@ async fn hostile_decoders_cost_only_their_own_series() {
             dropped.body
         );
     }
+    for (case, kind) in [
+        ("endless-loop", "timeout"),
+        ("memory-bomb", "memory"),
+        ("guest-panic", "unreachable"),
+    ] {
+        let traps = dropped.value_or_zero(
+            "bpfhost_plugin_traps_total",
+            &[("exporter", case), ("kind", kind)],
+        );
+        assert!(
+            traps >= 1.0,
+            "{case}: no {kind} trap counted:\n{}",
+            dropped.body
+        );
+    }
     eprintln!(
         "agent RSS before {} KiB, after {} KiB",
         rss_before,

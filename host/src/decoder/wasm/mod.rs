@@ -4,7 +4,9 @@
 mod bindings;
 mod convert;
 mod plugin;
+mod restart;
 mod runtime;
 
 pub use plugin::{LoadError, WasmDecoder};
+pub use restart::RestartPolicy;
 pub use runtime::{Limits, Runtime};

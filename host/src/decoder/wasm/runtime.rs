@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use wasmtime::{Config, Engine};
 
+use super::restart::RestartPolicy;
 use crate::decoder::validate::Bounds;
 
 /// How often the epoch advances; deadlines are rounded up to this.
@@ -22,6 +23,8 @@ pub struct Limits {
     pub memory_bytes: usize,
     /// Bounds on each collection's output.
     pub output: Bounds,
+    /// Pacing of restarts after traps.
+    pub restart: RestartPolicy,
 }
 
 impl Default for Limits {
@@ -30,6 +33,7 @@ impl Default for Limits {
             deadline: Duration::from_secs(2),
             memory_bytes: 64 << 20,
             output: Bounds::default(),
+            restart: RestartPolicy::default(),
         }
     }
 }

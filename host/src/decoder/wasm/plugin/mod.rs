@@ -1,10 +1,13 @@
 //! A decoder component instantiated in its own [`Store`].
 
+use std::time::Instant;
+
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Engine, Store, StoreLimits, StoreLimitsBuilder, Trap};
 
 use super::bindings::Decoder as Bindings;
 use super::convert;
+use super::restart::Restarts;
 use super::runtime::{Limits, Runtime};
 use crate::decoder::validate::{SpecError, check_spec};
 use crate::decoder::{Collection, DecodeError, Decoder, DecoderSpec, TrapKind, assemble};
@@ -43,6 +46,7 @@ pub struct WasmDecoder {
     limits: Limits,
     spec: DecoderSpec,
     live: Option<Live>,
+    restarts: Restarts,
 }
 
 impl std::fmt::Debug for WasmDecoder {
@@ -73,6 +77,7 @@ impl WasmDecoder {
             limits,
             spec,
             live: Some(live),
+            restarts: Restarts::new(limits.restart),
         })
     }
 
@@ -138,15 +143,23 @@ impl Decoder for WasmDecoder {
         &self.spec
     }
 
+    fn quarantined(&self) -> bool {
+        self.restarts.quarantined()
+    }
+
     fn decode(&mut self, maps: &mut [MapSnapshot]) -> Result<Collection, DecodeError> {
         if self.live.is_none() {
+            self.restarts.check(Instant::now()).map_err(not_running)?;
             let (live, spec) = start(
                 &self.engine,
                 &self.component,
                 &self.config_json,
                 self.limits,
             )
-            .map_err(|e| not_running(e.to_string()))?;
+            .map_err(|e| {
+                self.restarts.on_trap(Instant::now());
+                not_running(e.to_string())
+            })?;
             if spec != self.spec {
                 return Err(not_running(
                     "the restarted decoder declared different families",
@@ -163,14 +176,18 @@ impl Decoder for WasmDecoder {
         let result = live.bindings.call_decode(&mut live.store, &snapshots);
         convert::restore_snapshots(maps, snapshots);
         match result {
-            Ok(Ok(output)) => Ok(assemble(
-                &self.spec,
-                convert::rows(output),
-                self.limits.output,
-            )),
+            Ok(Ok(output)) => {
+                self.restarts.on_success();
+                Ok(assemble(
+                    &self.spec,
+                    convert::rows(output),
+                    self.limits.output,
+                ))
+            }
             Ok(Err(e)) => Err(convert::plugin_error(e)),
             Err(e) => {
                 self.live = None;
+                self.restarts.on_trap(Instant::now());
                 Err(trap(&e))
             }
         }

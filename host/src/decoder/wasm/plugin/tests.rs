@@ -159,15 +159,42 @@ mod hostile {
     }
 
     #[test]
-    fn after_a_trap_the_next_call_runs_a_fresh_instance() {
+    fn after_a_trap_a_fresh_instance_runs_until_quarantine() {
         let rt = runtime();
-        let mut decoder = hostile(&rt, r#"{"fault":"panic"}"#, Limits::default()).expect("init");
+        let limits = Limits {
+            restart: crate::decoder::wasm::RestartPolicy {
+                first_delay: Duration::ZERO,
+                quarantine_after: 3,
+                ..Default::default()
+            },
+            ..Limits::default()
+        };
+        let mut decoder = hostile(&rt, r#"{"fault":"panic"}"#, limits).expect("init");
         for _ in 0..3 {
             assert!(matches!(
                 decoder.decode(&mut []),
                 Err(DecodeError::Trap { .. })
             ));
         }
+        assert!(decoder.quarantined());
+        let err = decoder.decode(&mut []).expect_err("quarantined");
+        assert!(
+            err.to_string()
+                .contains("quarantined after 3 traps in a row"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_restart_waits_for_the_back_off() {
+        let rt = runtime();
+        let mut decoder = hostile(&rt, r#"{"fault":"panic"}"#, Limits::default()).expect("init");
+        assert!(matches!(
+            decoder.decode(&mut []),
+            Err(DecodeError::Trap { .. })
+        ));
+        let err = decoder.decode(&mut []).expect_err("backing off");
+        assert!(err.to_string().contains("restarting after a trap"), "{err}");
     }
 
     #[test]
