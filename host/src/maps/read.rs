@@ -55,14 +55,18 @@ pub fn batch(
         grow(&mut out.values, capacity * stride);
         let (in_tok, out_tok) = tokens.split_at_mut(token_size);
         let mut count = chunk;
-        let result = sys.lookup_batch(
-            fd,
-            (!first).then_some(&*in_tok),
-            out_tok,
-            &mut out.keys[entries * key_size..capacity * key_size],
-            &mut out.values[entries * stride..capacity * stride],
-            &mut count,
-        );
+        // SAFETY: the key and value windows hold `chunk` entries of this
+        // map's key size and stride; the tokens hold max(key size, 8) bytes.
+        let result = unsafe {
+            sys.lookup_batch(
+                fd,
+                (!first).then_some(&*in_tok),
+                out_tok,
+                &mut out.keys[entries * key_size..capacity * key_size],
+                &mut out.values[entries * stride..capacity * stride],
+                &mut count,
+            )
+        };
         entries += (count as usize).min(chunk as usize);
         match result {
             Ok(()) => {
@@ -103,13 +107,16 @@ pub fn iterate(
     let mut value = vec![0u8; stride];
     let max_steps = u64::from(layout.max_entries) * 4 + 16;
     for _ in 0..max_steps {
-        match sys.get_next_key(fd, current.as_deref(), &mut next) {
+        // SAFETY: `current` and `next` hold exactly the map's key size.
+        match unsafe { sys.get_next_key(fd, current.as_deref(), &mut next) } {
             Ok(()) => {}
             Err(e) if e.raw_os_error() == Some(libc::ENOENT) => break,
             Err(e) => return Err(e),
         }
         if seen.insert(next.clone()) {
-            match sys.lookup(fd, &next, &mut value) {
+            // SAFETY: `next` holds a key and `value` one stride, the map's
+            // whole value.
+            match unsafe { sys.lookup(fd, &next, &mut value) } {
                 Ok(()) => {
                     out.keys.extend_from_slice(&next);
                     out.values.extend_from_slice(&value);

@@ -25,6 +25,10 @@ pub struct RawMapInfo {
 }
 
 /// The `bpf(2)` commands map reading uses. Errors are the raw errno.
+///
+/// The kernel writes as many bytes as the map's own key and value sizes say,
+/// whatever the length of the buffers handed in, so the methods that take
+/// buffers are `unsafe`: callers promise the sizes.
 pub trait BpfSys: Send {
     /// `BPF_OBJ_GET_INFO_BY_FD` on a map.
     fn map_info(&self, fd: BorrowedFd<'_>) -> io::Result<RawMapInfo>;
@@ -32,7 +36,12 @@ pub trait BpfSys: Send {
     /// `BPF_MAP_LOOKUP_BATCH`. `count` is the capacity in entries on input
     /// and the number copied on output, also when the result is `ENOENT`
     /// (the end of the map).
-    fn lookup_batch(
+    ///
+    /// # Safety
+    /// `keys` must hold `count` keys and `values` `count` values of the map's
+    /// sizes (per-CPU values: every CPU's 8-byte-aligned slot); the batch
+    /// tokens must hold at least 8 bytes and the map's key size.
+    unsafe fn lookup_batch(
         &self,
         fd: BorrowedFd<'_>,
         in_batch: Option<&[u8]>,
@@ -43,7 +52,10 @@ pub trait BpfSys: Send {
     ) -> io::Result<()>;
 
     /// `BPF_MAP_GET_NEXT_KEY`; `key = None` asks for the first key.
-    fn get_next_key(
+    ///
+    /// # Safety
+    /// `key` and `next` must each hold at least the map's key size.
+    unsafe fn get_next_key(
         &self,
         fd: BorrowedFd<'_>,
         key: Option<&[u8]>,
@@ -51,7 +63,11 @@ pub trait BpfSys: Send {
     ) -> io::Result<()>;
 
     /// `BPF_MAP_LOOKUP_ELEM`.
-    fn lookup(&self, fd: BorrowedFd<'_>, key: &[u8], value: &mut [u8]) -> io::Result<()>;
+    ///
+    /// # Safety
+    /// `key` must hold the map's key size and `value` its whole value (all
+    /// CPU slots for per-CPU maps).
+    unsafe fn lookup(&self, fd: BorrowedFd<'_>, key: &[u8], value: &mut [u8]) -> io::Result<()>;
 }
 
 /// The real kernel.
@@ -138,7 +154,7 @@ impl BpfSys for Kernel {
         })
     }
 
-    fn lookup_batch(
+    unsafe fn lookup_batch(
         &self,
         fd: BorrowedFd<'_>,
         in_batch: Option<&[u8]>,
@@ -161,7 +177,7 @@ impl BpfSys for Kernel {
         result.map(drop)
     }
 
-    fn get_next_key(
+    unsafe fn get_next_key(
         &self,
         fd: BorrowedFd<'_>,
         key: Option<&[u8]>,
@@ -174,7 +190,7 @@ impl BpfSys for Kernel {
         attr.call(BPF_MAP_GET_NEXT_KEY, 24).map(drop)
     }
 
-    fn lookup(&self, fd: BorrowedFd<'_>, key: &[u8], value: &mut [u8]) -> io::Result<()> {
+    unsafe fn lookup(&self, fd: BorrowedFd<'_>, key: &[u8], value: &mut [u8]) -> io::Result<()> {
         let mut attr = Attr::new();
         attr.u32_at(0, fd_u32(fd))
             .u64_at(8, ptr(key))

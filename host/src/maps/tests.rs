@@ -40,7 +40,7 @@ impl BpfSys for Fake {
         })
     }
 
-    fn lookup_batch(
+    unsafe fn lookup_batch(
         &self,
         _fd: BorrowedFd<'_>,
         in_batch: Option<&[u8]>,
@@ -79,7 +79,7 @@ impl BpfSys for Fake {
         }
     }
 
-    fn get_next_key(
+    unsafe fn get_next_key(
         &self,
         _fd: BorrowedFd<'_>,
         key: Option<&[u8]>,
@@ -100,7 +100,7 @@ impl BpfSys for Fake {
         Ok(())
     }
 
-    fn lookup(&self, _fd: BorrowedFd<'_>, key: &[u8], value: &mut [u8]) -> io::Result<()> {
+    unsafe fn lookup(&self, _fd: BorrowedFd<'_>, key: &[u8], value: &mut [u8]) -> io::Result<()> {
         if self.vanish.iter().any(|v| v == key) {
             return Err(errno(libc::ENOENT));
         }

@@ -22,7 +22,7 @@ impl Default for RestartPolicy {
             first_delay: Duration::from_secs(1),
             max_delay: Duration::from_secs(30),
             quarantine_after: 5,
-            quarantine_for: Duration::from_secs(300),
+            quarantine_for: Duration::from_mins(5),
         }
     }
 }
@@ -109,7 +109,7 @@ mod tests {
         for expected in [1, 2, 4] {
             r.on_trap(now);
             assert!(
-                r.check(now + Duration::from_secs(expected) - Duration::from_millis(1))
+                r.check(now + Duration::from_millis(expected * 1000 - 1))
                     .is_err()
             );
             now += Duration::from_secs(expected);
