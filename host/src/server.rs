@@ -1,12 +1,17 @@
 //! The HTTP surface: `/metrics`, `/healthz` and `/status`.
 
+use std::io::Write as _;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+
+use flate2::Compression;
+use flate2::write::GzEncoder;
 
 use crate::agent::Agent;
 use crate::exposition::{Encoder, Format};
@@ -34,27 +39,110 @@ async fn status(State(agent): State<Arc<Agent>>) -> Response {
     .into_response()
 }
 
+/// Prometheus' scrape timeout, sent with every scrape.
+const SCRAPE_TIMEOUT_HEADER: &str = "x-prometheus-scrape-timeout-seconds";
+
+/// How long a scrape may take when the scraper does not say.
+pub const DEFAULT_BUDGET: Duration = Duration::from_secs(30);
+
 async fn metrics(State(agent): State<Arc<Agent>>, headers: HeaderMap) -> Response {
-    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
-    let format = Format::negotiate(accept);
-    // Map reads and plugin calls block: keep them off the async workers.
+    let header = |name| headers.get(name).and_then(|v| v.to_str().ok());
+    let format = Format::negotiate(header(header::ACCEPT.as_str()));
+    let gzip = accepts_gzip(header(header::ACCEPT_ENCODING.as_str()));
+    let budget = scrape_budget(header(SCRAPE_TIMEOUT_HEADER));
+    let scrape = agent.collect_within(Some(budget)).await;
+    // Encoding 100k series takes milliseconds: keep it off the async workers.
     let rendered = tokio::task::spawn_blocking(move || {
-        let scrape = agent.collect();
         let mut body = Vec::with_capacity(64 << 10);
         let node = [("node", agent.node())];
         let mut encoder = Encoder::new(&mut body, format, &node);
-        for family in &scrape.families {
+        for family in scrape.families() {
             encoder.family(family);
         }
         encoder.finish();
-        body
+        if gzip { compress(&body) } else { Ok(body) }
     })
     .await;
     match rendered {
-        Ok(body) => ([(header::CONTENT_TYPE, format.content_type())], body).into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, "collection task failed");
-            (StatusCode::INTERNAL_SERVER_ERROR, "collection failed\n").into_response()
+        Ok(Ok(body)) => {
+            let mut response =
+                ([(header::CONTENT_TYPE, format.content_type())], body).into_response();
+            if gzip {
+                response
+                    .headers_mut()
+                    .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+            }
+            response
         }
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "compressing the scrape failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "compression failed\n").into_response()
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "rendering task failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "rendering failed\n").into_response()
+        }
+    }
+}
+
+/// The time a scrape may take: the scraper's timeout less a margin for
+/// encoding and transfer (a tenth, at most half a second), or
+/// [`DEFAULT_BUDGET`].
+fn scrape_budget(timeout_seconds: Option<&str>) -> Duration {
+    let Some(timeout) = timeout_seconds
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s > 0.0)
+        .map(|s| Duration::from_secs_f64(s.min(DEFAULT_BUDGET.as_secs_f64())))
+    else {
+        return DEFAULT_BUDGET;
+    };
+    timeout - (timeout / 10).min(Duration::from_millis(500))
+}
+
+/// Whether `Accept-Encoding` accepts gzip (`gzip` or `*`, not with `q=0`).
+fn accepts_gzip(accept_encoding: Option<&str>) -> bool {
+    accept_encoding.is_some_and(|value| {
+        value.split(',').any(|item| {
+            let mut parts = item.split(';').map(str::trim);
+            let coding = parts.next().unwrap_or_default();
+            let refused = parts.any(|p| {
+                p.strip_prefix("q=")
+                    .and_then(|q| q.parse::<f32>().ok())
+                    .is_some_and(|q| q <= 0.0)
+            });
+            (coding.eq_ignore_ascii_case("gzip") || coding == "*") && !refused
+        })
+    })
+}
+
+fn compress(body: &[u8]) -> std::io::Result<Vec<u8>> {
+    let mut gz = GzEncoder::new(Vec::with_capacity(body.len() / 4), Compression::fast());
+    gz.write_all(body)?;
+    gz.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_budget_leaves_a_margin_of_the_scrapers_timeout() {
+        assert_eq!(scrape_budget(Some("10")), Duration::from_millis(9_500));
+        assert_eq!(scrape_budget(Some("1.5")), Duration::from_millis(1_350));
+        assert_eq!(scrape_budget(Some("0.2")), Duration::from_millis(180));
+        assert_eq!(scrape_budget(Some("3600")), Duration::from_millis(29_500));
+        for junk in [None, Some(""), Some("soon"), Some("-1"), Some("NaN"), Some("0")] {
+            assert_eq!(scrape_budget(junk), DEFAULT_BUDGET, "{junk:?}");
+        }
+    }
+
+    #[test]
+    fn gzip_is_used_only_when_accepted() {
+        assert!(accepts_gzip(Some("gzip")));
+        assert!(accepts_gzip(Some("deflate, GZIP;q=0.5")));
+        assert!(accepts_gzip(Some("*")));
+        assert!(!accepts_gzip(Some("gzip;q=0")));
+        assert!(!accepts_gzip(Some("identity")));
+        assert!(!accepts_gzip(None));
     }
 }

@@ -1,69 +1,209 @@
-//! Collecting every exporter for one scrape.
+//! Collecting exporters for a scrape.
+//!
+//! Each exporter is collected on its own blocking task, and concurrent
+//! scrapes share that collection: while one runs, a second scrape waits for
+//! the same result instead of starting another, so a plugin never runs twice
+//! at once and 16 simultaneous scrapes cost one collection. A scrape with a
+//! budget (Prometheus' `X-Prometheus-Scrape-Timeout-Seconds`) answers when
+//! the budget runs out with the exporters that finished; the others are
+//! reported down in that scrape; their collection goes on, and a scrape that
+//! arrives meanwhile shares it.
 
-use std::sync::PoisonError;
-use std::time::Instant;
+use std::sync::{Arc, PoisonError};
+use std::time::{Duration, Instant};
+
+use tokio::sync::watch;
 
 use super::exporter::CollectError;
-use super::registry::{Agent, SlotState};
+use super::registry::{Agent, Slot, SlotState};
 use super::self_metrics::ExporterReport;
 use crate::decoder::DecodeError;
 use crate::metrics::FamilySamples;
 
-/// The result of one collection: exporter families then self-metrics.
+/// One exporter's collection: its series and how it went.
+#[derive(Debug)]
+pub struct Outcome {
+    pub families: Vec<FamilySamples>,
+    pub report: ExporterReport,
+}
+
+/// The result of one scrape: exporter families, then self-metrics.
 #[derive(Debug, Default)]
 pub struct Scrape {
-    pub families: Vec<FamilySamples>,
+    exporters: Vec<Arc<Outcome>>,
+    own: Vec<FamilySamples>,
+}
+
+impl Scrape {
+    /// Every family of the scrape, exporters first (by exporter name), then
+    /// the agent's own.
+    pub fn families(&self) -> impl Iterator<Item = &FamilySamples> {
+        self.exporters
+            .iter()
+            .flat_map(|o| &o.families)
+            .chain(&self.own)
+    }
+}
+
+/// A collection in flight; `None` until it is done.
+pub(super) type Flight = watch::Receiver<Option<Arc<Outcome>>>;
+
+impl Slot {
+    /// Collects this exporter now, on the calling thread.
+    fn collect_now(&self) -> Outcome {
+        let started = Instant::now();
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut report = ExporterReport::new(self.name());
+        let mut families = Vec::new();
+        if let SlotState::Running {
+            exporter,
+            last_error,
+        } = &mut *state
+        {
+            report.programs_attached = exporter.programs_attached();
+            match exporter.collect() {
+                Ok(collection) => {
+                    report.up = true;
+                    report.dropped = collection.dropped;
+                    families = collection.families;
+                    *last_error = None;
+                }
+                Err(e) => {
+                    if let CollectError::Decode(DecodeError::Trap { kind, .. }) = &e {
+                        report.trap = Some(*kind);
+                    }
+                    let message = crate::error_chain(&e);
+                    tracing::warn!(exporter = %self.name(), error = %message, "collection failed");
+                    report.decode_error = true;
+                    *last_error = Some(message);
+                }
+            }
+            report.decode_duration = exporter.last_decode();
+            report.quarantined = exporter.decoder().quarantined();
+            report.memory_bytes = exporter.decoder().memory_bytes();
+            report.map_entries = exporter
+                .map_entries()
+                .map(|(m, n)| (m.to_owned(), n))
+                .collect();
+        }
+        report.duration = started.elapsed();
+        Outcome { families, report }
+    }
+}
+
+/// Clears a slot's in-flight marker when its collection ends, even by panic.
+struct Landing(Arc<Slot>);
+
+impl Drop for Landing {
+    fn drop(&mut self) {
+        *self
+            .0
+            .inflight
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = None;
+    }
 }
 
 impl Agent {
-    /// Collects every exporter. A failing exporter contributes no series and
-    /// is reported down; the others are unaffected.
+    /// Collects every exporter on the calling thread, one after another.
+    /// A failing exporter contributes no series and is reported down; the
+    /// others are unaffected.
     pub fn collect(&self) -> Scrape {
-        let mut families = Vec::new();
-        let slots = self.slots();
-        let mut reports = Vec::with_capacity(slots.len());
-        for slot in &slots {
-            let started = Instant::now();
-            let mut state = slot.state.lock().unwrap_or_else(PoisonError::into_inner);
-            let mut report = ExporterReport::new(slot.name());
-            if let SlotState::Running {
-                exporter,
-                last_error,
-            } = &mut *state
-            {
-                report.programs_attached = exporter.programs_attached();
-                report.quarantined = exporter.decoder().quarantined();
-                match exporter.collect() {
-                    Ok(collection) => {
-                        report.up = true;
-                        report.dropped = collection.dropped;
-                        families.extend(collection.families);
-                        *last_error = None;
-                    }
-                    Err(e) => {
-                        if let CollectError::Decode(DecodeError::Trap { kind, .. }) = &e {
-                            report.trap = Some(*kind);
-                        }
-                        let message = crate::error_chain(&e);
-                        tracing::warn!(exporter = %slot.name(), error = %message, "collection failed");
-                        report.decode_error = true;
-                        *last_error = Some(message);
+        let exporters = self
+            .slots()
+            .iter()
+            .map(|slot| Arc::new(self.collect_slot(slot)))
+            .collect();
+        self.scrape(exporters, &[])
+    }
+
+    /// Collects every exporter for one scrape, sharing collections already
+    /// in flight. With a `budget`, answers when it runs out: exporters not
+    /// done by then are down in this scrape. Needs a Tokio runtime.
+    pub async fn collect_within(self: &Arc<Self>, budget: Option<Duration>) -> Scrape {
+        let deadline = budget.map(|b| tokio::time::Instant::now() + b);
+        let flights: Vec<_> = self
+            .slots()
+            .into_iter()
+            .map(|slot| {
+                let flight = self.join_or_start(&slot);
+                (slot, flight)
+            })
+            .collect();
+        let mut exporters = Vec::with_capacity(flights.len());
+        let mut late = Vec::new();
+        for (slot, mut flight) in flights {
+            let done = flight.wait_for(Option::is_some);
+            let landed = match deadline {
+                Some(at) => tokio::time::timeout_at(at, done).await.ok(),
+                None => Some(done.await),
+            };
+            match landed {
+                Some(Ok(outcome)) => {
+                    if let Some(outcome) = outcome.as_ref() {
+                        exporters.push(outcome.clone());
                     }
                 }
-                report.map_entries = exporter
-                    .map_entries()
-                    .map(|(m, n)| (m.to_owned(), n))
-                    .collect();
+                // The collection task died (a panic): report it down.
+                Some(Err(_)) => exporters.push(Arc::new(Outcome {
+                    families: Vec::new(),
+                    report: ExporterReport::new(slot.name()),
+                })),
+                None => late.push(slot.name().to_owned()),
             }
-            report.duration = started.elapsed();
-            reports.push(report);
         }
-        let manifest_errors = self.manifest_errors().len();
+        if !late.is_empty() {
+            tracing::warn!(exporters = ?late, "scrape budget ran out; reporting these exporters down in this scrape");
+        }
+        self.scrape(exporters, &late)
+    }
+
+    /// The collection of `slot` in flight, or a new one.
+    pub(super) fn join_or_start(self: &Arc<Self>, slot: &Arc<Slot>) -> Flight {
+        let mut inflight = slot.inflight.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(flight) = &*inflight {
+            return flight.clone();
+        }
+        let (tx, rx) = watch::channel(None);
+        *inflight = Some(rx.clone());
+        drop(inflight);
+        let (agent, landing) = (self.clone(), Landing(slot.clone()));
+        // Map reads and plugin calls block: keep them off the async workers.
+        tokio::task::spawn_blocking(move || {
+            let outcome = Arc::new(agent.collect_slot(&landing.0));
+            // Later scrapes start a fresh collection; those already waiting
+            // get this one.
+            drop(landing);
+            let _ = tx.send(Some(outcome));
+        });
+        rx
+    }
+
+    /// Collects one slot and folds its report into the self-metrics, once
+    /// per collection however many scrapes share it.
+    fn collect_slot(&self, slot: &Slot) -> Outcome {
+        let outcome = slot.collect_now();
+        self.self_metrics
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .observe(&outcome.report);
+        outcome
+    }
+
+    /// Assembles a scrape; `late` exporters are reported down in it.
+    fn scrape(&self, exporters: Vec<Arc<Outcome>>, late: &[String]) -> Scrape {
+        let mut reports: Vec<ExporterReport> =
+            exporters.iter().map(|o| o.report.clone()).collect();
         let mut self_metrics = self
             .self_metrics
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        families.extend(self_metrics.record(&reports, manifest_errors));
-        Scrape { families }
+        for name in late {
+            self_metrics.timed_out(name);
+            reports.push(ExporterReport::new(name));
+        }
+        reports.sort_by(|a, b| a.exporter.cmp(&b.exporter));
+        let own = self_metrics.render(&reports, self.manifest_errors().len());
+        Scrape { exporters, own }
     }
 }

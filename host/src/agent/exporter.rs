@@ -1,6 +1,7 @@
 //! One running exporter.
 
 use std::any::Any;
+use std::time::{Duration, Instant};
 
 use crate::decoder::{Collection, DecodeError, Decoder};
 use crate::maps::{MapError, MapSnapshot, MapSource};
@@ -16,6 +17,8 @@ pub struct Exporter {
     snapshots: Vec<MapSnapshot>,
     decoder: Box<dyn Decoder>,
     programs_attached: usize,
+    /// How long the decoder took in the last collection that reached it.
+    last_decode: Option<Duration>,
 }
 
 impl std::fmt::Debug for Exporter {
@@ -64,6 +67,7 @@ impl Exporter {
             snapshots,
             decoder,
             programs_attached,
+            last_decode: None,
         }
     }
 
@@ -87,12 +91,22 @@ impl Exporter {
         self.snapshots.iter().map(|s| (s.name.as_str(), s.entries))
     }
 
+    /// How long the decoder took in the last collection that got as far
+    /// as calling it.
+    pub fn last_decode(&self) -> Option<Duration> {
+        self.last_decode
+    }
+
     /// Reads every map, then decodes them.
     pub fn collect(&mut self) -> Result<Collection, CollectError> {
+        self.last_decode = None;
         for (source, snapshot) in self.sources.iter_mut().zip(&mut self.snapshots) {
             source.read(snapshot)?;
         }
-        Ok(self.decoder.decode(&mut self.snapshots)?)
+        let started = Instant::now();
+        let decoded = self.decoder.decode(&mut self.snapshots);
+        self.last_decode = Some(started.elapsed());
+        Ok(decoded?)
     }
 }
 

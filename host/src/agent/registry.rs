@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 
+use super::collect::Flight;
 use super::exporter::Exporter;
 use super::self_metrics::SelfMetrics;
 use crate::decoder::validate::exposed_names;
@@ -17,6 +18,8 @@ pub struct Slot {
     /// Why the last attempt to replace a running exporter failed; the old
     /// version keeps serving meanwhile.
     reload_error: Mutex<Option<String>>,
+    /// The collection under way, shared by concurrent scrapes.
+    pub(super) inflight: Mutex<Option<Flight>>,
 }
 
 #[derive(Debug)]
@@ -52,6 +55,7 @@ impl Slot {
             name,
             state: Mutex::new(state),
             reload_error: Mutex::new(None),
+            inflight: Mutex::new(None),
         }
     }
 

@@ -1,4 +1,8 @@
 //! The agent's own metrics, under `bpfhost_`.
+//!
+//! Counters are folded in once per collection ([`SelfMetrics::observe`]),
+//! however many scrapes share that collection; every scrape then renders
+//! them for the exporters it covers ([`SelfMetrics::render`]).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -16,12 +20,17 @@ pub struct ExporterReport {
     pub decode_error: bool,
     pub dropped: [u64; DropReason::ALL.len()],
     pub programs_attached: usize,
+    /// The whole collection: map reads and decoding.
     pub duration: Duration,
+    /// The decoder call alone, when the collection got that far.
+    pub decode_duration: Option<Duration>,
     pub map_entries: Vec<(String, u32)>,
     /// The kind of trap the decoder hit in this collection, if any.
     pub trap: Option<TrapKind>,
     /// Whether the decoder is quarantined after repeated traps.
     pub quarantined: bool,
+    /// Linear memory of the decoder's sandbox, when it has one running.
+    pub memory_bytes: Option<u64>,
 }
 
 impl ExporterReport {
@@ -34,12 +43,39 @@ impl ExporterReport {
     }
 }
 
-/// Counters that accumulate across scrapes, per exporter.
+/// Upper bounds of the plugin call duration histogram, in seconds.
+const CALL_BUCKETS: [f64; 12] = [
+    0.000_1, 0.000_5, 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+];
+
+/// A histogram of plugin call durations.
+#[derive(Debug, Clone, Default)]
+struct CallHistogram {
+    buckets: [u64; CALL_BUCKETS.len()],
+    sum: f64,
+    count: u64,
+}
+
+impl CallHistogram {
+    fn observe(&mut self, seconds: f64) {
+        for (bucket, bound) in self.buckets.iter_mut().zip(CALL_BUCKETS) {
+            if seconds <= bound {
+                *bucket += 1;
+            }
+        }
+        self.sum += seconds;
+        self.count += 1;
+    }
+}
+
+/// Counters that accumulate across collections, per exporter.
 #[derive(Debug, Default)]
 pub struct SelfMetrics {
     decode_errors: BTreeMap<String, u64>,
     dropped: BTreeMap<(String, DropReason), u64>,
     traps: BTreeMap<(String, &'static str), u64>,
+    calls: BTreeMap<String, CallHistogram>,
+    timeouts: BTreeMap<String, u64>,
 }
 
 fn family(name: &str, help: &str, metric_type: MetricType, labels: &[&str]) -> Arc<Family> {
@@ -60,103 +96,60 @@ fn series(labels: &[&str], value: f64) -> Series {
     }
 }
 
+/// One series per exporter of the scrape.
+fn per_exporter(
+    reports: &[ExporterReport],
+    name: &str,
+    help: &str,
+    metric_type: MetricType,
+    value: impl Fn(&ExporterReport) -> f64,
+) -> FamilySamples {
+    FamilySamples {
+        family: family(name, help, metric_type, &["exporter"]),
+        series: reports
+            .iter()
+            .map(|r| series(&[&r.exporter], value(r)))
+            .collect(),
+    }
+}
+
+fn count<K: Ord>(map: &BTreeMap<K, u64>, key: &K) -> f64 {
+    map.get(key).copied().unwrap_or(0) as f64
+}
+
 impl SelfMetrics {
-    /// Folds one scrape's reports into the counters and renders every
-    /// self-metric family.
-    pub fn record(
-        &mut self,
-        reports: &[ExporterReport],
-        manifest_errors: usize,
-    ) -> Vec<FamilySamples> {
-        for r in reports {
-            *self.decode_errors.entry(r.exporter.clone()).or_default() += u64::from(r.decode_error);
-            if let Some(kind) = r.trap {
-                *self
-                    .traps
-                    .entry((r.exporter.clone(), kind.as_str()))
-                    .or_default() += 1;
-            }
-            for reason in DropReason::ALL {
-                *self
-                    .dropped
-                    .entry((r.exporter.clone(), reason))
-                    .or_default() += r.dropped[reason as usize];
-            }
+    /// Folds one collection's report into the counters.
+    pub fn observe(&mut self, r: &ExporterReport) {
+        *self.decode_errors.entry(r.exporter.clone()).or_default() += u64::from(r.decode_error);
+        if let Some(kind) = r.trap {
+            *self
+                .traps
+                .entry((r.exporter.clone(), kind.as_str()))
+                .or_default() += 1;
         }
-        let per_exporter =
-            |name: &str, help: &str, metric_type, value: &dyn Fn(&ExporterReport) -> f64| {
-                FamilySamples {
-                    family: family(name, help, metric_type, &["exporter"]),
-                    series: reports
-                        .iter()
-                        .map(|r| series(&[&r.exporter], value(r)))
-                        .collect(),
-                }
-            };
-        let mut out = vec![
-            per_exporter(
-                "bpfhost_exporter_up",
-                "Whether the exporter's last collection succeeded (1) or not (0).",
-                MetricType::Gauge,
-                &|r| f64::from(u8::from(r.up)),
-            ),
-            per_exporter(
-                "bpfhost_exporter_collect_duration_seconds",
-                "Time the exporter's last collection took: map reads and decoding.",
-                MetricType::Gauge,
-                &|r| r.duration.as_secs_f64(),
-            ),
-            per_exporter(
-                "bpfhost_exporter_programs_attached",
-                "Programs of the exporter's object attached to the kernel.",
-                MetricType::Gauge,
-                &|r| r.programs_attached as f64,
-            ),
-            per_exporter(
-                "bpfhost_exporter_decode_errors",
-                "Collections of the exporter that failed to read or decode its maps.",
-                MetricType::Counter,
-                &|r| self.decode_errors.get(&r.exporter).copied().unwrap_or(0) as f64,
-            ),
-        ];
+        for reason in DropReason::ALL {
+            *self
+                .dropped
+                .entry((r.exporter.clone(), reason))
+                .or_default() += r.dropped[reason as usize];
+        }
+        if let Some(call) = r.decode_duration {
+            self.calls
+                .entry(r.exporter.clone())
+                .or_default()
+                .observe(call.as_secs_f64());
+        }
+    }
+
+    /// Counts a scrape that ran out of budget before `exporter` was done.
+    pub fn timed_out(&mut self, exporter: &str) {
+        *self.timeouts.entry(exporter.to_owned()).or_default() += 1;
+    }
+
+    /// Every self-metric family, for the exporters of one scrape.
+    pub fn render(&self, reports: &[ExporterReport], manifest_errors: usize) -> Vec<FamilySamples> {
+        let mut out = self.exporters(reports);
         out.extend(self.sandbox(reports));
-        out.push(FamilySamples {
-            family: family(
-                "bpfhost_exporter_dropped_series",
-                "Series the exporter's decoder returned that were dropped, by reason.",
-                MetricType::Counter,
-                &["exporter", "reason"],
-            ),
-            series: reports
-                .iter()
-                .flat_map(|r| {
-                    DropReason::ALL.iter().map(|&reason| {
-                        let total = self
-                            .dropped
-                            .get(&(r.exporter.clone(), reason))
-                            .copied()
-                            .unwrap_or(0);
-                        series(&[&r.exporter, reason.as_str()], total as f64)
-                    })
-                })
-                .collect(),
-        });
-        out.push(FamilySamples {
-            family: family(
-                "bpfhost_exporter_map_entries",
-                "Entries read from each map at the last collection.",
-                MetricType::Gauge,
-                &["exporter", "map"],
-            ),
-            series: reports
-                .iter()
-                .flat_map(|r| {
-                    r.map_entries
-                        .iter()
-                        .map(|(m, n)| series(&[&r.exporter, m], f64::from(*n)))
-                })
-                .collect(),
-        });
         out.push(FamilySamples {
             family: family(
                 "bpfhost_manifest_errors",
@@ -178,35 +171,142 @@ impl SelfMetrics {
         out
     }
 
-    /// Families about the wasm sandbox: traps by kind, quarantine.
-    fn sandbox(&self, reports: &[ExporterReport]) -> [FamilySamples; 2] {
-        [
+    /// Families about exporters: up, durations, programs, errors, maps.
+    fn exporters(&self, reports: &[ExporterReport]) -> Vec<FamilySamples> {
+        vec![
+            per_exporter(
+                reports,
+                "bpfhost_exporter_up",
+                "Whether the exporter's collection for this scrape succeeded (1) or not (0).",
+                MetricType::Gauge,
+                |r| f64::from(u8::from(r.up)),
+            ),
+            per_exporter(
+                reports,
+                "bpfhost_exporter_collect_duration_seconds",
+                "Time the exporter's last collection took: map reads and decoding.",
+                MetricType::Gauge,
+                |r| r.duration.as_secs_f64(),
+            ),
+            per_exporter(
+                reports,
+                "bpfhost_exporter_programs_attached",
+                "Programs of the exporter's object attached to the kernel.",
+                MetricType::Gauge,
+                |r| r.programs_attached as f64,
+            ),
+            per_exporter(
+                reports,
+                "bpfhost_exporter_decode_errors",
+                "Collections of the exporter that failed to read or decode its maps.",
+                MetricType::Counter,
+                |r| count(&self.decode_errors, &r.exporter),
+            ),
+            per_exporter(
+                reports,
+                "bpfhost_exporter_scrape_timeouts",
+                "Scrapes whose budget ran out before the exporter's collection was done.",
+                MetricType::Counter,
+                |r| count(&self.timeouts, &r.exporter),
+            ),
             FamilySamples {
                 family: family(
-                    "bpfhost_plugin_traps",
-                    "Traps of the exporter's decoder plugin, by kind.",
+                    "bpfhost_exporter_dropped_series",
+                    "Series the exporter's decoder returned that were dropped, by reason.",
                     MetricType::Counter,
-                    &["exporter", "kind"],
-                ),
-                series: self
-                    .traps
-                    .iter()
-                    .filter(|((exporter, _), _)| reports.iter().any(|r| &r.exporter == exporter))
-                    .map(|((exporter, kind), n)| series(&[exporter, kind], *n as f64))
-                    .collect(),
-            },
-            FamilySamples {
-                family: family(
-                    "bpfhost_plugin_quarantined",
-                    "Whether the exporter's decoder is quarantined after trapping too often in a row.",
-                    MetricType::Gauge,
-                    &["exporter"],
+                    &["exporter", "reason"],
                 ),
                 series: reports
                     .iter()
-                    .map(|r| series(&[&r.exporter], f64::from(u8::from(r.quarantined))))
+                    .flat_map(|r| {
+                        DropReason::ALL.iter().map(|&reason| {
+                            let total = count(&self.dropped, &(r.exporter.clone(), reason));
+                            series(&[&r.exporter, reason.as_str()], total)
+                        })
+                    })
+                    .collect(),
+            },
+            FamilySamples {
+                family: family(
+                    "bpfhost_exporter_map_entries",
+                    "Entries read from each map at the last collection.",
+                    MetricType::Gauge,
+                    &["exporter", "map"],
+                ),
+                series: reports
+                    .iter()
+                    .flat_map(|r| {
+                        r.map_entries
+                            .iter()
+                            .map(|(m, n)| series(&[&r.exporter, m], f64::from(*n)))
+                    })
                     .collect(),
             },
         ]
+    }
+
+    /// Families about the wasm sandbox: call durations, memory, traps by
+    /// kind, quarantine.
+    fn sandbox(&self, reports: &[ExporterReport]) -> Vec<FamilySamples> {
+        let covered = |exporter: &str| reports.iter().any(|r| r.exporter == exporter);
+        let calls = FamilySamples {
+            family: Arc::new(Family {
+                buckets: CALL_BUCKETS.to_vec(),
+                ..(*family(
+                    "bpfhost_plugin_call_duration_seconds",
+                    "Time each call of the exporter's decoder plugin took.",
+                    MetricType::Histogram,
+                    &["exporter"],
+                ))
+                .clone()
+            }),
+            series: self
+                .calls
+                .iter()
+                .filter(|(exporter, _)| covered(exporter))
+                .map(|(exporter, h)| Series {
+                    labels: vec![exporter.clone()],
+                    value: Value::Histogram {
+                        buckets: h.buckets.to_vec(),
+                        sum: h.sum,
+                        count: h.count,
+                    },
+                })
+                .collect(),
+        };
+        let memory = FamilySamples {
+            family: family(
+                "bpfhost_plugin_memory_bytes",
+                "Linear memory held by the exporter's decoder plugin instance.",
+                MetricType::Gauge,
+                &["exporter"],
+            ),
+            series: reports
+                .iter()
+                .filter_map(|r| Some(series(&[&r.exporter], r.memory_bytes? as f64)))
+                .collect(),
+        };
+        let traps = FamilySamples {
+            family: family(
+                "bpfhost_plugin_traps",
+                "Traps of the exporter's decoder plugin, by kind (timeout: interrupted at its deadline).",
+                MetricType::Counter,
+                &["exporter", "kind"],
+            ),
+            series: self
+                .traps
+                .iter()
+                .filter(|((exporter, _), _)| covered(exporter))
+                .map(|((exporter, kind), n)| series(&[exporter, kind], *n as f64))
+                .collect(),
+        };
+        let quarantined = per_exporter(
+            reports,
+            "bpfhost_plugin_quarantined",
+            "Whether the exporter's decoder is quarantined after trapping too often in a row.",
+            MetricType::Gauge,
+            |r| f64::from(u8::from(r.quarantined)),
+        );
+        vec![calls, memory, traps, quarantined]
     }
 }

@@ -1,6 +1,7 @@
 //! The agent against fake map sources and decoders: no kernel, no wasm.
 
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
 
 use super::{Agent, Exporter};
 use crate::decoder::{
@@ -113,8 +114,7 @@ fn exporter(name: &str, map_fails: bool, decoder_fails: bool) -> Exporter {
 
 fn value(scrape: &super::Scrape, family: &str, labels: &[&str]) -> Option<f64> {
     scrape
-        .families
-        .iter()
+        .families()
         .find(|f| f.family.name == family)?
         .series
         .iter()
@@ -135,15 +135,13 @@ fn a_failing_exporter_costs_only_its_own_series() {
 
     let scrape = agent.collect();
     let good = scrape
-        .families
-        .iter()
+        .families()
         .find(|f| f.family.name == "good_things")
         .expect("good family");
     assert_eq!(good.series.len(), 3);
     assert!(
         !scrape
-            .families
-            .iter()
+            .families()
             .any(|f| f.family.name.starts_with("bad"))
     );
     assert_eq!(value(&scrape, "bpfhost_exporter_up", &["good"]), Some(1.0));
@@ -197,5 +195,154 @@ fn exporters_are_replaced_and_removed_while_serving() {
     let scrape = agent.collect();
     assert_eq!(value(&scrape, "bpfhost_exporter_up", &["b"]), Some(1.0));
     assert_eq!(value(&scrape, "bpfhost_exporter_up", &["a"]), None);
-    assert!(!scrape.families.iter().any(|f| f.family.name == "a_things"));
+    assert!(!scrape.families().any(|f| f.family.name == "a_things"));
+}
+
+/// A decoder that counts its calls and blocks in each until the gate opens.
+struct Gated {
+    spec: DecoderSpec,
+    calls: Arc<AtomicUsize>,
+    gate: Arc<(Mutex<bool>, Condvar)>,
+}
+
+impl Decoder for Gated {
+    fn spec(&self) -> &DecoderSpec {
+        &self.spec
+    }
+
+    fn decode(&mut self, _maps: &mut [MapSnapshot]) -> Result<Collection, DecodeError> {
+        let n = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
+        let (open, changed) = &*self.gate;
+        let guard = open.lock().expect("gate");
+        drop(changed.wait_while(guard, |open| !*open).expect("gate"));
+        let row = Row {
+            family: 0,
+            labels: vec!["calls".into()],
+            value: Value::Number(n as f64),
+        };
+        Ok(assemble(
+            &self.spec,
+            [row],
+            crate::decoder::validate::Bounds::default(),
+        ))
+    }
+}
+
+struct Gate {
+    calls: Arc<AtomicUsize>,
+    gate: Arc<(Mutex<bool>, Condvar)>,
+}
+
+impl Gate {
+    fn open(&self) {
+        let (open, changed) = &*self.gate;
+        *open.lock().expect("gate") = true;
+        changed.notify_all();
+    }
+}
+
+fn gated(name: &str) -> (Exporter, Gate) {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let gate = Arc::new((Mutex::new(false), Condvar::new()));
+    let decoder = Gated {
+        spec: FakeDecoder::new(&format!("{name}_things"), false).spec,
+        calls: calls.clone(),
+        gate: gate.clone(),
+    };
+    let map = FakeMap {
+        name: "m",
+        entries: 1,
+        fail: false,
+    };
+    let exporter = Exporter::new(name, None, vec![Box::new(map)], Box::new(decoder), 1);
+    (exporter, Gate { calls, gate })
+}
+
+/// Lets every spawned task run until it waits. The runtime has one thread,
+/// so tasks spawned before this call have all reached their first wait.
+async fn let_spawned_tasks_run() {
+    tokio::task::yield_now().await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn concurrent_scrapes_share_one_collection() {
+    let agent = Arc::new(Agent::new("n1"));
+    let (slow, gate) = gated("slow");
+    agent.insert(slow);
+    let slot = agent.slot("slow").expect("slot");
+    // Sixteen scrapes arrive while the first collection is still running.
+    let scrapes: Vec<_> = (0..16)
+        .map(|_| {
+            let agent = agent.clone();
+            tokio::spawn(async move { agent.collect_within(None).await })
+        })
+        .collect();
+    let flight = agent.join_or_start(&slot);
+    let_spawned_tasks_run().await;
+    gate.open();
+    for scrape in scrapes {
+        let scrape = scrape.await.expect("scrape task");
+        assert_eq!(value(&scrape, "slow_things", &["calls"]), Some(1.0));
+        assert_eq!(value(&scrape, "bpfhost_exporter_up", &["slow"]), Some(1.0));
+    }
+    drop(flight);
+    assert_eq!(gate.calls.load(Ordering::SeqCst), 1, "one plugin run");
+    // The next scrape starts a new collection, and self-metrics counted one.
+    let next = agent.collect_within(None).await;
+    assert_eq!(value(&next, "slow_things", &["calls"]), Some(2.0));
+    assert_eq!(gate.calls.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_scrape_answers_within_its_budget_and_reports_the_late_exporter_down() {
+    let agent = Arc::new(Agent::new("n1"));
+    let (slow, gate) = gated("slow");
+    agent.insert(slow);
+    agent.insert(exporter("fast", false, false));
+
+    let started = std::time::Instant::now();
+    let scrape = agent
+        .collect_within(Some(std::time::Duration::from_millis(500)))
+        .await;
+    let took = started.elapsed();
+    assert!(took < std::time::Duration::from_secs(5), "answered in {took:?}");
+    assert_eq!(value(&scrape, "bpfhost_exporter_up", &["fast"]), Some(1.0));
+    assert_eq!(value(&scrape, "bpfhost_exporter_up", &["slow"]), Some(0.0));
+    assert_eq!(
+        value(&scrape, "bpfhost_exporter_scrape_timeouts", &["slow"]),
+        Some(1.0)
+    );
+    assert!(scrape.families().any(|f| f.family.name == "fast_things"));
+    assert!(!scrape.families().any(|f| f.family.name == "slow_things"));
+
+    // The late collection goes on; a scrape that arrives meanwhile shares it.
+    let next = tokio::spawn({
+        let agent = agent.clone();
+        async move { agent.collect_within(None).await }
+    });
+    let_spawned_tasks_run().await;
+    gate.open();
+    let next = next.await.expect("scrape task");
+    assert_eq!(value(&next, "slow_things", &["calls"]), Some(1.0));
+    assert_eq!(value(&next, "bpfhost_exporter_up", &["slow"]), Some(1.0));
+    assert_eq!(gate.calls.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+fn plugin_call_durations_are_a_histogram_per_exporter() {
+    let agent = Agent::new("n1");
+    agent.insert(exporter("good", false, false));
+    agent.insert(exporter("badmap", true, false));
+    agent.collect();
+    let scrape = agent.collect();
+    let calls = scrape
+        .families()
+        .find(|f| f.family.name == "bpfhost_plugin_call_duration_seconds")
+        .expect("call duration family");
+    assert_eq!(calls.series.len(), 1, "a map failure never reaches the plugin");
+    assert_eq!(calls.series[0].labels, ["good"]);
+    let Value::Histogram { count, .. } = calls.series[0].value else {
+        panic!("not a histogram");
+    };
+    assert_eq!(count, 2);
 }

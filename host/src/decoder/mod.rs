@@ -37,6 +37,11 @@ pub trait Decoder: Send {
     fn quarantined(&self) -> bool {
         false
     }
+
+    /// Linear memory the decoder's instance holds, when it is sandboxed.
+    fn memory_bytes(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// The kind of error a plugin reported about itself.
