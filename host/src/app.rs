@@ -21,6 +21,9 @@ pub struct RunConfig {
     pub node_name: String,
     /// How often manifest files (and the files they reference) are rescanned.
     pub rescan: Duration,
+    /// Where compiled decoder components are kept; `None` compiles at
+    /// every load.
+    pub cache_dir: Option<PathBuf>,
 }
 
 /// Default of [`RunConfig::rescan`].
@@ -55,7 +58,14 @@ pub struct App {
 
 /// Loads every manifest, sets up the exporters, binds and starts serving.
 pub async fn start(config: &RunConfig, shutdown: CancellationToken) -> Result<App, StartError> {
-    let runtime = Arc::new(Runtime::new().map_err(StartError::Engine)?);
+    let mut runtime = Runtime::new().map_err(StartError::Engine)?;
+    if let Some(dir) = &config.cache_dir
+        && let Err(e) = runtime.enable_cache(dir)
+    {
+        // Only start-up time suffers: every load compiles.
+        tracing::warn!(error = %crate::error_chain(&e), "component cache disabled");
+    }
+    let runtime = Arc::new(runtime);
     let agent = Arc::new(Agent::new(config.node_name.clone()));
     let mut reconciler = Reconciler::new(config.manifests.clone(), agent.clone(), runtime.clone());
     // The first pass completes before the port is bound.

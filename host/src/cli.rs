@@ -34,6 +34,13 @@ pub struct RunArgs {
     /// Node name for the `node` label; defaults to the host name.
     #[arg(long, env = "NODE_NAME", value_name = "NAME")]
     pub node_name: Option<String>,
+    /// Directory for compiled decoder components, so restarts skip
+    /// compilation. Must be writable by the agent alone.
+    #[arg(long, default_value = "/var/cache/bpfhost", value_name = "DIR")]
+    pub cache_dir: PathBuf,
+    /// Compile decoder components at every load; keep nothing on disk.
+    #[arg(long, conflicts_with = "cache_dir")]
+    pub no_cache: bool,
 }
 
 /// Flags of `bpfhost validate`.

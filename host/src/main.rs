@@ -20,6 +20,7 @@ fn main() -> ExitCode {
             listen: args.listen,
             node_name: args.node_name.unwrap_or_else(hostname),
             rescan: app::DEFAULT_RESCAN,
+            cache_dir: (!args.no_cache).then_some(args.cache_dir),
         }),
         Command::Validate(args) => app::validate(&args.manifests),
     };

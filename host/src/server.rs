@@ -96,7 +96,7 @@ fn scrape_budget(timeout_seconds: Option<&str>) -> Duration {
     else {
         return DEFAULT_BUDGET;
     };
-    timeout - (timeout / 10).min(Duration::from_millis(500))
+    timeout.saturating_sub((timeout / 10).min(Duration::from_millis(500)))
 }
 
 /// Whether `Accept-Encoding` accepts gzip (`gzip` or `*`, not with `q=0`).
@@ -131,7 +131,14 @@ mod tests {
         assert_eq!(scrape_budget(Some("1.5")), Duration::from_millis(1_350));
         assert_eq!(scrape_budget(Some("0.2")), Duration::from_millis(180));
         assert_eq!(scrape_budget(Some("3600")), Duration::from_millis(29_500));
-        for junk in [None, Some(""), Some("soon"), Some("-1"), Some("NaN"), Some("0")] {
+        for junk in [
+            None,
+            Some(""),
+            Some("soon"),
+            Some("-1"),
+            Some("NaN"),
+            Some("0"),
+        ] {
             assert_eq!(scrape_budget(junk), DEFAULT_BUDGET, "{junk:?}");
         }
     }

@@ -10,4 +10,5 @@ mod e2e {
     mod http;
     mod prometheus;
     mod reconcile;
+    mod sandbox;
 }

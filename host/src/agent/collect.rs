@@ -192,8 +192,7 @@ impl Agent {
 
     /// Assembles a scrape; `late` exporters are reported down in it.
     fn scrape(&self, exporters: Vec<Arc<Outcome>>, late: &[String]) -> Scrape {
-        let mut reports: Vec<ExporterReport> =
-            exporters.iter().map(|o| o.report.clone()).collect();
+        let mut reports: Vec<ExporterReport> = exporters.iter().map(|o| o.report.clone()).collect();
         let mut self_metrics = self
             .self_metrics
             .lock()

@@ -7,7 +7,7 @@ use super::{Agent, Exporter};
 use crate::decoder::Decoder as _;
 use crate::decoder::wasm::{self, Limits, Runtime, WasmDecoder};
 use crate::loader::{self, LoadRequest, LoadedObject};
-use crate::manifest::{ConfigMaps, Manifest, ManifestError};
+use crate::manifest::{ConfigMaps, DecoderLimits, Manifest, ManifestError};
 use crate::maps::{KernelMap, MapError, MapSource};
 
 /// Why an exporter could not be set up.
@@ -42,7 +42,7 @@ pub fn load_exporter(
         runtime,
         &wasm,
         &manifest.decoder_config_json(),
-        Limits::default(),
+        limits(spec.decoder.limits.as_ref()),
     )?;
     if let Some((family, exporter)) = agent.family_conflict(name, &decoder.spec().families) {
         return Err(SetupError::FamilyCollision { family, exporter });
@@ -63,6 +63,33 @@ pub fn load_exporter(
         Box::new(decoder),
         attached,
     ))
+}
+
+/// The sandbox and output limits: defaults, overridden by the manifest.
+fn limits(overrides: Option<&DecoderLimits>) -> Limits {
+    let mut limits = Limits::default();
+    let Some(o) = overrides else {
+        return limits;
+    };
+    let size = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
+    if let Some(t) = o.timeout {
+        limits.deadline = t.0;
+    }
+    if let Some(m) = o.memory {
+        limits.memory_bytes = size(m.0);
+    }
+    let bounds = &mut limits.output;
+    for (value, field) in [
+        (o.max_series, &mut bounds.max_series),
+        (o.max_labels, &mut bounds.max_labels),
+        (o.max_label_value_bytes, &mut bounds.max_label_value_bytes),
+        (o.max_bytes.map(|q| q.0), &mut bounds.max_bytes),
+    ] {
+        if let Some(v) = value {
+            *field = size(v);
+        }
+    }
+    limits
 }
 
 /// One source per requested map (every readable map when none is named).

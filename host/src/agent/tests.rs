@@ -139,11 +139,7 @@ fn a_failing_exporter_costs_only_its_own_series() {
         .find(|f| f.family.name == "good_things")
         .expect("good family");
     assert_eq!(good.series.len(), 3);
-    assert!(
-        !scrape
-            .families()
-            .any(|f| f.family.name.starts_with("bad"))
-    );
+    assert!(!scrape.families().any(|f| f.family.name.starts_with("bad")));
     assert_eq!(value(&scrape, "bpfhost_exporter_up", &["good"]), Some(1.0));
     for down in ["badmap", "baddecode", "neverloaded"] {
         assert_eq!(
@@ -269,7 +265,7 @@ async fn concurrent_scrapes_share_one_collection() {
     let agent = Arc::new(Agent::new("n1"));
     let (slow, gate) = gated("slow");
     agent.insert(slow);
-    let slot = agent.slot("slow").expect("slot");
+    let slow_slot = agent.slot("slow").expect("slot");
     // Sixteen scrapes arrive while the first collection is still running.
     let scrapes: Vec<_> = (0..16)
         .map(|_| {
@@ -277,7 +273,7 @@ async fn concurrent_scrapes_share_one_collection() {
             tokio::spawn(async move { agent.collect_within(None).await })
         })
         .collect();
-    let flight = agent.join_or_start(&slot);
+    let flight = agent.join_or_start(&slow_slot);
     let_spawned_tasks_run().await;
     gate.open();
     for scrape in scrapes {
@@ -305,7 +301,10 @@ async fn a_scrape_answers_within_its_budget_and_reports_the_late_exporter_down()
         .collect_within(Some(std::time::Duration::from_millis(500)))
         .await;
     let took = started.elapsed();
-    assert!(took < std::time::Duration::from_secs(5), "answered in {took:?}");
+    assert!(
+        took < std::time::Duration::from_secs(5),
+        "answered in {took:?}"
+    );
     assert_eq!(value(&scrape, "bpfhost_exporter_up", &["fast"]), Some(1.0));
     assert_eq!(value(&scrape, "bpfhost_exporter_up", &["slow"]), Some(0.0));
     assert_eq!(
@@ -339,7 +338,11 @@ fn plugin_call_durations_are_a_histogram_per_exporter() {
         .families()
         .find(|f| f.family.name == "bpfhost_plugin_call_duration_seconds")
         .expect("call duration family");
-    assert_eq!(calls.series.len(), 1, "a map failure never reaches the plugin");
+    assert_eq!(
+        calls.series.len(),
+        1,
+        "a map failure never reaches the plugin"
+    );
     assert_eq!(calls.series[0].labels, ["good"]);
     let Value::Histogram { count, .. } = calls.series[0].value else {
         panic!("not a histogram");

@@ -47,20 +47,29 @@ pub fn assemble(
         .collect();
     let mut dropped = [0u64; DropReason::ALL.len()];
     let mut kept = 0usize;
+    let mut bytes = 0usize;
     for row in rows {
         let verdict = families
             .get(row.family as usize)
             .map_or(Err(DropReason::Malformed), |target| {
                 check(&target.family, &row, bounds)
             });
+        let size = families
+            .get(row.family as usize)
+            .map_or(0, |target| exposed_size(&target.family, &row));
         let verdict = verdict.and_then(|()| {
-            (kept < bounds.max_series)
-                .then_some(())
-                .ok_or(DropReason::TooManySeries)
+            if kept >= bounds.max_series {
+                Err(DropReason::TooManySeries)
+            } else if bytes + size > bounds.max_bytes {
+                Err(DropReason::TooManyBytes)
+            } else {
+                Ok(())
+            }
         });
         match verdict {
             Ok(()) => {
                 kept += 1;
+                bytes += size;
                 families[row.family as usize].series.push(Series {
                     labels: row.labels,
                     value: row.value,
@@ -79,6 +88,23 @@ pub fn assemble(
         dropped[DropReason::Duplicate as usize] += (before - family.series.len()) as u64;
     }
     Collection { families, dropped }
+}
+
+/// What a row costs in the exposition, roughly: one sample line per value
+/// (histograms have one per bucket plus sum and count), each carrying the
+/// name and every label pair.
+fn exposed_size(family: &crate::metrics::Family, row: &Row) -> usize {
+    let pairs: usize = family
+        .labels
+        .iter()
+        .zip(&row.labels)
+        .map(|(name, value)| name.len() + value.len() + 4)
+        .sum();
+    let lines = match &row.value {
+        Value::Number(_) => 1,
+        Value::Histogram { buckets, .. } => buckets.len() + 3,
+    };
+    lines * (family.name.len() + pairs + 32)
 }
 
 fn check(family: &crate::metrics::Family, row: &Row, bounds: Bounds) -> Result<(), DropReason> {
@@ -127,6 +153,7 @@ mod tests {
         let bounds = Bounds {
             max_series: 4,
             max_label_value_bytes: 8,
+            ..Bounds::default()
         };
         let rows = counter_rows(&[
             ("b", 1.0),
@@ -157,6 +184,19 @@ mod tests {
         assert_eq!(c.dropped(DropReason::LabelTooLong), 1);
         assert_eq!(c.dropped(DropReason::Duplicate), 1);
         assert_eq!(c.dropped(DropReason::TooManySeries), 2);
+    }
+
+    #[test]
+    fn series_past_the_bytes_bound_are_dropped_and_counted() {
+        let rows = counter_rows(&[("a", 1.0), ("b", 1.0), ("c", 1.0), ("d", 1.0)]);
+        let one = exposed_size(&spec().families[0], &rows[0]);
+        let bounds = Bounds {
+            max_bytes: 2 * one + one / 2,
+            ..Bounds::default()
+        };
+        let c = assemble(&spec(), rows, bounds);
+        assert_eq!(c.families[0].series.len(), 2);
+        assert_eq!(c.dropped(DropReason::TooManyBytes), 2);
     }
 
     fn spec() -> DecoderSpec {

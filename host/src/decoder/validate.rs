@@ -22,6 +22,11 @@ pub struct Bounds {
     pub max_series: usize,
     /// Longest label value, in bytes.
     pub max_label_value_bytes: usize,
+    /// Labels a family may declare; a decoder declaring more is refused.
+    pub max_labels: usize,
+    /// Exposition bytes per collection (names, label pairs and values,
+    /// estimated per series); series past it are dropped.
+    pub max_bytes: usize,
 }
 
 impl Default for Bounds {
@@ -29,6 +34,8 @@ impl Default for Bounds {
         Self {
             max_series: 200_000,
             max_label_value_bytes: 1024,
+            max_labels: 32,
+            max_bytes: 64 << 20,
         }
     }
 }
@@ -46,6 +53,12 @@ pub enum SpecError {
     ReservedLabel { family: String, label: String },
     #[error("family `{family}`: label `{label}` is declared twice")]
     DuplicateLabel { family: String, label: String },
+    #[error("family `{family}`: declares {labels} labels, more than the {max} allowed")]
+    TooManyLabels {
+        family: String,
+        labels: usize,
+        max: usize,
+    },
     #[error("family `{family}`: histogram buckets must be finite and strictly ascending")]
     Buckets { family: String },
     #[error(
@@ -76,16 +89,19 @@ pub enum DropReason {
     Duplicate,
     /// Past the series bound.
     TooManySeries,
+    /// Past the bytes bound.
+    TooManyBytes,
 }
 
 impl DropReason {
     /// Every reason, for rendering zeros.
-    pub const ALL: [Self; 5] = [
+    pub const ALL: [Self; 6] = [
         Self::Malformed,
         Self::InvalidValue,
         Self::LabelTooLong,
         Self::Duplicate,
         Self::TooManySeries,
+        Self::TooManyBytes,
     ];
 
     /// Label value for self-metrics.
@@ -96,6 +112,7 @@ impl DropReason {
             Self::LabelTooLong => "label_too_long",
             Self::Duplicate => "duplicate",
             Self::TooManySeries => "too_many_series",
+            Self::TooManyBytes => "too_many_bytes",
         }
     }
 }
@@ -139,10 +156,17 @@ pub fn exposed_names(family: &Family) -> Vec<String> {
 
 /// Checks declared families; fills in HELP where the decoder gave none
 /// (promtool rejects families without it).
-pub fn check_spec(mut spec: DecoderSpec) -> Result<DecoderSpec, SpecError> {
+pub fn check_spec(mut spec: DecoderSpec, bounds: &Bounds) -> Result<DecoderSpec, SpecError> {
     let mut exposed: Vec<(String, String)> = Vec::new();
     for (index, family) in spec.families.iter_mut().enumerate() {
         check_family(index, family)?;
+        if family.labels.len() > bounds.max_labels {
+            return Err(SpecError::TooManyLabels {
+                family: family.name.clone(),
+                labels: family.labels.len(),
+                max: bounds.max_labels,
+            });
+        }
         for name in exposed_names(family) {
             if let Some((_, first)) = exposed.iter().find(|(n, _)| *n == name) {
                 return Err(SpecError::Collision {

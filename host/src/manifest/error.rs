@@ -114,6 +114,14 @@ pub enum ManifestError {
     ConfigMapKeyConflict { at: Box<Location>, key: String },
 
     /// A field that must not be empty is empty.
+    #[error("{at}: {field}: {value} is out of range (allowed: {min} to {max})")]
+    OutOfRange {
+        at: Box<Location>,
+        field: String,
+        value: String,
+        min: String,
+        max: String,
+    },
     #[error("{at}: {field}: must not be empty")]
     Empty { at: Box<Location>, field: String },
 

@@ -15,6 +15,7 @@
 mod configmap;
 mod error;
 mod global;
+mod limits;
 mod load;
 mod resource;
 mod selector;
@@ -27,6 +28,7 @@ mod tests;
 
 pub use configmap::{ConfigMap, ConfigMaps, DEFAULT_NAMESPACE};
 pub use error::{Location, ManifestError};
+pub use limits::{DecoderLimits, Quantity, TimeSpan};
 pub use load::{Loaded, load_paths, load_str};
 pub use resource::Manifest;
 pub use selector::{Operator, UnknownOperator};

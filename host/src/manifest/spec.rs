@@ -7,6 +7,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::limits::DecoderLimits;
+
 /// API group and version of the resource.
 pub const API_VERSION: &str = "bpfhost.dev/v1alpha1";
 /// Kind of the resource.
@@ -114,6 +116,9 @@ pub struct DecoderSpec {
     /// Handed to the plugin's `init` as JSON.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub config: Option<serde_json::Value>,
+    /// Overrides of the sandbox and output limits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limits: Option<DecoderLimits>,
 }
 
 impl DecoderSpec {

@@ -39,6 +39,9 @@ pub(crate) fn check_exporter(exporter: &BpfExporter, at: &Location) -> Vec<Manif
         });
     }
     errors.extend(source::check(spec.decoder.source_ref(), at, "spec.decoder").err());
+    if let Some(limits) = &spec.decoder.limits {
+        errors.extend(limits.check(at, "spec.decoder.limits"));
+    }
     errors
 }
 

@@ -5,23 +5,42 @@ use std::process::Command;
 
 use bpfhost::testing::{artifact, kernel_available};
 
-use super::support::{Agent, ManifestDir, get};
+use super::support::{Agent, ManifestDir, Scrape, get};
 
 /// (case, decoder config, whether the exporter may still be up with only
-/// its valid series left)
-const CASES: &[(&str, &str, bool)] = &[
-    ("endless_loop", r#"{"fault":"loop"}"#, false),
-    ("memory_bomb", r#"{"fault":"memory-bomb"}"#, false),
-    ("deep_recursion", r#"{"fault":"recursion"}"#, false),
-    ("guest_panic", r#"{"fault":"panic"}"#, false),
-    ("plugin_error", r#"{"fault":"error"}"#, false),
-    ("million_rows", r#"{"fault":"huge-output"}"#, true),
-    ("huge_labels", r#"{"fault":"huge-labels"}"#, true),
-    ("bad_names", r#"{"fault":"bad-names"}"#, false),
-    ("reserved_labels", r#"{"fault":"reserved-labels"}"#, false),
-    ("duplicates", r#"{"fault":"duplicates"}"#, true),
-    ("nan_values", r#"{"fault":"nan-counters"}"#, true),
-    ("broken_buckets", r#"{"fault":"broken-histogram"}"#, true),
+/// its valid series left, `decoder.limits` overrides)
+const CASES: &[(&str, &str, bool, &str)] = &[
+    ("endless_loop", r#"{"fault":"loop"}"#, false, ""),
+    ("memory_bomb", r#"{"fault":"memory-bomb"}"#, false, ""),
+    ("deep_recursion", r#"{"fault":"recursion"}"#, false, ""),
+    ("guest_panic", r#"{"fault":"panic"}"#, false, ""),
+    ("plugin_error", r#"{"fault":"error"}"#, false, ""),
+    ("million_rows", r#"{"fault":"huge-output"}"#, true, ""),
+    // The same answer with a larger memory cap and a bytes bound: the
+    // plugin finishes, and what exceeds 1 MiB of exposition is dropped.
+    (
+        "million_rows_bounded",
+        r#"{"fault":"huge-output"}"#,
+        true,
+        "memory: 512Mi, maxBytes: 1Mi, timeout: 20s",
+    ),
+    ("huge_labels", r#"{"fault":"huge-labels"}"#, true, ""),
+    ("bad_names", r#"{"fault":"bad-names"}"#, false, ""),
+    (
+        "reserved_labels",
+        r#"{"fault":"reserved-labels"}"#,
+        false,
+        "",
+    ),
+    ("duplicates", r#"{"fault":"duplicates"}"#, true, ""),
+    ("nan_values", r#"{"fault":"nan-counters"}"#, true, ""),
+    (
+        "broken_buckets",
+        r#"{"fault":"broken-histogram"}"#,
+        true,
+        "",
+    ),
+    ("wasi_filesystem", "{}", false, ""),
 ];
 
 fn rss_kib() -> u64 {
@@ -35,14 +54,20 @@ fn rss_kib() -> u64 {
         .unwrap_or(0)
 }
 
-fn manifest(case: &str, config: &str) -> String {
+fn manifest(case: &str, config: &str, limits: &str) -> String {
     let prefix = format!("h_{case}");
     let config = config.replacen('{', &format!("{{\"prefix\":\"{prefix}\","), 1);
+    // A plugin built for WASI, reading files through `std::fs`.
+    let plugin = if case == "wasi_filesystem" {
+        "plugins/wasi-fs.wasm"
+    } else {
+        "plugins/hostile.wasm"
+    };
     format!(
-        "apiVersion: bpfhost.dev/v1alpha1\nkind: BpfExporter\nmetadata: {{name: {}}}\nspec:\n  object: {{path: {}}}\n  decoder:\n    path: {}\n    config: {config}\n",
+        "apiVersion: bpfhost.dev/v1alpha1\nkind: BpfExporter\nmetadata: {{name: {}}}\nspec:\n  object: {{path: {}}}\n  decoder:\n    path: {}\n    config: {config}\n    limits: {{{limits}}}\n",
         case.replace('_', "-"),
         artifact("bpf/writes.bpf.o").display(),
-        artifact("plugins/hostile.wasm").display(),
+        artifact(plugin).display(),
     )
 }
 
@@ -53,8 +78,8 @@ async fn hostile_decoders_cost_only_their_own_series() {
     }
     let dir = ManifestDir::new();
     dir.example("writes.yaml");
-    for (case, config, _) in CASES {
-        dir.write(&format!("{case}.yaml"), &manifest(case, config));
+    for (case, config, _, limits) in CASES {
+        dir.write(&format!("{case}.yaml"), &manifest(case, config, limits));
     }
     // A second exporter declaring the demo's own family, loaded after it
     // (files load in name order), is refused.
@@ -94,36 +119,7 @@ async fn hostile_decoders_cost_only_their_own_series() {
         );
         scrape.assert_promtool_accepts();
         if round == 2 {
-            eprintln!(
-                "\n{:<18} {:>4} {:>12}  outcome",
-                "case", "up", "collect (s)"
-            );
-            for (case, _, may_be_up) in CASES {
-                let exporter = case.replace('_', "-");
-                let up = scrape.value("bpfhost_exporter_up", &[("exporter", &exporter)]);
-                let took = scrape.value_or_zero(
-                    "bpfhost_exporter_collect_duration_seconds",
-                    &[("exporter", &exporter)],
-                );
-                assert!(took < 10.0, "{case} ran {took}s");
-                if !may_be_up {
-                    assert_eq!(up, Some(0.0), "{case} should be down:\n{}", scrape.body);
-                }
-                let status = get(agent.addr(), "/status", None).await.body;
-                let outcome = status
-                    .split(&format!("\"name\":\"{exporter}\""))
-                    .next()
-                    .and_then(|before| before.rsplit("\"error\":\"").next())
-                    .filter(|_| up == Some(0.0))
-                    .map_or_else(
-                        || "up, invalid series dropped".to_owned(),
-                        |e| e.chars().take(90).collect(),
-                    );
-                eprintln!(
-                    "{case:<18} {:>4} {took:>12.4}  {outcome}",
-                    up.unwrap_or(-1.0)
-                );
-            }
+            report(&agent, &scrape).await;
         }
     }
     let dropped = agent.scrape().await;
@@ -132,6 +128,7 @@ async fn hostile_decoders_cost_only_their_own_series() {
         ("nan-values", "invalid_value"),
         ("broken-buckets", "invalid_value"),
         ("huge-labels", "label_too_long"),
+        ("million-rows-bounded", "too_many_bytes"),
     ] {
         let n = dropped.value_or_zero(
             "bpfhost_exporter_dropped_series_total",
@@ -158,10 +155,73 @@ async fn hostile_decoders_cost_only_their_own_series() {
             dropped.body
         );
     }
+    let wasi = get(agent.addr(), "/status", None).await.body;
+    assert!(
+        wasi.contains("does not offer") && wasi.contains("wasi:filesystem/"),
+        "the WASI plugin is refused naming the import:\n{wasi}"
+    );
+    assert_eq!(
+        dropped.value(
+            "bpfhost_exporter_up",
+            &[("exporter", "million-rows-bounded")]
+        ),
+        Some(1.0),
+        "bounded by bytes, the million-row plugin still serves"
+    );
     eprintln!(
         "agent RSS before {} KiB, after {} KiB",
         rss_before,
         rss_kib()
     );
     agent.stop().await;
+}
+
+/// Prints the per-case table and checks that faulty cases are down and
+/// stopped in bounded time.
+async fn report(agent: &Agent, scrape: &Scrape) {
+    eprintln!(
+        "\n{:<22} {:>4} {:>12} {:>10}  outcome",
+        "case", "up", "collect (s)", "wasm MiB"
+    );
+    for (case, _, may_be_up, _) in CASES {
+        let exporter = case.replace('_', "-");
+        let up = scrape.value("bpfhost_exporter_up", &[("exporter", &exporter)]);
+        let took = scrape.value_or_zero(
+            "bpfhost_exporter_collect_duration_seconds",
+            &[("exporter", &exporter)],
+        );
+        assert!(took < 10.0, "{case} ran {took}s");
+        if !may_be_up {
+            assert_eq!(up, Some(0.0), "{case} should be down:\n{}", scrape.body);
+        }
+        let outcome = match up {
+            Some(1.0) => "up, invalid series dropped".to_owned(),
+            _ => exporter_error(agent, &exporter)
+                .await
+                .chars()
+                .take(100)
+                .collect(),
+        };
+        let memory = scrape
+            .value("bpfhost_plugin_memory_bytes", &[("exporter", &exporter)])
+            .map_or_else(|| "-".to_owned(), |b| format!("{:.1}", b / 1_048_576.0));
+        eprintln!(
+            "{case:<22} {:>4} {took:>12.4} {memory:>10}  {outcome}",
+            up.unwrap_or(-1.0)
+        );
+    }
+}
+
+/// The error `/status` gives for one exporter.
+async fn exporter_error(agent: &Agent, exporter: &str) -> String {
+    let status = get(agent.addr(), "/status", None).await.body;
+    let status: serde_json::Value = serde_json::from_str(&status).expect("status is JSON");
+    status["exporters"]
+        .as_array()
+        .expect("exporters")
+        .iter()
+        .find(|e| e["name"] == exporter)
+        .and_then(|e| e["error"].as_str())
+        .unwrap_or("(no error)")
+        .to_owned()
 }

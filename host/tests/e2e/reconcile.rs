@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use bpfhost::testing::{artifact, kernel_available};
 
-use super::support::{Agent, ManifestDir, Scrape, get};
+use super::support::{Agent, ManifestDir, Scrape, get, scrape_until};
 
 fn manifest(decoder: &str) -> String {
     format!(
@@ -20,24 +20,6 @@ fn hostile(prefix: &str) -> String {
         "{{path: {}, config: {{prefix: {prefix}}}}}",
         artifact("plugins/hostile.wasm").display()
     )
-}
-
-/// Scrapes until `done` holds, for at most 20 s: the agent rescans files on
-/// its own clock.
-async fn scrape_until(agent: &Agent, what: &str, done: impl Fn(&Scrape) -> bool) -> Scrape {
-    let started = Instant::now();
-    loop {
-        let scrape = agent.scrape().await;
-        if done(&scrape) {
-            return scrape;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "never saw {what}:\n{}",
-            scrape.body
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 /// Names of the BPF programs loaded in the kernel.

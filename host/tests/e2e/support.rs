@@ -1,6 +1,7 @@
 //! Fixtures: manifests pointing at built artifacts, a started agent, an HTTP
 //! scrape and a tiny exposition reader.
 
+use std::fmt::Write as _;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
@@ -67,6 +68,7 @@ impl Agent {
             listen: "127.0.0.1:0".parse().expect("addr"),
             node_name: "test-node".into(),
             rescan: std::time::Duration::from_millis(200),
+            cache_dir: None,
         };
         let app = app::start(&config, shutdown.clone())
             .await
@@ -118,15 +120,40 @@ pub async fn try_get(
     path: &str,
     accept: Option<&str>,
 ) -> std::io::Result<Scrape> {
-    let request = format!(
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\n{}Connection: close\r\n\r\n",
-        accept
-            .map(|a| format!("Accept: {a}\r\n"))
-            .unwrap_or_default()
-    );
+    let headers: Vec<(&str, &str)> = accept.map(|a| ("Accept", a)).into_iter().collect();
+    let request = request(addr, path, &headers);
     tokio::task::spawn_blocking(move || try_raw(addr, request.as_bytes()))
         .await
         .expect("http task")
+}
+
+/// A GET request with extra headers, as raw bytes for [`raw`].
+pub fn request(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> String {
+    let extra = headers
+        .iter()
+        .fold(String::new(), |mut out, (name, value)| {
+            let _ = write!(out, "{name}: {value}\r\n");
+            out
+        });
+    format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n{extra}Connection: close\r\n\r\n")
+}
+
+/// Scrapes until `done` holds, for at most 20 s: the agent rescans files on
+/// its own clock.
+pub async fn scrape_until(agent: &Agent, what: &str, done: impl Fn(&Scrape) -> bool) -> Scrape {
+    let started = std::time::Instant::now();
+    loop {
+        let scrape = agent.scrape().await;
+        if done(&scrape) {
+            return scrape;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "never saw {what}:\n{}",
+            scrape.body
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 /// Sends raw bytes and parses the response.

@@ -2,7 +2,10 @@
 //!
 //! `decoder.config` picks the fault: `{"fault": "loop"}` and so on (see
 //! [`Fault`]); `"phase": "init"` triggers it in `init` instead of `decode`.
-//! With no fault it behaves: one gauge `hostile_ok` with value 1.
+//! With no fault it behaves: a gauge `hostile_ok{kind="fine"}` of 1, and
+//! `hostile_ok{kind="calls"}` counting its decode calls (so tests can tell
+//! how often the agent ran it). `{"fault": "slow", "spin": N}` spins N
+//! iterations in every decode, then behaves.
 
 use bpfhost_plugin_sdk::{Config, Decoder, Error, FamilyId, Maps, Output, Result, Spec};
 use serde::Deserialize;
@@ -37,6 +40,8 @@ pub enum Fault {
     NanCounters,
     /// Buckets that are not cumulative and a `+Inf` that differs from count.
     BrokenHistogram,
+    /// Spins `spin` iterations, then behaves.
+    Slow,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -46,6 +51,8 @@ struct Settings {
     phase: Phase,
     /// Family name prefix, so two hostile exporters can run side by side.
     prefix: Option<String>,
+    /// Iterations the `slow` fault spins.
+    spin: u64,
 }
 
 #[derive(Debug, Default, PartialEq, Eq, Deserialize)]
@@ -60,6 +67,8 @@ enum Phase {
 #[derive(Debug)]
 pub struct Hostile {
     fault: Fault,
+    spin: u64,
+    calls: u64,
     ok: FamilyId,
     counter: FamilyId,
     histogram: FamilyId,
@@ -90,6 +99,8 @@ impl Decoder for Hostile {
         );
         let decoder = Self {
             fault: settings.fault,
+            spin: settings.spin,
+            calls: 0,
             ok,
             counter,
             histogram,
@@ -102,7 +113,9 @@ impl Decoder for Hostile {
 
     fn decode(&mut self, _maps: &Maps<'_>, out: &mut Output) -> Result<()> {
         self.misbehave(out)?;
+        self.calls += 1;
         out.sample(self.ok, &["fine"], 1.0);
+        out.sample(self.ok, &["calls"], self.calls as f64);
         Ok(())
     }
 }
@@ -112,6 +125,12 @@ impl Hostile {
         match self.fault {
             Fault::None | Fault::BadNames | Fault::ReservedLabels => {}
             Fault::Loop => spin(),
+            Fault::Slow => {
+                let mut x = 0u64;
+                for _ in 0..self.spin {
+                    x = std::hint::black_box(x.wrapping_add(1));
+                }
+            }
             Fault::MemoryBomb => {
                 let mut hoard: Vec<Vec<u8>> = Vec::new();
                 loop {

@@ -6,8 +6,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use std::path::Path;
+
+use wasmtime::component::Component;
 use wasmtime::{Config, Engine};
 
+use super::cache::{CacheError, Compiled, ComponentCache};
 use super::restart::RestartPolicy;
 use crate::decoder::validate::Bounds;
 
@@ -50,6 +54,7 @@ impl Limits {
 #[derive(Debug)]
 pub struct Runtime {
     engine: Engine,
+    cache: Option<ComponentCache>,
     stop: Arc<AtomicBool>,
     ticker: Option<JoinHandle<()>>,
 }
@@ -82,6 +87,7 @@ impl Runtime {
         };
         Ok(Self {
             engine,
+            cache: None,
             stop,
             ticker: Some(ticker),
         })
@@ -90,6 +96,21 @@ impl Runtime {
     /// The shared engine.
     pub fn engine(&self) -> &Engine {
         &self.engine
+    }
+
+    /// Keeps compiled components under `root`, so later loads of the same
+    /// component (in this process or after a restart) skip compilation.
+    pub fn enable_cache(&mut self, root: &Path) -> Result<(), CacheError> {
+        self.cache = Some(ComponentCache::open(root, &self.engine)?);
+        Ok(())
+    }
+
+    /// Compiles a component, or reads it from the cache.
+    pub fn compile(&self, wasm: &[u8]) -> wasmtime::Result<(Component, Compiled)> {
+        match &self.cache {
+            Some(cache) => cache.load(&self.engine, wasm),
+            None => Ok((Component::new(&self.engine, wasm)?, Compiled::Miss)),
+        }
     }
 }
 

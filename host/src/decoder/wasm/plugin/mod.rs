@@ -2,11 +2,14 @@
 
 use std::time::Instant;
 
+use wasmtime::component::types::ComponentItem;
 use wasmtime::component::{Component, Linker};
-use wasmtime::{Engine, Store, StoreLimits, StoreLimitsBuilder, Trap};
+
+use wasmtime::{Engine, Store, Trap};
 
 use super::bindings::Decoder as Bindings;
 use super::convert;
+use super::limiter::Limiter;
 use super::restart::Restarts;
 use super::runtime::{Limits, Runtime};
 use crate::decoder::validate::{SpecError, check_spec};
@@ -18,6 +21,12 @@ use crate::maps::MapSnapshot;
 pub enum LoadError {
     #[error("not a valid decoder component: {0:#}")]
     Compile(#[source] wasmtime::Error),
+    #[error(
+        "the decoder imports what the agent does not offer (decoders get no WASI or other host \
+         capabilities): {}",
+        .0.join(", ")
+    )]
+    Imports(Vec<String>),
     #[error("cannot instantiate the decoder: {0:#}")]
     Instantiate(#[source] wasmtime::Error),
     #[error("decoder init failed: {0}")]
@@ -28,7 +37,7 @@ pub enum LoadError {
 
 /// Per-store host state.
 struct State {
-    limits: StoreLimits,
+    limiter: Limiter,
 }
 
 /// A running instance: its store and the typed exports.
@@ -68,7 +77,21 @@ impl WasmDecoder {
         limits: Limits,
     ) -> Result<Self, LoadError> {
         let engine = runtime.engine().clone();
-        let component = Component::new(&engine, wasm).map_err(LoadError::Compile)?;
+        let started = Instant::now();
+        let (component, compiled) = runtime.compile(wasm).map_err(LoadError::Compile)?;
+        tracing::debug!(?compiled, elapsed = ?started.elapsed(), "decoder component ready");
+        // The decoder world imports nothing but type definitions: name
+        // every import that wants more (WASI, say) rather than only the
+        // first one that fails to link.
+        let imports: Vec<String> = component
+            .component_type()
+            .imports(&engine)
+            .filter(|(_, import)| !only_types(&engine, &import.ty))
+            .map(|(name, _)| name.to_owned())
+            .collect();
+        if !imports.is_empty() {
+            return Err(LoadError::Imports(imports));
+        }
         let (live, spec) = start(&engine, &component, config_json, limits)?;
         Ok(Self {
             engine,
@@ -87,6 +110,18 @@ impl WasmDecoder {
     }
 }
 
+/// Whether an import carries type definitions only (the decoder world's
+/// shared `types` interface), which needs nothing from the host.
+fn only_types(engine: &Engine, item: &ComponentItem) -> bool {
+    match item {
+        ComponentItem::Type(_) => true,
+        ComponentItem::ComponentInstance(instance) => instance
+            .exports(engine)
+            .all(|(_, export)| only_types(engine, &export.ty)),
+        _ => false,
+    }
+}
+
 fn start(
     engine: &Engine,
     component: &Component,
@@ -94,18 +129,13 @@ fn start(
     limits: Limits,
 ) -> Result<(Live, DecoderSpec), LoadError> {
     let state = State {
-        limits: StoreLimitsBuilder::new()
-            .memory_size(limits.memory_bytes)
-            .trap_on_grow_failure(true)
-            .instances(4)
-            .build(),
+        limiter: Limiter::new(limits.memory_bytes),
     };
     let mut store = Store::new(engine, state);
-    store.limiter(|s| &mut s.limits);
+    store.limiter(|s| &mut s.limiter);
     store.epoch_deadline_trap();
     store.set_epoch_deadline(limits.deadline_ticks());
-    // The decoder world has no imports: a component that needs any (WASI,
-    // say) fails here with a message naming the import.
+    // No imports: `load` refused components that want any.
     let linker = Linker::<State>::new(engine);
     let bindings =
         Bindings::instantiate(&mut store, component, &linker).map_err(LoadError::Instantiate)?;
@@ -113,7 +143,7 @@ fn start(
         .call_init(&mut store, config_json)
         .map_err(|e| LoadError::Init(trap(&e)))?
         .map_err(|e| LoadError::Init(convert::plugin_error(e)))?;
-    let spec = check_spec(convert::spec(spec)).map_err(LoadError::Spec)?;
+    let spec = check_spec(convert::spec(spec), &limits.output).map_err(LoadError::Spec)?;
     Ok((Live { store, bindings }, spec))
 }
 
@@ -145,6 +175,11 @@ impl Decoder for WasmDecoder {
 
     fn quarantined(&self) -> bool {
         self.restarts.quarantined()
+    }
+
+    fn memory_bytes(&self) -> Option<u64> {
+        let live = self.live.as_ref()?;
+        Some(live.store.data().limiter.memory_bytes() as u64)
     }
 
     fn decode(&mut self, maps: &mut [MapSnapshot]) -> Result<Collection, DecodeError> {

@@ -1,4 +1,6 @@
 use super::*;
+use crate::decoder::validate::DropReason;
+use crate::decoder::wasm::Compiled;
 use crate::maps::MapType;
 use crate::metrics::Value;
 use crate::testing::artifact;
@@ -46,7 +48,7 @@ fn packets_plugin_declares_its_family_and_decodes_a_per_cpu_snapshot() {
     )];
     let keys_before = maps[0].keys.clone();
     let collection = decoder.decode(&mut maps).expect("decode");
-    assert_eq!(collection.dropped, [0; 5]);
+    assert_eq!(collection.dropped, [0; DropReason::ALL.len()]);
     let series: Vec<(String, Value)> = collection.families[0]
         .series
         .iter()
@@ -86,6 +88,46 @@ fn garbage_bytes_are_rejected_as_not_a_component() {
     let err =
         WasmDecoder::load(&rt, b"\0asm garbage", "{}", Limits::default()).expect_err("garbage");
     assert!(matches!(err, LoadError::Compile(_)), "{err}");
+}
+
+#[test]
+fn a_plugin_importing_wasi_filesystem_is_refused_naming_the_import() {
+    let rt = runtime();
+    let wasm = std::fs::read(artifact("plugins/wasi-fs.wasm")).expect("read plugin");
+    let err = WasmDecoder::load(&rt, &wasm, "{}", Limits::default()).expect_err("refused");
+    let LoadError::Imports(imports) = &err else {
+        panic!("refused for its imports, not: {err}");
+    };
+    assert!(
+        imports.iter().any(|i| i.starts_with("wasi:filesystem/")),
+        "names the filesystem import: {err}"
+    );
+}
+
+#[test]
+fn memory_in_use_is_reported_while_an_instance_runs() {
+    let rt = runtime();
+    let mut decoder = load(&rt, "writes");
+    let before = decoder.memory_bytes().expect("live instance");
+    assert!(before >= 64 << 10, "at least one wasm page: {before}");
+    assert!(before <= Limits::default().memory_bytes as u64);
+    let mut snapshot = [packets_snapshot(1, &[])];
+    snapshot[0].name = "writes_by_process".into();
+    let _ = decoder.decode(&mut snapshot);
+    assert!(decoder.memory_bytes().expect("still live") >= before);
+}
+
+#[test]
+fn the_component_cache_serves_a_second_load_without_compiling() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut rt = runtime();
+    rt.enable_cache(dir.path()).expect("cache");
+    let wasm = std::fs::read(artifact("plugins/writes.wasm")).expect("read plugin");
+    let (_, first) = rt.compile(&wasm).expect("compile");
+    let (_, second) = rt.compile(&wasm).expect("cached");
+    assert_eq!((first, second), (Compiled::Miss, Compiled::Hit));
+    // The cached component runs like a freshly compiled one.
+    WasmDecoder::load(&rt, &wasm, "{}", Limits::default()).expect("load from cache");
 }
 
 mod hostile {
