@@ -73,6 +73,7 @@ impl Error {
             Self::InvalidConfig(m) => wit::Error::InvalidConfig(m),
             Self::BadMap(m) => wit::Error::BadMap(m),
             Self::Failed(m) => wit::Error::Failed(m),
+            e @ Self::TooShort { .. } => wit::Error::BadMap(e.to_string()),
         }
     }
 }

@@ -1,9 +1,16 @@
 use std::fmt;
 
+use crate::reader::Part;
+
 /// What a decoder reports when it cannot do its job. The agent logs it,
 /// counts it in `bpfhost_decode_errors_total` and marks the exporter down for
 /// that scrape; unlike a trap it does not restart the plugin.
+///
+/// The agent sees three kinds (the WIT `error` variant): `InvalidConfig`,
+/// everything about map contents (`BadMap`, `TooShort`), and everything
+/// else, with this type's message.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Error {
     /// The manifest's `decoder.config` is not usable.
     InvalidConfig(String),
@@ -11,6 +18,18 @@ pub enum Error {
     BadMap(String),
     /// Anything else.
     Failed(String),
+    /// A [`Reader`](crate::Reader) was asked for a field past the end of its
+    /// bytes.
+    TooShort {
+        /// Key, value or other bytes.
+        part: Part,
+        /// Where the field starts (after C padding).
+        offset: usize,
+        /// The field's size.
+        need: usize,
+        /// The size of the whole key or value.
+        have: usize,
+    },
 }
 
 /// Result type of decoder functions.
@@ -22,6 +41,15 @@ impl fmt::Display for Error {
             Self::InvalidConfig(m) => write!(f, "invalid config: {m}"),
             Self::BadMap(m) => write!(f, "bad map: {m}"),
             Self::Failed(m) => f.write_str(m),
+            Self::TooShort {
+                part,
+                offset,
+                need,
+                have,
+            } => write!(
+                f,
+                "{part} too short: need {need} bytes at offset {offset}, have {have}"
+            ),
         }
     }
 }

@@ -50,6 +50,9 @@ mod config;
 mod error;
 mod maps;
 mod output;
+mod per_cpu;
+mod reader;
+mod snapshot;
 mod spec;
 
 #[doc(hidden)]
@@ -59,6 +62,7 @@ pub use config::Config;
 pub use error::{Error, Result};
 pub use maps::{Entry, MapSnapshot, MapType, MapView, Maps};
 pub use output::{HistogramSample, Output, Sample};
+pub use reader::{Part, Reader};
 pub use spec::{Family, FamilyId, MetricType, Spec};
 
 /// A decoder plugin: declares its families once, then turns map snapshots
