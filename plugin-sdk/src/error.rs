@@ -7,8 +7,8 @@ use crate::reader::Part;
 /// that scrape; unlike a trap it does not restart the plugin.
 ///
 /// The agent sees three kinds (the WIT `error` variant): `InvalidConfig`,
-/// everything about map contents (`BadMap`, `TooShort`), and everything
-/// else, with this type's message.
+/// everything about map contents (`BadMap`, `TooShort`, `SlotOutOfRange`,
+/// `HistogramSize`), and everything else, with this type's message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Error {
@@ -30,6 +30,28 @@ pub enum Error {
         /// The size of the whole key or value.
         have: usize,
     },
+    /// A histogram bucket index is past the slots of its
+    /// [`Buckets`](crate::Buckets) layout (and its sum slot).
+    SlotOutOfRange {
+        /// The index found in the map.
+        slot: u64,
+        /// How many slots the layout has, the sum slot included.
+        slots: usize,
+    },
+    /// A histogram value is not the size its [`Buckets`](crate::Buckets)
+    /// layout says.
+    HistogramSize {
+        /// Bytes the layout needs.
+        need: usize,
+        /// Bytes the value has.
+        have: usize,
+    },
+    /// A [`Buckets`](crate::Buckets) layout cannot make valid Prometheus
+    /// bounds.
+    InvalidBuckets {
+        /// What is wrong.
+        reason: &'static str,
+    },
 }
 
 /// Result type of decoder functions.
@@ -50,6 +72,15 @@ impl fmt::Display for Error {
                 f,
                 "{part} too short: need {need} bytes at offset {offset}, have {have}"
             ),
+            Self::SlotOutOfRange { slot, slots } => write!(
+                f,
+                "histogram slot {slot} is out of range: the bucket layout has {slots} slots"
+            ),
+            Self::HistogramSize { need, have } => write!(
+                f,
+                "histogram value has {have} bytes, the bucket layout needs {need}"
+            ),
+            Self::InvalidBuckets { reason } => write!(f, "invalid histogram buckets: {reason}"),
         }
     }
 }

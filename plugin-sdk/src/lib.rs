@@ -45,9 +45,11 @@
 // and from the plugin crates that expand `export_decoder!`.
 extern crate self as bpfhost_plugin_sdk;
 
+mod buckets;
 pub mod bytes;
 mod config;
 mod error;
+mod histograms;
 mod maps;
 mod output;
 mod per_cpu;
@@ -58,8 +60,10 @@ mod spec;
 #[doc(hidden)]
 pub mod __private;
 
+pub use buckets::Buckets;
 pub use config::Config;
 pub use error::{Error, Result};
+pub use histograms::Histograms;
 pub use maps::{Entry, MapSnapshot, MapType, MapView, Maps};
 pub use output::{HistogramSample, Output, Sample};
 pub use reader::{Part, Reader};

@@ -57,7 +57,8 @@ impl Output {
         }
     }
 
-    /// Emits a histogram from cumulative bucket counts.
+    /// Emits a histogram from cumulative bucket counts (see
+    /// [`Histograms`](crate::Histograms) to build them from BPF slots).
     pub fn histogram(
         &mut self,
         family: FamilyId,
