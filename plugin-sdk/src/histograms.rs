@@ -44,6 +44,8 @@ pub struct Histograms<'b> {
     index: HashMap<String, usize>,
     /// Reused to encode labels without allocating for known series.
     scratch: String,
+    /// Reused by `read_slots`.
+    read: Vec<u64>,
 }
 
 #[derive(Debug)]
@@ -61,6 +63,7 @@ impl<'b> Histograms<'b> {
             series: Vec::new(),
             index: HashMap::new(),
             scratch: String::new(),
+            read: Vec::new(),
         }
     }
 
@@ -122,10 +125,20 @@ impl<'b> Histograms<'b> {
     /// Reads the slot array (and the sum slot) at the reader's position and
     /// adds it: for a histogram embedded in a larger value.
     pub fn read_slots(&mut self, labels: &[&str], r: &mut Reader<'_>) -> Result<()> {
-        let slots = self.buckets.slots() + usize::from(self.buckets.has_sum_slot());
-        for slot in 0..slots {
-            let count = self.buckets.read_counter(r)?;
-            self.add(labels, slot as u64, count)?;
+        // Read everything first: a short value adds nothing.
+        let buckets = self.buckets;
+        self.read.clear();
+        for _ in 0..buckets.slots() + usize::from(buckets.has_sum_slot()) {
+            self.read.push(buckets.read_counter(r)?);
+        }
+        let index = self.series_index(labels);
+        let series = &mut self.series[index];
+        let (counts, sum) = self.read.split_at(buckets.slots());
+        for (total, count) in series.counts.iter_mut().zip(counts) {
+            *total = total.wrapping_add(*count);
+        }
+        if let Some(sum) = sum.first() {
+            series.sum = series.sum.wrapping_add(*sum);
         }
         Ok(())
     }
@@ -167,12 +180,17 @@ impl<'b> Histograms<'b> {
     }
 
     fn series(&mut self, labels: &[&str]) -> &mut Series {
+        let index = self.series_index(labels);
+        &mut self.series[index]
+    }
+
+    fn series_index(&mut self, labels: &[&str]) -> usize {
         self.scratch.clear();
         for label in labels {
             // Length-prefixed, so no two label lists encode alike.
             _ = write!(self.scratch, "{}:{label}", label.len());
         }
-        let index = if let Some(&i) = self.index.get(self.scratch.as_str()) {
+        if let Some(&i) = self.index.get(self.scratch.as_str()) {
             i
         } else {
             let i = self.series.len();
@@ -183,8 +201,7 @@ impl<'b> Histograms<'b> {
             });
             self.index.insert(self.scratch.clone(), i);
             i
-        };
-        &mut self.series[index]
+        }
     }
 }
 

@@ -199,3 +199,18 @@ fn wrong_value_size_is_an_error() {
         "histogram value has 32 bytes, the bucket layout needs 40"
     );
 }
+
+#[test]
+fn a_short_slot_array_adds_nothing() {
+    let buckets = Buckets::exp2(3);
+    let mut hist = Histograms::new(&buckets);
+    let value = u64s(&[1, 2]);
+    let err = hist
+        .read_slots(&["a"], &mut Reader::value(&value))
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "value too short: need 8 bytes at offset 16, have 16"
+    );
+    assert!(hist.is_empty());
+}
