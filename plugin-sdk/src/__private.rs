@@ -73,6 +73,10 @@ impl Error {
             Self::InvalidConfig(m) => wit::Error::InvalidConfig(m),
             Self::BadMap(m) => wit::Error::BadMap(m),
             Self::Failed(m) => wit::Error::Failed(m),
+            e @ (Self::TooShort { .. }
+            | Self::SlotOutOfRange { .. }
+            | Self::HistogramSize { .. }) => wit::Error::BadMap(e.to_string()),
+            e @ Self::InvalidBuckets { .. } => wit::Error::Failed(e.to_string()),
         }
     }
 }

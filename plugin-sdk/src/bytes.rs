@@ -1,4 +1,6 @@
-//! Reading fields out of C-layout key and value bytes.
+//! Reading single fields out of C-layout key and value bytes at explicit
+//! offsets. To read a whole struct, [`Reader`](crate::Reader) reads fields in
+//! declaration order and inserts the C padding itself.
 
 use crate::{Error, Result};
 

@@ -11,54 +11,133 @@
 //! 3. build with `cargo build --target wasm32-unknown-unknown --release` and
 //!    turn the module into a component (`cargo xtask build` does both).
 //!
-//! ```no_run
-//! use bpfhost_plugin_sdk::{Config, Decoder, FamilyId, Maps, Output, Result, Spec, bytes};
+//! # Concepts
 //!
-//! struct Opens {
-//!     opens: FamilyId,
+//! - **Snapshots.** [`Maps`] holds every map the host read for this scrape;
+//!   [`MapView::entries`] walks one map's keys and values as byte slices, in
+//!   the layout `BPF_MAP_LOOKUP_BATCH` returns. For per-CPU maps an
+//!   [`Entry`] holds one value per CPU: fold them with [`Entry::sum_by`] and
+//!   [`Entry::sum_fields`], or keep a `cpu` label with
+//!   [`Output::sample_per_cpu`].
+//! - **C layouts.** A [`Reader`] reads a key or value field by field in
+//!   declaration order, inserting the padding a C compiler would, with
+//!   little-endian, network-order, address and `char[]` fields. Errors say
+//!   which field did not fit: `key too short: need 8 bytes at offset 8,
+//!   have 12`.
+//! - **Families and rows.** A decoder declares its families once in a
+//!   [`Spec`] and gets a [`FamilyId`] for each; every decode emits compact
+//!   rows into an [`Output`]. One struct value can feed several families
+//!   ([`Output::row`]).
+//! - **Histograms.** [`Buckets`] describes how a program lays out bucket
+//!   counters (power-of-two, with a zero slot, linear, fixed bounds, an
+//!   overflow slot, a sum slot, a unit scale); [`Histograms`] groups
+//!   counters by labels and emits real Prometheus histograms.
+//! - **Native tests.** `export_decoder!` expands to nothing off `wasm32`, so
+//!   a plugin crate unit-tests its decoder natively with snapshots built by
+//!   [`MapSnapshot::new`].
+//!
+//! # Example
+//!
+//! A decoder for a program with two maps: `conns`, a per-CPU hash keyed by
+//! `struct { __be32 saddr; __be32 daddr; __be16 dport; }` with values
+//! `struct { __u64 packets; __u64 bytes; }`, and `rtt`, a hash of round-trip
+//! times in microseconds keyed by `struct { __u64 cgroup; __u32 slot; }`
+//! holding log2 buckets and, at slot 27, their sum.
+//!
+//! ```no_run
+//! use bpfhost_plugin_sdk::{
+//!     Buckets, Config, Decoder, FamilyId, Histograms, Maps, Output, Reader, Result, Spec,
+//! };
+//!
+//! struct Conns {
+//!     packets: FamilyId,
+//!     bytes: FamilyId,
+//!     rtt: FamilyId,
+//!     rtt_buckets: Buckets,
 //! }
 //!
-//! impl Decoder for Opens {
+//! impl Decoder for Conns {
 //!     fn init(_config: &Config, spec: &mut Spec) -> Result<Self> {
-//!         let opens = spec.counter("file_opens", "Files opened, by process id", &["pid"]);
-//!         spec.map("opens_by_pid");
-//!         Ok(Self { opens })
+//!         let labels = ["src", "dst", "port"];
+//!         let rtt_buckets = Buckets::exp2(27).sum_slot().scale(1e-6);
+//!         spec.map("conns");
+//!         spec.map("rtt");
+//!         Ok(Self {
+//!             packets: spec.counter("conn_packets", "Packets, by connection", &labels),
+//!             bytes: spec.counter("conn_bytes", "Bytes, by connection", &labels),
+//!             rtt: spec.histogram(
+//!                 "tcp_rtt_seconds",
+//!                 "TCP round-trip time, by cgroup",
+//!                 &["cgroup"],
+//!                 &rtt_buckets.bounds()?,
+//!             ),
+//!             rtt_buckets,
+//!         })
 //!     }
 //!
 //!     fn decode(&mut self, maps: &Maps<'_>, out: &mut Output) -> Result<()> {
-//!         for entry in maps.get("opens_by_pid")?.entries() {
-//!             let pid = bytes::u32_le(entry.key, 0)?;
-//!             out.sample(self.opens, &[&pid.to_string()], entry.sum_u64()? as f64);
+//!         for entry in maps.get("conns")?.entries() {
+//!             let mut k = Reader::key(entry.key);
+//!             let src = k.ipv4()?.to_string();
+//!             let dst = k.ipv4()?.to_string();
+//!             let port = k.u16_be()?.to_string();
+//!             // Summed over CPUs, field by field.
+//!             let [packets, bytes] = entry.sum_fields(|v| Ok([v.u64()?, v.u64()?]))?;
+//!             out.row(
+//!                 &[&src, &dst, &port],
+//!                 [(self.packets, packets as f64), (self.bytes, bytes as f64)],
+//!             );
 //!         }
+//!
+//!         let mut rtt = Histograms::new(&self.rtt_buckets);
+//!         for entry in maps.get("rtt")?.entries() {
+//!             let mut k = Reader::key(entry.key);
+//!             let cgroup = k.u64()?;
+//!             let slot = k.u32()?;
+//!             rtt.add_entry(&[&cgroup.to_string()], slot.into(), &entry)?;
+//!         }
+//!         rtt.emit(out, self.rtt);
 //!         Ok(())
 //!     }
 //! }
 //!
-//! bpfhost_plugin_sdk::export_decoder!(Opens);
+//! bpfhost_plugin_sdk::export_decoder!(Conns);
 //! ```
 //!
 //! The WIT contract lives in the repository's `wit/` folder
 //! (`bpfhost:decoder@0.1.0`); the generated bindings stay private to this
-//! crate, so decoders only ever see the types re-exported here.
+//! crate, so decoders only ever see the types re-exported here. The crate's
+//! `README.md` is the author's guide: Cargo setup, native tests, building
+//! and shipping a component.
+
+#![deny(missing_docs)]
 
 // Lets the generated bindings name this crate the same way from inside it
 // and from the plugin crates that expand `export_decoder!`.
 extern crate self as bpfhost_plugin_sdk;
 
+mod buckets;
 pub mod bytes;
 mod config;
 mod error;
+mod histograms;
 mod maps;
 mod output;
+mod per_cpu;
+mod reader;
+mod snapshot;
 mod spec;
 
 #[doc(hidden)]
 pub mod __private;
 
+pub use buckets::Buckets;
 pub use config::Config;
 pub use error::{Error, Result};
+pub use histograms::Histograms;
 pub use maps::{Entry, MapSnapshot, MapType, MapView, Maps};
 pub use output::{HistogramSample, Output, Sample};
+pub use reader::{Part, Reader};
 pub use spec::{Family, FamilyId, MetricType, Spec};
 
 /// A decoder plugin: declares its families once, then turns map snapshots

@@ -3,12 +3,19 @@ use crate::{Error, Result, bytes};
 /// Kernel map type of a snapshot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MapType {
+    /// `BPF_MAP_TYPE_HASH`.
     Hash,
+    /// `BPF_MAP_TYPE_ARRAY`.
     Array,
+    /// `BPF_MAP_TYPE_PERCPU_HASH`.
     PerCpuHash,
+    /// `BPF_MAP_TYPE_PERCPU_ARRAY`.
     PerCpuArray,
+    /// `BPF_MAP_TYPE_LRU_HASH`.
     LruHash,
+    /// `BPF_MAP_TYPE_LRU_PERCPU_HASH`.
     LruPerCpuHash,
+    /// Any other type the host can read.
     Other,
 }
 
@@ -30,13 +37,21 @@ impl MapType {
 /// of `value_size` rounded up to 8 bytes, CPU 0 first.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MapSnapshot {
+    /// The map's name in the ELF object.
     pub name: String,
+    /// The kernel map type.
     pub map_type: MapType,
+    /// Bytes per key.
     pub key_size: usize,
+    /// Bytes per value (per CPU, before padding, for per-CPU maps).
     pub value_size: usize,
+    /// Number of entries read.
     pub entries: usize,
+    /// Possible CPUs: value slots per entry of a per-CPU map; 1 otherwise.
     pub cpus: usize,
+    /// `entries * key_size` key bytes.
     pub keys: Vec<u8>,
+    /// The value bytes of every entry, in key order.
     pub values: Vec<u8>,
 }
 

@@ -5,7 +5,7 @@
 //! the CPUs and names the protocol; numbers without a well-known name are
 //! exposed as the number itself.
 
-use bpfhost_plugin_sdk::{Config, Decoder, FamilyId, Maps, Output, Result, Spec};
+use bpfhost_plugin_sdk::{Config, Decoder, FamilyId, Maps, Output, Reader, Result, Spec};
 
 const MAP: &str = "packets_by_proto";
 
@@ -34,7 +34,7 @@ impl Decoder for Packets {
             if count == 0 {
                 continue;
             }
-            let number = bpfhost_plugin_sdk::bytes::u32_le(entry.key, 0)?;
+            let number = Reader::key(entry.key).u32()?;
             match protocol_name(number) {
                 Some(name) => out.sample(self.packets, &[name], count as f64),
                 None => out.sample(self.packets, &[&number.to_string()], count as f64),
@@ -90,24 +90,13 @@ mod tests {
     use super::*;
 
     fn per_cpu_array(counts: &[(u32, [u64; 2])]) -> MapSnapshot {
-        let mut keys = Vec::new();
-        let mut values = Vec::new();
-        for (key, per_cpu) in counts {
-            keys.extend_from_slice(&key.to_le_bytes());
-            for v in per_cpu {
-                values.extend_from_slice(&v.to_le_bytes());
-            }
-        }
-        MapSnapshot {
-            name: MAP.into(),
-            map_type: MapType::PerCpuArray,
-            key_size: 4,
-            value_size: 8,
-            entries: counts.len(),
-            cpus: 2,
-            keys,
-            values,
-        }
+        let map = MapSnapshot::new(MAP, MapType::PerCpuArray, 4, 8).cpus(2);
+        counts.iter().fold(map, |map, (key, [cpu0, cpu1])| {
+            map.entry_per_cpu(
+                &key.to_le_bytes(),
+                &[&cpu0.to_le_bytes(), &cpu1.to_le_bytes()],
+            )
+        })
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! The program counts into `writes_by_process`, an LRU hash keyed by
 //! `struct { __u32 pid; char comm[16]; }` with a `__u64` count.
 
-use bpfhost_plugin_sdk::{Config, Decoder, FamilyId, Maps, Output, Result, Spec, bytes};
+use bpfhost_plugin_sdk::{Config, Decoder, FamilyId, Maps, Output, Reader, Result, Spec};
 
 const MAP: &str = "writes_by_process";
 const KEY_SIZE: usize = 4 + 16;
@@ -29,8 +29,9 @@ impl Decoder for Writes {
         let map = maps.get(MAP)?;
         map.expect_sizes(KEY_SIZE, 8)?;
         for entry in map.entries() {
-            let pid = bytes::u32_le(entry.key, 0)?;
-            let comm = bytes::c_str(entry.key, 4, 16)?;
+            let mut key = Reader::key(entry.key);
+            let pid = key.u32()?;
+            let comm = key.c_str(16)?;
             out.sample(
                 self.writes,
                 &[&pid.to_string(), &comm],
@@ -53,16 +54,8 @@ mod tests {
     fn decodes_pid_and_comm() {
         let mut key = 4242u32.to_le_bytes().to_vec();
         key.extend_from_slice(b"bash\0\0\0\0\0\0\0\0\0\0\0\0");
-        let snapshot = MapSnapshot {
-            name: MAP.into(),
-            map_type: MapType::LruHash,
-            key_size: KEY_SIZE,
-            value_size: 8,
-            entries: 1,
-            cpus: 1,
-            keys: key,
-            values: 17u64.to_le_bytes().to_vec(),
-        };
+        let snapshot =
+            MapSnapshot::new(MAP, MapType::LruHash, KEY_SIZE, 8).entry(&key, &17u64.to_le_bytes());
         let mut spec = Spec::default();
         let mut decoder = Writes::init(&Config::new("{}"), &mut spec).unwrap();
         let mut out = Output::default();
@@ -74,16 +67,7 @@ mod tests {
 
     #[test]
     fn wrong_key_size_is_a_bad_map() {
-        let snapshot = MapSnapshot {
-            name: MAP.into(),
-            map_type: MapType::Hash,
-            key_size: 4,
-            value_size: 8,
-            entries: 0,
-            cpus: 1,
-            keys: Vec::new(),
-            values: Vec::new(),
-        };
+        let snapshot = MapSnapshot::new(MAP, MapType::Hash, 4, 8);
         let mut spec = Spec::default();
         let mut decoder = Writes::init(&Config::new("{}"), &mut spec).unwrap();
         let err = decoder
