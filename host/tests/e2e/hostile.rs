@@ -225,3 +225,49 @@ async fn exporter_error(agent: &Agent, exporter: &str) -> String {
         .unwrap_or("(no error)")
         .to_owned()
 }
+
+/// Each case alone in its own agent, for the cost table: outcome, time to
+/// stop the plugin, and the test process's RSS before the agent starts,
+/// after two scrapes, and after the agent stopped.
+#[tokio::test(flavor = "multi_thread")]
+async fn each_hostile_case_alone_costs_bounded_time_and_memory() {
+    if !kernel_available("each_hostile_case_alone_costs_bounded_time_and_memory") {
+        return;
+    }
+    eprintln!(
+        "\n{:<22} {:>4} {:>10} {:>11} {:>11} {:>11}",
+        "case", "up", "stop (s)", "RSS before", "RSS loaded", "RSS after"
+    );
+    for (case, config, may_be_up, limits) in CASES {
+        let dir = ManifestDir::new();
+        dir.write(&format!("{case}.yaml"), &manifest(case, config, limits));
+        let exporter = case.replace('_', "-");
+        let before = rss_kib();
+        let agent = Agent::start(&[dir.path()]).await;
+        let mut slowest = 0.0f64;
+        let mut up = None;
+        for _ in 0..2 {
+            let scrape = agent.scrape().await;
+            assert_eq!(scrape.status, 200);
+            scrape.assert_promtool_accepts();
+            up = scrape.value("bpfhost_exporter_up", &[("exporter", &exporter)]);
+            slowest = slowest.max(scrape.value_or_zero(
+                "bpfhost_exporter_collect_duration_seconds",
+                &[("exporter", &exporter)],
+            ));
+        }
+        let loaded = rss_kib();
+        agent.stop().await;
+        if !may_be_up {
+            assert_eq!(up, Some(0.0), "{case} should be down");
+        }
+        assert!(slowest < 10.0, "{case} ran {slowest}s");
+        eprintln!(
+            "{case:<22} {:>4} {slowest:>10.3} {:>8} KiB {:>7} KiB {:>7} KiB",
+            up.unwrap_or(-1.0),
+            before,
+            loaded,
+            rss_kib()
+        );
+    }
+}

@@ -88,10 +88,22 @@ impl Agent {
         get(self.addr(), "/metrics", None).await
     }
 
+    /// Stops the agent and checks that it is released, and with it every
+    /// exporter's kernel objects (collections still running hold it until
+    /// their plugin call returns).
     pub async fn stop(mut self) {
         self.shutdown.cancel();
         if let Some(app) = self.app.take() {
+            let agent = std::sync::Arc::downgrade(app.agent());
             app.join().await.expect("clean shutdown");
+            let started = std::time::Instant::now();
+            while agent.upgrade().is_some() {
+                assert!(
+                    started.elapsed() < Duration::from_secs(15),
+                    "the stopped agent is never released"
+                );
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
         }
     }
 }
