@@ -24,6 +24,8 @@ pub struct RunConfig {
     /// Where compiled decoder components are kept; `None` compiles at
     /// every load.
     pub cache_dir: Option<PathBuf>,
+    /// Serve `/debug/dump/{exporter}` (raw map contents).
+    pub enable_dump: bool,
 }
 
 /// Default of [`RunConfig::rescan`].
@@ -111,7 +113,10 @@ pub async fn start(config: &RunConfig, shutdown: CancellationToken) -> Result<Ap
             }
         })
     };
-    let router = crate::server::router(agent.clone());
+    let mut router = crate::server::router(agent.clone());
+    if config.enable_dump {
+        router = router.merge(crate::server::dump_routes(agent.clone()));
+    }
     let server = tokio::spawn(async move {
         axum::serve(listener, router)
             .with_graceful_shutdown(shutdown.cancelled_owned())
@@ -159,5 +164,23 @@ pub fn validate(paths: &[PathBuf]) -> anyhow::Result<()> {
         "{} manifest error(s)",
         loaded.errors.len()
     );
+    Ok(())
+}
+
+/// `bpfhost plugin test`: runs a decoder on a map dump and prints what it
+/// would serve; dropped series are listed on stderr.
+pub fn plugin_test(args: &crate::cli::PluginTestArgs) -> anyhow::Result<()> {
+    let format = if args.openmetrics {
+        crate::exposition::Format::OpenMetrics
+    } else {
+        crate::exposition::Format::Text
+    };
+    let rendered =
+        crate::offline::run_files(&args.decoder, &args.dump, args.config.as_deref(), format)
+            .map_err(|e| anyhow::anyhow!(crate::error_chain(&e)))?;
+    std::io::Write::write_all(&mut std::io::stdout().lock(), &rendered.exposition)?;
+    for (reason, n) in &rendered.dropped {
+        eprintln!("dropped {n} series: {reason}");
+    }
     Ok(())
 }

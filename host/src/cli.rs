@@ -20,6 +20,9 @@ pub enum Command {
     Run(RunArgs),
     /// Check manifests (syntax, fields, sources) without loading anything.
     Validate(ValidateArgs),
+    /// Work on decoder plugins.
+    #[command(subcommand)]
+    Plugin(PluginCommand),
 }
 
 /// Flags of `bpfhost run`.
@@ -41,6 +44,34 @@ pub struct RunArgs {
     /// Compile decoder components at every load; keep nothing on disk.
     #[arg(long, conflicts_with = "cache_dir")]
     pub no_cache: bool,
+    /// Serve `/debug/dump/EXPORTER`: an exporter's raw maps as a dump for
+    /// `bpfhost plugin test`. Map contents can be sensitive.
+    #[arg(long)]
+    pub enable_dump: bool,
+}
+
+/// Flags of `bpfhost plugin`.
+#[derive(Debug, Subcommand)]
+pub enum PluginCommand {
+    /// Run a decoder on a recorded map dump and print its exposition.
+    Test(PluginTestArgs),
+}
+
+/// Flags of `bpfhost plugin test`.
+#[derive(Debug, Args)]
+pub struct PluginTestArgs {
+    /// The decoder component (`.wasm`).
+    #[arg(value_name = "DECODER")]
+    pub decoder: PathBuf,
+    /// A map dump, as `GET /debug/dump/EXPORTER` returns it.
+    #[arg(long, value_name = "FILE")]
+    pub dump: PathBuf,
+    /// The decoder's config (YAML or JSON), as `decoder.config` would hold it.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Print `OpenMetrics` instead of the Prometheus text format.
+    #[arg(long)]
+    pub openmetrics: bool,
 }
 
 /// Flags of `bpfhost validate`.

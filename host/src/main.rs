@@ -1,7 +1,7 @@
 use std::process::ExitCode;
 
 use bpfhost::app::{self, RunConfig};
-use bpfhost::cli::{Cli, Command, hostname};
+use bpfhost::cli::{Cli, Command, PluginCommand, hostname};
 use clap::Parser;
 use tokio_util::sync::CancellationToken;
 use tracing_subscriber::EnvFilter;
@@ -21,8 +21,10 @@ fn main() -> ExitCode {
             node_name: args.node_name.unwrap_or_else(hostname),
             rescan: app::DEFAULT_RESCAN,
             cache_dir: (!args.no_cache).then_some(args.cache_dir),
+            enable_dump: args.enable_dump,
         }),
         Command::Validate(args) => app::validate(&args.manifests),
+        Command::Plugin(PluginCommand::Test(args)) => app::plugin_test(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -23,6 +23,32 @@ pub fn router(agent: Arc<Agent>) -> Router {
         .route("/healthz", get(healthz))
         .route("/status", get(status))
         .with_state(agent)
+}
+
+/// `GET /debug/dump/{exporter}`: the exporter's maps as a dump for
+/// `bpfhost plugin test`. Raw map contents can reveal what the programs
+/// observe, so the route exists only with `--enable-dump`.
+pub fn dump_routes(agent: Arc<Agent>) -> Router {
+    Router::new()
+        .route("/debug/dump/{exporter}", get(dump))
+        .with_state(agent)
+}
+
+async fn dump(State(agent): State<Arc<Agent>>, Path(exporter): Path<String>) -> Response {
+    let read = tokio::task::spawn_blocking(move || agent.dump(&exporter)).await;
+    match read {
+        Ok(Some(Ok(dump))) => axum::Json(dump).into_response(),
+        Ok(Some(Err(e))) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("{}\n", crate::error_chain(&e)),
+        )
+            .into_response(),
+        Ok(None) => (StatusCode::NOT_FOUND, "no such running exporter\n").into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "dump task failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "dump failed\n").into_response()
+        }
+    }
 }
 
 async fn healthz() -> &'static str {

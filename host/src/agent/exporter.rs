@@ -97,6 +97,22 @@ impl Exporter {
         self.last_decode
     }
 
+    /// Reads every map into fresh snapshots, leaving the buffers the
+    /// collections reuse alone: for recording a dump.
+    pub fn read_maps(&mut self) -> Result<Vec<MapSnapshot>, MapError> {
+        self.sources
+            .iter_mut()
+            .map(|source| {
+                let mut snapshot = MapSnapshot {
+                    name: source.name().to_owned(),
+                    ..MapSnapshot::default()
+                };
+                source.read(&mut snapshot)?;
+                Ok(snapshot)
+            })
+            .collect()
+    }
+
     /// Reads every map, then decodes them.
     pub fn collect(&mut self) -> Result<Collection, CollectError> {
         self.last_decode = None;

@@ -8,6 +8,8 @@ use super::collect::Flight;
 use super::exporter::Exporter;
 use super::self_metrics::SelfMetrics;
 use crate::decoder::validate::exposed_names;
+use crate::maps::MapError;
+use crate::maps::dump::Dump;
 use crate::metrics::Family;
 
 /// One exporter by name: running, or failed with the reason.
@@ -205,6 +207,21 @@ impl Agent {
             }
         }
         None
+    }
+
+    /// Reads the maps of a running exporter as a dump; `None` when no
+    /// exporter of that name is running.
+    pub fn dump(&self, name: &str) -> Option<Result<Dump, MapError>> {
+        let slot = self.slot(name)?;
+        let mut state = lock(&slot.state);
+        let SlotState::Running { exporter, .. } = &mut *state else {
+            return None;
+        };
+        Some(
+            exporter
+                .read_maps()
+                .map(|maps| Dump::from_snapshots(Some(name), &maps)),
+        )
     }
 
     /// Replaces the list of manifest documents that did not yield an exporter.

@@ -6,6 +6,7 @@
 //! [`sys::BpfSys`] seam.
 
 mod cpus;
+pub mod dump;
 mod kernel;
 mod read;
 pub mod sys;

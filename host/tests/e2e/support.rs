@@ -69,6 +69,7 @@ impl Agent {
             node_name: "test-node".into(),
             rescan: std::time::Duration::from_millis(200),
             cache_dir: None,
+            enable_dump: true,
         };
         let app = app::start(&config, shutdown.clone())
             .await
