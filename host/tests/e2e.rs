@@ -6,6 +6,7 @@ mod e2e {
 
     mod demos;
     mod devloop;
+    mod examples;
     mod failures;
     mod hostile;
     mod http;
