@@ -184,3 +184,17 @@ pub fn plugin_test(args: &crate::cli::PluginTestArgs) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// `bpfhost plugin new`: creates the crate and says what to do next.
+pub fn plugin_new(args: &crate::cli::PluginNewArgs) -> anyhow::Result<()> {
+    let dir = crate::template::create(&args.name, &args.dir, args.sdk.as_deref())
+        .map_err(|e| anyhow::anyhow!(crate::error_chain(&e)))?;
+    println!("created {}", dir.display());
+    println!("next: cargo test (native), then build for wasm32-unknown-unknown and");
+    println!(
+        "      bpfhost plugin test {}.wasm --dump testdata/dump.json",
+        args.name
+    );
+    println!("      (plugin-sdk/README.md has the whole loop)");
+    Ok(())
+}

@@ -55,6 +55,23 @@ pub struct RunArgs {
 pub enum PluginCommand {
     /// Run a decoder on a recorded map dump and print its exposition.
     Test(PluginTestArgs),
+    /// Start a decoder crate from the template: decoder, BPF program,
+    /// manifest and a map dump to test it with.
+    New(PluginNewArgs),
+}
+
+/// Flags of `bpfhost plugin new`.
+#[derive(Debug, Args)]
+pub struct PluginNewArgs {
+    /// The plugin's name (lowercase, digits and `-`).
+    pub name: String,
+    /// Where to create `NAME/`.
+    #[arg(long, default_value = ".", value_name = "DIR")]
+    pub dir: PathBuf,
+    /// Path of bpfhost's `plugin-sdk` as the new `Cargo.toml` should name
+    /// it; defaults to `../../plugin-sdk` (right inside `plugins/`).
+    #[arg(long, value_name = "PATH")]
+    pub sdk: Option<PathBuf>,
 }
 
 /// Flags of `bpfhost plugin test`.

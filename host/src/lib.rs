@@ -15,6 +15,7 @@ pub mod maps;
 pub mod metrics;
 pub mod offline;
 pub mod server;
+pub mod template;
 pub mod testing;
 
 /// An error and its sources, joined with `: `, for logs and status.

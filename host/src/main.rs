@@ -25,6 +25,7 @@ fn main() -> ExitCode {
         }),
         Command::Validate(args) => app::validate(&args.manifests),
         Command::Plugin(PluginCommand::Test(args)) => app::plugin_test(&args),
+        Command::Plugin(PluginCommand::New(args)) => app::plugin_new(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -9,6 +9,7 @@
 
 mod bpf;
 mod plugins;
+mod template;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -34,11 +35,13 @@ fn run() -> Result<()> {
         "build" => ws.build_all(),
         "build-bpf" => bpf::build(&ws),
         "build-plugins" => plugins::build(&ws),
+        "template-check" => template::check(&ws),
         "test" => {
             // `cargo test` builds the agent itself, with the same features.
             bpf::build(&ws)?;
             plugins::build(&ws)?;
-            ws.cargo(&["test", "--workspace"], &rest)
+            ws.cargo(&["test", "--workspace"], &rest)?;
+            template::check(&ws)
         }
         "demo" => {
             ws.build_all()?;

@@ -45,7 +45,7 @@ pub fn build(ws: &Workspace) -> Result<()> {
         names.sort();
         compile(ws, &target_dir, target, names)?;
         for name in names.iter() {
-            let module_path = target_dir.join(&*target).join(PROFILE).join(format!(
+            let module_path = target_dir.join(target.as_str()).join(PROFILE).join(format!(
                 "{}.wasm",
                 format!("{PREFIX}{name}").replace('-', "_")
             ));
@@ -99,7 +99,9 @@ fn compile(ws: &Workspace, target_dir: &Path, target: &str, names: &[String]) ->
         .with_context(|| format!("building plugins (needs `rustup target add {target}`)"))
 }
 
-fn componentize(name: &str, module: &[u8]) -> Result<Vec<u8>> {
+/// Wraps a core module into a component, using the component type
+/// wit-bindgen embedded in it.
+pub fn componentize(name: &str, module: &[u8]) -> Result<Vec<u8>> {
     ComponentEncoder::default()
         .validate(true)
         .module(module)
