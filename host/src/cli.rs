@@ -20,6 +20,8 @@ pub enum Command {
     Run(RunArgs),
     /// Check manifests (syntax, fields, sources) without loading anything.
     Validate(ValidateArgs),
+    /// Print the `BpfExporter` `CustomResourceDefinition` as YAML.
+    Crd,
 }
 
 /// Flags of `bpfhost run`.

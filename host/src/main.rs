@@ -23,6 +23,10 @@ fn main() -> ExitCode {
             cache_dir: (!args.no_cache).then_some(args.cache_dir),
         }),
         Command::Validate(args) => app::validate(&args.manifests),
+        Command::Crd => {
+            print!("{}", bpfhost::manifest::crd_yaml());
+            Ok(())
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
