@@ -13,6 +13,7 @@ pub mod loader;
 pub mod manifest;
 pub mod maps;
 pub mod metrics;
+pub mod pack;
 pub mod server;
 pub mod testing;
 

@@ -27,6 +27,9 @@ fn main() -> ExitCode {
             print!("{}", bpfhost::manifest::crd_yaml());
             Ok(())
         }
+        Command::Pack(args) => bpfhost::pack::pack(&args.into())
+            .map(|yaml| print!("{yaml}"))
+            .map_err(Into::into),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
