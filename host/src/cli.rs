@@ -23,6 +23,10 @@ pub enum Command {
     /// Work on decoder plugins.
     #[command(subcommand)]
     Plugin(PluginCommand),
+    /// Print the `BpfExporter` `CustomResourceDefinition` as YAML.
+    Crd,
+    /// Pack an ELF object and a decoder into a ready `BpfExporter` manifest.
+    Pack(PackArgs),
 }
 
 /// Flags of `bpfhost run`.
@@ -97,6 +101,42 @@ pub struct ValidateArgs {
     /// Manifest files or directories of them.
     #[arg(required = true, value_name = "PATH")]
     pub manifests: Vec<PathBuf>,
+}
+
+/// Flags of `bpfhost pack`.
+#[derive(Debug, Args)]
+pub struct PackArgs {
+    /// The eBPF ELF object.
+    #[arg(long, value_name = "FILE")]
+    pub object: PathBuf,
+    /// The wasm decoder component.
+    #[arg(long, value_name = "FILE")]
+    pub decoder: PathBuf,
+    /// YAML or JSON file for `spec.decoder.config`.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Resource name; defaults to the object's file name without `.bpf.o`.
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+    /// Namespace of the resources; none by default.
+    #[arg(long, value_name = "NS")]
+    pub namespace: Option<String>,
+    /// Put the bytes in a `ConfigMap` (`binaryData`) instead of inline base64.
+    #[arg(long)]
+    pub configmap: bool,
+}
+
+impl From<PackArgs> for crate::pack::PackOptions {
+    fn from(args: PackArgs) -> Self {
+        Self {
+            object: args.object,
+            decoder: args.decoder,
+            config: args.config,
+            name: args.name,
+            namespace: args.namespace,
+            config_map: args.configmap,
+        }
+    }
 }
 
 /// This machine's host name, for the default node name.

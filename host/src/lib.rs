@@ -14,6 +14,7 @@ pub mod manifest;
 pub mod maps;
 pub mod metrics;
 pub mod offline;
+pub mod pack;
 pub mod server;
 pub mod template;
 pub mod testing;

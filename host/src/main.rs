@@ -26,6 +26,13 @@ fn main() -> ExitCode {
         Command::Validate(args) => app::validate(&args.manifests),
         Command::Plugin(PluginCommand::Test(args)) => app::plugin_test(&args),
         Command::Plugin(PluginCommand::New(args)) => app::plugin_new(&args),
+        Command::Crd => {
+            print!("{}", bpfhost::manifest::crd_yaml());
+            Ok(())
+        }
+        Command::Pack(args) => bpfhost::pack::pack(&args.into())
+            .map(|yaml| print!("{yaml}"))
+            .map_err(Into::into),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

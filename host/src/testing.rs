@@ -51,3 +51,31 @@ pub fn kernel_available(test: &str) -> bool {
     eprintln!("\n*** SKIPPED {test}: needs root and a BPF-capable kernel ***\n");
     false
 }
+
+/// The first field of `written` that `parsed` lost or changed, as a path
+/// (`.spec.template.spec.hostPID`); `None` when every written field
+/// survived. Fields `parsed` adds (defaults) are ignored.
+///
+/// Typed Kubernetes objects ignore unknown fields, so parsing a manifest and
+/// serializing it back, then calling this, is how a test catches a typo.
+pub fn dropped_field(written: &serde_json::Value, parsed: &serde_json::Value) -> Option<String> {
+    use serde_json::Value;
+    fn walk(written: &Value, parsed: &Value, path: &str) -> Option<String> {
+        match (written, parsed) {
+            (Value::Object(a), Value::Object(b)) => a.iter().find_map(|(key, value)| {
+                let child = format!("{path}.{key}");
+                match b.get(key) {
+                    Some(other) => walk(value, other, &child),
+                    None => Some(child),
+                }
+            }),
+            (Value::Array(a), Value::Array(b)) if a.len() == b.len() => a
+                .iter()
+                .zip(b)
+                .enumerate()
+                .find_map(|(i, (x, y))| walk(x, y, &format!("{path}[{i}]"))),
+            _ => (written != parsed).then(|| path.to_owned()),
+        }
+    }
+    walk(written, parsed, "")
+}

@@ -5,6 +5,7 @@ mod e2e {
     pub mod support;
 
     mod demos;
+    mod deploy;
     mod devloop;
     mod examples;
     mod failures;

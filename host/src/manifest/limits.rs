@@ -9,7 +9,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use super::error::{Location, ManifestError};
 
 /// Overrides of a decoder's limits; an absent field keeps the default.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DecoderLimits {
     /// Longest one plugin call may run (`init` or a decode), e.g. `500ms`.

@@ -1,6 +1,8 @@
 //! `BpfExporter` manifests: types, loading, validation and source resolution.
 //!
-//! - [`spec`] holds the resource types, the single source of the format.
+//! - [`spec`] holds the resource types, the single source of the format;
+//!   [`crd`] derives the `CustomResourceDefinition` from them, and the
+//!   status types say what each node's agent reports.
 //! - [`load_paths`] reads files and directories of YAML documents into
 //!   [`Loaded`]: valid [`Manifest`]s, the [`ConfigMaps`] found beside them,
 //!   and one [`ManifestError`] per bad document (the others still load).
@@ -13,20 +15,24 @@
 //! - [`LabelSelector::matches`] decides whether a node runs an exporter.
 
 mod configmap;
+mod crd;
 mod error;
 mod global;
 mod limits;
 mod load;
 mod resource;
+mod schema;
 mod selector;
 mod source;
 pub mod spec;
+mod status;
 mod validate;
 
 #[cfg(test)]
 mod tests;
 
 pub use configmap::{ConfigMap, ConfigMaps, DEFAULT_NAMESPACE};
+pub use crd::{CRD_FILE, crd, crd_yaml};
 pub use error::{Location, ManifestError};
 pub use limits::{DecoderLimits, Quantity, TimeSpan};
 pub use load::{Loaded, load_paths, load_str};
@@ -34,3 +40,4 @@ pub use resource::Manifest;
 pub use selector::{Operator, UnknownOperator};
 pub use source::{SOURCE_FIELDS, SourceRef};
 pub use spec::*;
+pub use status::{BpfExporterStatus, NodeCondition, NodeStatus, VERIFIER_LOG_TAIL_MAX};

@@ -1,13 +1,21 @@
 //! The `BpfExporter` resource as Rust types (`bpfhost.dev/v1alpha1`).
 //!
 //! These types are the single source of the manifest format: file mode parses
-//! them from YAML, Kubernetes mode will derive the CRD schema from them.
+//! them from YAML into [`BpfExporter`]; the CRD schema is derived from
+//! [`BpfExporterSpec`], whose `CustomResource` derive also generates
+//! [`BpfExporterResource`], the resource as the Kubernetes API serves it.
+//! Schema details serde cannot express (one-of sources, free-form fields)
+//! live in `schema.rs`.
 
 use std::collections::BTreeMap;
 
+use kube::CustomResource;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::limits::DecoderLimits;
+use super::schema;
+use super::status::BpfExporterStatus;
 
 /// API group and version of the resource.
 pub const API_VERSION: &str = "bpfhost.dev/v1alpha1";
@@ -41,7 +49,25 @@ pub struct ObjectMeta {
 }
 
 /// What to load, attach and decode.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, CustomResource, JsonSchema)]
+#[kube(
+    group = "bpfhost.dev",
+    version = "v1alpha1",
+    kind = "BpfExporter",
+    root = "BpfExporterResource",
+    namespaced,
+    status = "BpfExporterStatus",
+    derive = "PartialEq",
+    shortname = "bpfx",
+    category = "bpfhost",
+    doc = "An eBPF object whose maps a wasm decoder turns into Prometheus metrics, \
+           loaded by the bpfhost agent of every selected node.",
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    )
+)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BpfExporterSpec {
     /// Label selector on the node; empty selects every node.
@@ -54,13 +80,14 @@ pub struct BpfExporterSpec {
     pub programs: Vec<ProgramAttach>,
     /// Overrides of `const volatile` globals, by symbol name.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(schema_with = "schema::globals")]
     pub globals: BTreeMap<String, GlobalValue>,
     /// The wasm decoder component and its configuration.
     pub decoder: DecoderSpec,
 }
 
 /// A Kubernetes label selector.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct LabelSelector {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -70,7 +97,7 @@ pub struct LabelSelector {
 }
 
 /// One `matchExpressions` entry.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct LabelSelectorRequirement {
     pub key: String,
@@ -81,8 +108,9 @@ pub struct LabelSelectorRequirement {
 }
 
 /// Where bytes come from: exactly one of the three fields must be set.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schemars(transform = schema::exactly_one_source)]
 pub struct Source {
     /// A file, relative to the manifest's directory.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -96,7 +124,7 @@ pub struct Source {
 }
 
 /// A reference to one key of a `ConfigMap` in the resource's namespace.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ConfigMapKeyRef {
     pub name: String,
@@ -104,17 +132,22 @@ pub struct ConfigMapKeyRef {
 }
 
 /// The decoder: a source for the component plus its free-form configuration.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schemars(transform = schema::exactly_one_source)]
 pub struct DecoderSpec {
+    /// A file, relative to the manifest's directory.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
+    /// The component, base64-encoded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inline: Option<String>,
+    /// A key of a `ConfigMap` (`binaryData` or `data`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub config_map_key_ref: Option<ConfigMapKeyRef>,
     /// Handed to the plugin's `init` as JSON.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "schema::free_form")]
     pub config: Option<serde_json::Value>,
     /// Overrides of the sandbox and output limits.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -150,7 +183,7 @@ pub enum GlobalValue {
 }
 
 /// An explicit attach point for one program.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ProgramAttach {
     /// The program's function name in the ELF.

@@ -1,0 +1,109 @@
+//! The parts of the CRD's `OpenAPI` schema that the derives cannot infer.
+//!
+//! Kubernetes requires a *structural* schema: every node has a `type` unless
+//! it is marked `x-kubernetes-preserve-unknown-fields` or
+//! `x-kubernetes-int-or-string`, and `oneOf`/`anyOf`/`allOf` branches may
+//! only constrain fields the structural part declares (no `type`,
+//! `properties`, `description` or `default` inside them).
+//!
+//! - **Exactly one source.** `spec.object` and `spec.decoder` carry
+//!   `oneOf: [{required: [path]}, {required: [inline]}, {required:
+//!   [configMapKeyRef]}]`: with none set no branch matches, with two set two
+//!   match, so the API server rejects both, on every Kubernetes version
+//!   (no CEL needed). File mode enforces the same rule with its own message.
+//! - **Free-form values.** `decoder.config` (any JSON), `globals` (symbol to
+//!   a bool, integer, string or byte list) and `attach` (the string `none`
+//!   or a one-key object, which no structural type can describe) keep what
+//!   the user wrote; the agent validates them and reports errors in status.
+//! - **Quantities and durations** (`64Mi` or `4096`, `500ms` or `2`) are
+//!   int-or-string, like Kubernetes' own `resource.Quantity`.
+
+use std::borrow::Cow;
+
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+use serde_json::{Value, json};
+
+use super::limits::{Quantity, TimeSpan};
+use super::source::SOURCE_FIELDS;
+use super::spec::AttachPoint;
+
+/// The `x-kubernetes-preserve-unknown-fields` extension.
+const PRESERVE_UNKNOWN_FIELDS: &str = "x-kubernetes-preserve-unknown-fields";
+
+/// Adds the exactly-one-source `oneOf` to the schema of [`super::Source`]
+/// or [`super::DecoderSpec`].
+pub(super) fn exactly_one_source(schema: &mut Schema) {
+    let branches: Vec<Value> = SOURCE_FIELDS
+        .iter()
+        .map(|field| json!({ "required": [field] }))
+        .collect();
+    schema.insert("oneOf".to_owned(), Value::Array(branches));
+}
+
+/// Any JSON value, kept as written (`decoder.config`). The field's doc
+/// comment becomes the description.
+pub(super) fn free_form(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({ PRESERVE_UNKNOWN_FIELDS: true })
+}
+
+/// `globals`: symbol names to values whose type the ELF decides.
+pub(super) fn globals(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({ "type": "object", PRESERVE_UNKNOWN_FIELDS: true })
+}
+
+impl JsonSchema for AttachPoint {
+    fn schema_name() -> Cow<'static, str> {
+        "AttachPoint".into()
+    }
+
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "Where and how to attach the program: `none`, or an object with \
+                exactly one key: `tracepoint: category/name`, `rawTracepoint`, \
+                `btfTracepoint`, `fentry`, `fexit` (a name), `kprobe`/`kretprobe` \
+                ({function, offset}), `uprobe`/`uretprobe` ({target, function, offset, pid}), \
+                `socket` ({interface}), `xdp` ({interface, mode}), `tc` and `cgroupSkb` \
+                ({interface or cgroup, direction}), `perfEvent` ({event, frequency or period}).",
+            PRESERVE_UNKNOWN_FIELDS: true,
+        })
+    }
+}
+
+impl JsonSchema for TimeSpan {
+    fn schema_name() -> Cow<'static, str> {
+        "TimeSpan".into()
+    }
+
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "A duration such as `500ms`, `2s` or `1m30s`; a bare number counts seconds.",
+            "x-kubernetes-int-or-string": true,
+        })
+    }
+}
+
+impl JsonSchema for Quantity {
+    fn schema_name() -> Cow<'static, str> {
+        "Quantity".into()
+    }
+
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "A byte count as a Kubernetes quantity such as `64Mi` or `1G`, \
+                or a bare number of bytes.",
+            "x-kubernetes-int-or-string": true,
+        })
+    }
+}
