@@ -21,6 +21,7 @@ fn main() -> ExitCode {
             node_name: args.node_name.unwrap_or_else(hostname),
             rescan: app::DEFAULT_RESCAN,
             cache_dir: (!args.no_cache).then_some(args.cache_dir),
+            kubelet_log_dir: args.kubelet_log_dir,
         }),
         Command::Validate(args) => app::validate(&args.manifests),
     };

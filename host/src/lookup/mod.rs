@@ -72,6 +72,19 @@ impl Default for Roots {
     }
 }
 
+impl Roots {
+    /// These roots with the kubelet's logs under `dir` (`/var/log` on a
+    /// node; wherever a DaemonSet mounts it).
+    #[must_use]
+    pub fn with_kubelet_logs(self, dir: &std::path::Path) -> Self {
+        Self {
+            pod_logs: dir.join("pods"),
+            container_logs: dir.join("containers"),
+            ..self
+        }
+    }
+}
+
 /// Sizes and paces of the caches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Bounds {

@@ -69,6 +69,7 @@ impl Agent {
             node_name: "test-node".into(),
             rescan: std::time::Duration::from_millis(200),
             cache_dir: None,
+            kubelet_log_dir: "/var/log".into(),
         };
         let app = app::start(&config, shutdown.clone())
             .await
