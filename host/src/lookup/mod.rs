@@ -74,7 +74,7 @@ impl Default for Roots {
 
 impl Roots {
     /// These roots with the kubelet's logs under `dir` (`/var/log` on a
-    /// node; wherever a DaemonSet mounts it).
+    /// node; wherever a `DaemonSet` mounts it).
     #[must_use]
     pub fn with_kubelet_logs(self, dir: &std::path::Path) -> Self {
         Self {
