@@ -62,7 +62,10 @@ pub fn build(ws: &Workspace) -> Result<()> {
             built += 1;
         }
     }
-    eprintln!("xtask: {built} decoder components in {}", out_dir.display());
+    eprintln!(
+        "xtask: {built} decoder components in {}",
+        out_dir.display()
+    );
     Ok(())
 }
 
@@ -87,14 +90,7 @@ fn compile(ws: &Workspace, target_dir: &Path, target: &str, names: &[String]) ->
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(&ws.root)
-        .args([
-            "build",
-            "--target",
-            target,
-            "--profile",
-            PROFILE,
-            "--target-dir",
-        ])
+        .args(["build", "--target", target, "--profile", PROFILE, "--target-dir"])
         .arg(target_dir);
     for name in names {
         cmd.args(["--package", &format!("{PREFIX}{name}")]);
