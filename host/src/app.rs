@@ -12,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::agent::{Agent, Reconciler};
 use crate::decoder::wasm::Runtime;
+use crate::lookup::{Bounds, Lookups, Roots};
 
 /// Validated configuration of `bpfhost run`.
 #[derive(Debug, Clone)]
@@ -26,6 +27,8 @@ pub struct RunConfig {
     pub cache_dir: Option<PathBuf>,
     /// Serve `/debug/dump/{exporter}` (raw map contents).
     pub enable_dump: bool,
+    /// The kubelet's log directory (`/var/log`), read by the `pod` lookup.
+    pub kubelet_log_dir: PathBuf,
 }
 
 /// Default of [`RunConfig::rescan`].
@@ -67,6 +70,10 @@ pub async fn start(config: &RunConfig, shutdown: CancellationToken) -> Result<Ap
         // Only start-up time suffers: every load compiles.
         tracing::warn!(error = %crate::error_chain(&e), "component cache disabled");
     }
+    runtime.set_lookups(Lookups::new(
+        Roots::default().with_kubelet_logs(&config.kubelet_log_dir),
+        Bounds::default(),
+    ));
     let runtime = Arc::new(runtime);
     let agent = Arc::new(Agent::new(config.node_name.clone()));
     let mut reconciler = Reconciler::new(config.manifests.clone(), agent.clone(), runtime.clone());

@@ -48,6 +48,10 @@ pub struct RunArgs {
     /// Compile decoder components at every load; keep nothing on disk.
     #[arg(long, conflicts_with = "cache_dir")]
     pub no_cache: bool,
+    /// The kubelet's log directory (with `pods/` and `containers/`), where
+    /// the `pod` lookup finds pod names, namespaces and container names.
+    #[arg(long, default_value = "/var/log", value_name = "DIR")]
+    pub kubelet_log_dir: PathBuf,
     /// Serve `/debug/dump/EXPORTER`: an exporter's raw maps as a dump for
     /// `bpfhost plugin test`. Map contents can be sensitive.
     #[arg(long)]

@@ -10,6 +10,7 @@ pub mod cli;
 pub mod decoder;
 pub mod exposition;
 pub mod loader;
+pub mod lookup;
 pub mod manifest;
 pub mod maps;
 pub mod metrics;

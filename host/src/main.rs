@@ -22,6 +22,7 @@ fn main() -> ExitCode {
             rescan: app::DEFAULT_RESCAN,
             cache_dir: (!args.no_cache).then_some(args.cache_dir),
             enable_dump: args.enable_dump,
+            kubelet_log_dir: args.kubelet_log_dir,
         }),
         Command::Validate(args) => app::validate(&args.manifests),
         Command::Plugin(PluginCommand::Test(args)) => app::plugin_test(&args),

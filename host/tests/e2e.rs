@@ -11,6 +11,7 @@ mod e2e {
     mod failures;
     mod hostile;
     mod http;
+    mod lookups;
     mod prometheus;
     mod reconcile;
     mod sandbox;

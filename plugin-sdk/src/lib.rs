@@ -32,6 +32,10 @@
 //!   counters (power-of-two, with a zero slot, linear, fixed bounds, an
 //!   overflow slot, a sum slot, a unit scale); [`Histograms`] groups
 //!   counters by labels and emits real Prometheus histograms.
+//! - **Host lookups.** [`lookup`] turns ids into names the host knows: a
+//!   cgroup id into its pod, namespace and container, a pid into its
+//!   command, a syscall number or errno into its name, and more. A
+//!   decoder gets only the lookups its manifest grants.
 //! - **Native tests.** `export_decoder!` expands to nothing off `wasm32`, so
 //!   a plugin crate unit-tests its decoder natively with snapshots built by
 //!   [`MapSnapshot::new`].
@@ -121,6 +125,7 @@ pub mod bytes;
 mod config;
 mod error;
 mod histograms;
+pub mod lookup;
 mod maps;
 mod output;
 mod per_cpu;

@@ -3,6 +3,8 @@
 //! - `cargo xtask build`: BPF objects from `bpf/**/*.bpf.c` (clang), decoder
 //!   components from `plugins/*` (wasm32 + wit-component), and the agent.
 //! - `cargo xtask test [ARGS]`: `build`, then `cargo test --workspace ARGS`.
+//! - `cargo xtask gen-tables`: regenerates the syscall and errno name
+//!   tables in `host/src/lookup/` from the kernel UAPI headers.
 //! - `cargo xtask demo [ARGS]`: `build`, then `bpfhost run --manifests crd/examples ARGS`.
 //!
 //! Artifacts land in `<target>/artifacts/{bpf,plugins,include}`.
@@ -10,6 +12,7 @@
 mod bpf;
 mod plugins;
 mod template;
+mod tables;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -36,6 +39,7 @@ fn run() -> Result<()> {
         "build-bpf" => bpf::build(&ws),
         "build-plugins" => plugins::build(&ws),
         "template-check" => template::check(&ws),
+        "gen-tables" => tables::generate(&ws),
         "test" => {
             // `cargo test` builds the agent itself, with the same features.
             bpf::build(&ws)?;
@@ -53,7 +57,7 @@ fn run() -> Result<()> {
             status(&mut cmd)
         }
         _ => bail!(
-            "usage: cargo xtask build|build-bpf|build-plugins|test [cargo test args]|demo [bpfhost run args]"
+            "usage: cargo xtask build|build-bpf|build-plugins|gen-tables|test [cargo test args]|demo [bpfhost run args]"
         ),
     }
 }

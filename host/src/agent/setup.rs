@@ -38,12 +38,15 @@ pub fn load_exporter(
     let name = &manifest.exporter.metadata.name;
     let spec = &manifest.exporter.spec;
     let wasm = manifest.decoder_bytes(config_maps)?;
-    let decoder = WasmDecoder::load(
-        runtime,
-        &wasm,
-        &manifest.decoder_config_json(),
-        limits(spec.decoder.limits.as_ref()),
-    )?;
+    let mut limits = limits(spec.decoder.limits.as_ref());
+    // Validation already refused unknown lookup names.
+    limits.lookups = spec
+        .decoder
+        .lookups
+        .iter()
+        .filter_map(|name| name.parse().ok())
+        .collect();
+    let decoder = WasmDecoder::load(runtime, &wasm, &manifest.decoder_config_json(), limits)?;
     if let Some((family, exporter)) = agent.family_conflict(name, &decoder.spec().families) {
         return Err(SetupError::FamilyCollision { family, exporter });
     }

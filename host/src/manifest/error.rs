@@ -175,6 +175,14 @@ pub enum ManifestError {
         first: Box<Location>,
     },
 
+    /// A `decoder.lookups` entry that names no lookup.
+    #[error("{at}: {field}: {error}")]
+    UnknownLookup {
+        at: Box<Location>,
+        field: String,
+        error: crate::lookup::UnknownLookup,
+    },
+
     /// The same key appears twice where keys must be unique.
     #[error("{at}: {field}: duplicate {what} `{name}`")]
     Duplicate {

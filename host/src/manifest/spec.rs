@@ -152,6 +152,10 @@ pub struct DecoderSpec {
     /// Overrides of the sandbox and output limits.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limits: Option<DecoderLimits>,
+    /// Host lookups the decoder may call: `ksym`, `cgroup`, `pod`, `ifname`,
+    /// `comm`, `syscall`, `errno` (checked by name at validation).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lookups: Vec<String>,
 }
 
 impl DecoderSpec {

@@ -8,6 +8,7 @@ use std::collections::BTreeSet;
 use super::error::{Location, ManifestError};
 use super::source;
 use super::spec::{AttachPoint, BpfExporter, PerfEventTarget, ProgramAttach};
+use crate::lookup::Lookup;
 
 /// Every error in `exporter`, in field order.
 pub(crate) fn check_exporter(exporter: &BpfExporter, at: &Location) -> Vec<ManifestError> {
@@ -41,6 +42,31 @@ pub(crate) fn check_exporter(exporter: &BpfExporter, at: &Location) -> Vec<Manif
     errors.extend(source::check(spec.decoder.source_ref(), at, "spec.decoder").err());
     if let Some(limits) = &spec.decoder.limits {
         errors.extend(limits.check(at, "spec.decoder.limits"));
+    }
+    errors.extend(check_lookups(&spec.decoder.lookups, at));
+    errors
+}
+
+/// Every `spec.decoder.lookups` entry names a lookup, once.
+fn check_lookups(names: &[String], at: &Location) -> Vec<ManifestError> {
+    let mut errors = Vec::new();
+    let mut seen = BTreeSet::new();
+    for (i, name) in names.iter().enumerate() {
+        let field = format!("spec.decoder.lookups[{i}]");
+        if let Err(error) = name.parse::<Lookup>() {
+            errors.push(ManifestError::UnknownLookup {
+                at: at.boxed(),
+                field,
+                error,
+            });
+        } else if !seen.insert(name.as_str()) {
+            errors.push(ManifestError::Duplicate {
+                at: at.boxed(),
+                field,
+                what: "lookup",
+                name: name.clone(),
+            });
+        }
     }
     errors
 }

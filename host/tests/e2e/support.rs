@@ -70,6 +70,7 @@ impl Agent {
             rescan: std::time::Duration::from_millis(200),
             cache_dir: None,
             enable_dump: true,
+            kubelet_log_dir: "/var/log".into(),
         };
         let app = app::start(&config, shutdown.clone())
             .await

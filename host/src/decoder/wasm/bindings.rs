@@ -6,4 +6,4 @@ wasmtime::component::bindgen!({
     world: "decoder",
 });
 
-pub use self::bpfhost::decoder::types;
+pub use self::bpfhost::decoder::{lookups, types};

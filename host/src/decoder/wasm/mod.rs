@@ -1,11 +1,13 @@
 //! The wasm sandbox: decoder components run in wasmtime with a deadline on
-//! every call, a memory cap and a bounded stack, and no imports at all.
+//! every call, a memory cap and a bounded stack. The only imports offered
+//! are the host lookups the manifest grants ([`crate::lookup`]).
 //! Compiled components can be cached on disk ([`Runtime::enable_cache`]).
 
 mod bindings;
 mod cache;
 mod convert;
 mod limiter;
+mod lookups;
 mod plugin;
 mod restart;
 mod runtime;

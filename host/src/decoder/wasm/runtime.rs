@@ -14,6 +14,7 @@ use wasmtime::{Config, Engine};
 use super::cache::{CacheError, Compiled, ComponentCache};
 use super::restart::RestartPolicy;
 use crate::decoder::validate::Bounds;
+use crate::lookup::{Budget, Grants, Lookups};
 
 /// How often the epoch advances; deadlines are rounded up to this.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
@@ -29,6 +30,10 @@ pub struct Limits {
     pub output: Bounds,
     /// Pacing of restarts after traps.
     pub restart: RestartPolicy,
+    /// Host lookups the plugin may call; none by default.
+    pub lookups: Grants,
+    /// What one collection (or `init`) may spend on lookups.
+    pub lookup_budget: Budget,
 }
 
 impl Default for Limits {
@@ -38,6 +43,8 @@ impl Default for Limits {
             memory_bytes: 64 << 20,
             output: Bounds::default(),
             restart: RestartPolicy::default(),
+            lookups: Grants::NONE,
+            lookup_budget: Budget::default(),
         }
     }
 }
@@ -55,6 +62,7 @@ impl Limits {
 pub struct Runtime {
     engine: Engine,
     cache: Option<ComponentCache>,
+    lookups: Arc<Lookups>,
     stop: Arc<AtomicBool>,
     ticker: Option<JoinHandle<()>>,
 }
@@ -88,6 +96,7 @@ impl Runtime {
         Ok(Self {
             engine,
             cache: None,
+            lookups: Arc::default(),
             stop,
             ticker: Some(ticker),
         })
@@ -96,6 +105,18 @@ impl Runtime {
     /// The shared engine.
     pub fn engine(&self) -> &Engine {
         &self.engine
+    }
+
+    /// The host lookups decoders loaded from now on share; the real
+    /// system's by default.
+    pub fn lookups(&self) -> Arc<Lookups> {
+        self.lookups.clone()
+    }
+
+    /// Serves decoders loaded from now on with `lookups` (tests point them
+    /// at temp dirs; the agent at a configured pod log directory).
+    pub fn set_lookups(&mut self, lookups: Lookups) {
+        self.lookups = Arc::new(lookups);
     }
 
     /// Keeps compiled components under `root`, so later loads of the same

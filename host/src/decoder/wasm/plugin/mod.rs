@@ -1,8 +1,10 @@
 //! A decoder component instantiated in its own [`Store`].
 
+mod imports;
+
+use std::sync::Arc;
 use std::time::Instant;
 
-use wasmtime::component::types::ComponentItem;
 use wasmtime::component::{Component, Linker};
 
 use wasmtime::{Engine, Store, Trap};
@@ -10,10 +12,12 @@ use wasmtime::{Engine, Store, Trap};
 use super::bindings::Decoder as Bindings;
 use super::convert;
 use super::limiter::Limiter;
+use super::lookups::{self, LookupSession};
 use super::restart::Restarts;
 use super::runtime::{Limits, Runtime};
 use crate::decoder::validate::{SpecError, check_spec};
 use crate::decoder::{Collection, DecodeError, Decoder, DecoderSpec, TrapKind, assemble};
+use crate::lookup::{Lookup, Lookups};
 use crate::maps::MapSnapshot;
 
 /// Errors starting a decoder component.
@@ -27,6 +31,11 @@ pub enum LoadError {
         .0.join(", ")
     )]
     Imports(Vec<String>),
+    #[error(
+        "the decoder calls lookups its manifest does not grant; add {} to `decoder.lookups`",
+        not_granted(.0)
+    )]
+    NotGranted(Vec<Lookup>),
     #[error("cannot instantiate the decoder: {0:#}")]
     Instantiate(#[source] wasmtime::Error),
     #[error("decoder init failed: {0}")]
@@ -35,9 +44,29 @@ pub enum LoadError {
     Spec(#[source] SpecError),
 }
 
+/// `` `pod` (for pod-of-cgroup), `comm` (for process-name) ``.
+fn not_granted(lookups: &[Lookup]) -> String {
+    lookups
+        .iter()
+        .map(|l| format!("`{l}` (for {})", l.wit_function()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Per-store host state.
 struct State {
     limiter: Limiter,
+    lookups: LookupSession,
+}
+
+/// What every instance of one decoder is started with.
+struct Setup {
+    engine: Engine,
+    component: Component,
+    linker: Linker<State>,
+    lookups: Arc<Lookups>,
+    config_json: String,
+    limits: Limits,
 }
 
 /// A running instance: its store and the typed exports.
@@ -49,10 +78,7 @@ struct Live {
 /// A wasm decoder. A trap discards the instance; the next call starts a
 /// fresh one from the compiled component.
 pub struct WasmDecoder {
-    engine: Engine,
-    component: Component,
-    config_json: String,
-    limits: Limits,
+    setup: Setup,
     spec: DecoderSpec,
     live: Option<Live>,
     restarts: Restarts,
@@ -61,7 +87,7 @@ pub struct WasmDecoder {
 impl std::fmt::Debug for WasmDecoder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("WasmDecoder")
-            .field("limits", &self.limits)
+            .field("limits", &self.setup.limits)
             .field("spec", &self.spec)
             .field("live", &self.live.is_some())
             .finish_non_exhaustive()
@@ -69,7 +95,8 @@ impl std::fmt::Debug for WasmDecoder {
 }
 
 impl WasmDecoder {
-    /// Compiles `wasm`, instantiates it with no imports and calls `init`.
+    /// Compiles `wasm`, checks its imports against the lookups
+    /// `limits.lookups` grants, instantiates it and calls `init`.
     pub fn load(
         runtime: &Runtime,
         wasm: &[u8],
@@ -80,24 +107,21 @@ impl WasmDecoder {
         let started = Instant::now();
         let (component, compiled) = runtime.compile(wasm).map_err(LoadError::Compile)?;
         tracing::debug!(?compiled, elapsed = ?started.elapsed(), "decoder component ready");
-        // The decoder world imports nothing but type definitions: name
-        // every import that wants more (WASI, say) rather than only the
-        // first one that fails to link.
-        let imports: Vec<String> = component
-            .component_type()
-            .imports(&engine)
-            .filter(|(_, import)| !only_types(&engine, &import.ty))
-            .map(|(name, _)| name.to_owned())
-            .collect();
-        if !imports.is_empty() {
-            return Err(LoadError::Imports(imports));
-        }
-        let (live, spec) = start(&engine, &component, config_json, limits)?;
-        Ok(Self {
+        imports::check(&engine, &component, limits.lookups)?;
+        let mut linker = Linker::new(&engine);
+        lookups::add_to_linker(&mut linker, |state: &mut State| &mut state.lookups)
+            .map_err(LoadError::Instantiate)?;
+        let setup = Setup {
             engine,
             component,
+            linker,
+            lookups: runtime.lookups(),
             config_json: config_json.to_owned(),
             limits,
+        };
+        let (live, spec) = setup.start()?;
+        Ok(Self {
+            setup,
             spec,
             live: Some(live),
             restarts: Restarts::new(limits.restart),
@@ -110,41 +134,29 @@ impl WasmDecoder {
     }
 }
 
-/// Whether an import carries type definitions only (the decoder world's
-/// shared `types` interface), which needs nothing from the host.
-fn only_types(engine: &Engine, item: &ComponentItem) -> bool {
-    match item {
-        ComponentItem::Type(_) => true,
-        ComponentItem::ComponentInstance(instance) => instance
-            .exports(engine)
-            .all(|(_, export)| only_types(engine, &export.ty)),
-        _ => false,
+impl Setup {
+    /// A fresh instance, initialized.
+    fn start(&self) -> Result<(Live, DecoderSpec), LoadError> {
+        let limits = self.limits;
+        let state = State {
+            limiter: Limiter::new(limits.memory_bytes),
+            lookups: LookupSession::new(self.lookups.clone(), limits.lookups, limits.lookup_budget),
+        };
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|s| &mut s.limiter);
+        store.epoch_deadline_trap();
+        store.set_epoch_deadline(limits.deadline_ticks());
+        // The linker offers only the lookups: `load` refused components
+        // that import anything else.
+        let bindings = Bindings::instantiate(&mut store, &self.component, &self.linker)
+            .map_err(LoadError::Instantiate)?;
+        let spec = bindings
+            .call_init(&mut store, &self.config_json)
+            .map_err(|e| LoadError::Init(trap(&e)))?
+            .map_err(|e| LoadError::Init(convert::plugin_error(e)))?;
+        let spec = check_spec(convert::spec(spec), &limits.output).map_err(LoadError::Spec)?;
+        Ok((Live { store, bindings }, spec))
     }
-}
-
-fn start(
-    engine: &Engine,
-    component: &Component,
-    config_json: &str,
-    limits: Limits,
-) -> Result<(Live, DecoderSpec), LoadError> {
-    let state = State {
-        limiter: Limiter::new(limits.memory_bytes),
-    };
-    let mut store = Store::new(engine, state);
-    store.limiter(|s| &mut s.limiter);
-    store.epoch_deadline_trap();
-    store.set_epoch_deadline(limits.deadline_ticks());
-    // No imports: `load` refused components that want any.
-    let linker = Linker::<State>::new(engine);
-    let bindings =
-        Bindings::instantiate(&mut store, component, &linker).map_err(LoadError::Instantiate)?;
-    let spec = bindings
-        .call_init(&mut store, config_json)
-        .map_err(|e| LoadError::Init(trap(&e)))?
-        .map_err(|e| LoadError::Init(convert::plugin_error(e)))?;
-    let spec = check_spec(convert::spec(spec), &limits.output).map_err(LoadError::Spec)?;
-    Ok((Live { store, bindings }, spec))
 }
 
 /// Classifies a wasmtime call error.
@@ -185,13 +197,7 @@ impl Decoder for WasmDecoder {
     fn decode(&mut self, maps: &mut [MapSnapshot]) -> Result<Collection, DecodeError> {
         if self.live.is_none() {
             self.restarts.check(Instant::now()).map_err(not_running)?;
-            let (live, spec) = start(
-                &self.engine,
-                &self.component,
-                &self.config_json,
-                self.limits,
-            )
-            .map_err(|e| {
+            let (live, spec) = self.setup.start().map_err(|e| {
                 self.restarts.on_trap(Instant::now());
                 not_running(e.to_string())
             })?;
@@ -206,7 +212,9 @@ impl Decoder for WasmDecoder {
             .live
             .as_mut()
             .ok_or_else(|| not_running("no instance"))?;
-        live.store.set_epoch_deadline(self.limits.deadline_ticks());
+        live.store
+            .set_epoch_deadline(self.setup.limits.deadline_ticks());
+        live.store.data_mut().lookups.reset();
         let snapshots = convert::take_snapshots(maps);
         let result = live.bindings.call_decode(&mut live.store, &snapshots);
         convert::restore_snapshots(maps, snapshots);
@@ -216,7 +224,7 @@ impl Decoder for WasmDecoder {
                 Ok(assemble(
                     &self.spec,
                     convert::rows(output),
-                    self.limits.output,
+                    self.setup.limits.output,
                 ))
             }
             Ok(Err(e)) => Err(convert::plugin_error(e)),
@@ -237,3 +245,6 @@ fn not_running(reason: impl Into<String>) -> DecodeError {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod lookup_tests;

@@ -1,0 +1,93 @@
+//! What a decoder component imports, checked before it is instantiated.
+//!
+//! The decoder world imports type definitions and the host `lookups`
+//! interface. A component's import of `lookups` lists only the functions it
+//! calls, so the manifest's grants are checked against exactly those.
+//! Anything else (WASI, say) is refused, naming every such import rather
+//! than only the first one that fails to link.
+
+use wasmtime::Engine;
+use wasmtime::component::Component;
+use wasmtime::component::types::ComponentItem;
+
+use super::LoadError;
+use crate::lookup::{Grants, Lookup};
+
+/// The host lookups interface, as a component names its import.
+pub(super) const LOOKUPS: &str = "bpfhost:decoder/lookups@0.1.0";
+
+/// Refuses imports the agent does not offer, then lookups not granted.
+pub(super) fn check(
+    engine: &Engine,
+    component: &Component,
+    grants: Grants,
+) -> Result<(), LoadError> {
+    let mut refused = Vec::new();
+    let mut ungranted = Vec::new();
+    for (name, import) in component.component_type().imports(engine) {
+        if only_types(engine, &import.ty) {
+            continue;
+        }
+        let ComponentItem::ComponentInstance(instance) = &import.ty else {
+            refused.push(name.to_owned());
+            continue;
+        };
+        if name != LOOKUPS {
+            refused.push(name.to_owned());
+            continue;
+        }
+        for (function, item) in instance.exports(engine) {
+            match Lookup::of_wit_function(function) {
+                _ if only_types(engine, &item.ty) => {}
+                Some(lookup) if matches!(item.ty, ComponentItem::ComponentFunc(_)) => {
+                    if !grants.allows(lookup) {
+                        ungranted.push(lookup);
+                    }
+                }
+                _ => refused.push(format!("{name}#{function}")),
+            }
+        }
+    }
+    if !refused.is_empty() {
+        return Err(LoadError::Imports(refused));
+    }
+    if !ungranted.is_empty() {
+        ungranted.sort_unstable();
+        return Err(LoadError::NotGranted(ungranted));
+    }
+    Ok(())
+}
+
+/// The lookups a component imports, whatever is granted.
+#[cfg(test)]
+pub(super) fn lookups_used(engine: &Engine, component: &Component) -> Vec<Lookup> {
+    let mut used: Vec<Lookup> = component
+        .component_type()
+        .imports(engine)
+        .filter(|(name, _)| *name == LOOKUPS)
+        .filter_map(|(_, import)| match import.ty {
+            ComponentItem::ComponentInstance(instance) => Some(
+                instance
+                    .exports(engine)
+                    .filter_map(|(f, _)| Lookup::of_wit_function(f))
+                    .collect::<Vec<_>>(),
+            ),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    used.sort_unstable();
+    used
+}
+
+/// Whether an import carries type definitions only (the decoder world's
+/// shared `types` interface), which needs nothing from the host.
+fn only_types(engine: &Engine, item: &ComponentItem) -> bool {
+    match item {
+        ComponentItem::Type(_) => true,
+        ComponentItem::ComponentInstance(instance) => instance
+            .exports(engine)
+            .all(|(_, export)| only_types(engine, &export.ty)),
+        _ => false,
+    }
+}

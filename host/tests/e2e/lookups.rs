@@ -1,0 +1,64 @@
+//! Host lookups through the whole agent: a manifest grants lookups to a
+//! decoder, the decoder's labels carry the answers, and a decoder that
+//! calls an ungranted lookup is refused with the grant to add.
+
+use bpfhost::testing::{artifact, kernel_available};
+
+use super::support::{Agent, ManifestDir, get};
+
+/// The lookups probe on the writes demo object, granted `lookups`.
+fn probe(name: &str, config: &str, lookups: &str) -> String {
+    format!(
+        "apiVersion: bpfhost.dev/v1alpha1\nkind: BpfExporter\nmetadata: {{name: {name}}}\nspec:\n  object: {{path: {}}}\n  decoder:\n    path: {}\n    config: {config}\n    lookups: {lookups}\n",
+        artifact("bpf/writes.bpf.o").display(),
+        artifact("plugins/lookups-probe.wasm").display(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn granted_lookups_label_series_and_ungranted_ones_are_refused_by_name() {
+    if !kernel_available("granted_lookups_label_series_and_ungranted_ones_are_refused_by_name") {
+        return;
+    }
+    let dir = ManifestDir::new();
+    let config = r#"{"syscalls": [257], "errnos": [2], "ifindexes": [1]}"#;
+    dir.write(
+        "granted.yaml",
+        &probe(
+            "granted",
+            config,
+            "[ksym, cgroup, pod, ifname, comm, syscall, errno]",
+        ),
+    );
+    dir.write("stingy.yaml", &probe("stingy", config, "[syscall, errno]"));
+    let agent = Agent::start(&[dir.path()]).await;
+    let scrape = agent.scrape().await;
+    for (lookup, key, name) in [
+        ("syscall", "257", "openat"),
+        ("errno", "2", "ENOENT"),
+        ("ifname", "1", "lo"),
+    ] {
+        assert_eq!(
+            scrape.value(
+                "probe_name",
+                &[("lookup", lookup), ("key", key), ("name", name)]
+            ),
+            Some(1.0),
+            "{lookup} {key}:\n{}",
+            scrape.body
+        );
+    }
+    assert_eq!(
+        scrape.value("bpfhost_exporter_up", &[("exporter", "stingy")]),
+        Some(0.0),
+        "{}",
+        scrape.body
+    );
+    scrape.assert_promtool_accepts();
+    let status = get(agent.addr(), "/status", None).await.body;
+    assert!(
+        status.contains("add `ksym` (for kernel-symbol), `cgroup` (for cgroup-path)"),
+        "/status names the missing grants:\n{status}"
+    );
+    agent.stop().await;
+}
