@@ -62,8 +62,13 @@ pub struct Agent {
 
 impl Agent {
     pub async fn start(manifests: &[&Path]) -> Self {
+        Self::start_with(manifests, |_| {}).await
+    }
+
+    /// Starts with the test defaults, changed by `configure`.
+    pub async fn start_with(manifests: &[&Path], configure: impl FnOnce(&mut RunConfig)) -> Self {
         let shutdown = CancellationToken::new();
-        let config = RunConfig {
+        let mut config = RunConfig {
             manifests: manifests.iter().map(|p| p.to_path_buf()).collect(),
             listen: "127.0.0.1:0".parse().expect("addr"),
             node_name: "test-node".into(),
@@ -72,6 +77,7 @@ impl Agent {
             enable_dump: true,
             kubelet_log_dir: "/var/log".into(),
         };
+        configure(&mut config);
         let app = app::start(&config, shutdown.clone())
             .await
             .expect("agent starts");
