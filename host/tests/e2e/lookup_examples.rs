@@ -67,13 +67,14 @@ impl Drop for Cgroups {
     }
 }
 
+const UID: &str = "0e6a1c7d-2f4b-4e8a-9b1c-aabbccddeeff";
+const ID: &str = "d00dfeed0123456789abcdef0123456789abcdef0123456789abcdef01234567";
+
 #[tokio::test(flavor = "multi_thread")]
 async fn writes_from_a_pod_cgroup_carry_namespace_pod_and_container() {
     if !kernel_available("writes_from_a_pod_cgroup_carry_namespace_pod_and_container") {
         return;
     }
-    const UID: &str = "0e6a1c7d-2f4b-4e8a-9b1c-aabbccddeeff";
-    const ID: &str = "d00dfeed0123456789abcdef0123456789abcdef0123456789abcdef01234567";
     let root = bpfhost::loader::cgroup2_root().expect("a cgroup v2 hierarchy");
     // A private parent keeps the test away from a real kubelet's cgroups.
     let cgroups = Cgroups::create(
