@@ -149,7 +149,10 @@ fn pairs(s: &MapSnapshot) -> Vec<(Vec<u8>, Vec<u8>)> {
         .collect()
 }
 
-fn read_fake(f: Fake) -> (ReadMethod, MapSnapshot, Vec<(Vec<u8>, Vec<u8>)>) {
+/// `(key, value)` pairs of a map's entries.
+type Entries = Vec<(Vec<u8>, Vec<u8>)>;
+
+fn read_fake(f: Fake) -> (ReadMethod, MapSnapshot, Entries) {
     let expected: Vec<_> = f
         .entries
         .lock()
