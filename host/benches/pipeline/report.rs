@@ -1,0 +1,251 @@
+//! The printed tables and the verdict on each target.
+
+use crate::events::EventCost;
+use crate::fixture::Kind;
+use crate::process::AgentReport;
+use crate::stages::Results;
+use crate::stats::{Samples, Table, duration, mib, ratio, size};
+use crate::{Settings, alloc};
+
+/// Everything one run measured.
+#[derive(Debug)]
+pub struct Runs {
+    pub pipeline: Vec<(Kind, u32, Results)>,
+    pub allocations: alloc::Report,
+    pub agent: AgentReport,
+    pub events: Vec<EventCost>,
+}
+
+fn pair(table: &mut Table, case: (&str, &str, &str), a: (&str, &Samples), b: (&str, &Samples)) {
+    let r = ratio(a.1.median(), b.1.median());
+    table.row(vec![
+        case.0.into(),
+        case.1.into(),
+        case.2.into(),
+        a.0.into(),
+        duration(a.1.min()),
+        duration(a.1.median()),
+        b.0.into(),
+        duration(b.1.min()),
+        duration(b.1.median()),
+        format!("{r:.2}x"),
+    ]);
+}
+
+fn pipeline(runs: &Runs) {
+    let mut t = Table::new(&[
+        "entries", "map", "stage", "A", "min", "median", "B", "min", "median", "B/A",
+    ]);
+    for (kind, entries, r) in &runs.pipeline {
+        let (n, k) = (size(*entries), kind.name());
+        pair(
+            &mut t,
+            (&n, k, "map dump"),
+            ("batch", &r.dump_batch),
+            ("iterate", &r.dump_iterate),
+        );
+        pair(
+            &mut t,
+            (&n, k, "decode"),
+            ("native", &r.decode_native),
+            ("wasm", &r.decode_wasm),
+        );
+        t.row(vec![
+            n.clone(),
+            k.into(),
+            "encode (text)".into(),
+            "-".into(),
+            duration(r.encode.min()),
+            duration(r.encode.median()),
+        ]);
+        pair(
+            &mut t,
+            (&n, k, "scrape over HTTP"),
+            ("native", &r.scrape_native),
+            ("wasm", &r.scrape_wasm),
+        );
+    }
+    t.print();
+}
+
+fn allocations(a: &alloc::Report) {
+    println!(
+        "\nAllocations per scrape ({} entries, {}; process-wide, counted by the bench's global allocator):",
+        size(a.entries),
+        a.kind
+    );
+    let mut t = Table::new(&["stage", "", "", "allocations", "per entry", "bytes"]);
+    let per = |c: alloc::Counted| format!("{:.2}", c.allocations as f64 / f64::from(a.entries));
+    for (name, c) in [
+        ("map dump (batch)", a.read),
+        ("decode, wasm (host side) + assemble", a.decode_wasm),
+        ("decode, native (incl. the decoder's own)", a.decode_native),
+        ("encode", a.encode),
+        ("whole HTTP scrape, wasm", a.scrape),
+    ] {
+        t.row(vec![
+            name.into(),
+            String::new(),
+            String::new(),
+            c.allocations.to_string(),
+            per(c),
+            mib(c.bytes),
+        ]);
+    }
+    if let Some((entries, c)) = a.small_scrape {
+        let slope = (a.scrape.allocations as f64 - c.allocations as f64)
+            / (f64::from(a.entries) - f64::from(entries));
+        let fixed = c.allocations as f64 - slope * f64::from(entries);
+        t.row(vec![
+            format!("whole HTTP scrape, wasm, {} entries", size(entries)),
+            String::new(),
+            String::new(),
+            c.allocations.to_string(),
+            format!("{:.2}", c.allocations as f64 / f64::from(entries)),
+            mib(c.bytes),
+        ]);
+        t.print();
+        println!("=> {slope:.2} allocations per series plus {fixed:.0} per scrape");
+    } else {
+        t.print();
+    }
+}
+
+fn agent(a: &AgentReport) {
+    println!(
+        "\nAgent process (`bpfhost run`, {} build): {} exporters (bpf/bench/flows.bpf.o + flows.wasm)",
+        if cfg!(debug_assertions) {
+            "debug"
+        } else {
+            "release"
+        },
+        a.exporters
+    );
+    let mut t = Table::new(&["measurement", "", "", "min", "median"]);
+    for (label, s) in &a.startups {
+        t.row(vec![
+            format!("start-up to /healthz, {} exporters ({label})", a.exporters),
+            String::new(),
+            String::new(),
+            duration(s.min()),
+            duration(s.median()),
+        ]);
+    }
+    t.row(vec![
+        format!("scrape, {} series", a.series.1),
+        String::new(),
+        String::new(),
+        duration(a.scrape.min()),
+        duration(a.scrape.median()),
+    ]);
+    t.print();
+    let mut m = Table::new(&["memory", "", "", "RSS"]);
+    for (label, v) in [
+        ("idle, exporters loaded, maps empty".to_owned(), a.rss_idle),
+        (
+            format!("after 10 scrapes ({} entries per map)", a.entries),
+            a.rss_warm,
+        ),
+        (format!("after {} scrapes", a.scrapes), a.rss_end),
+        ("peak (VmHWM)".to_owned(), a.peak),
+    ] {
+        m.row(vec![label, String::new(), String::new(), mib(v)]);
+    }
+    m.print();
+    println!(
+        "series served: {} at the first scrape, {} at the last",
+        a.series.0, a.series.1
+    );
+}
+
+fn events(events: &[EventCost]) {
+    println!(
+        "\nPer-event cost of the example programs (ns per call, loop with and without the program attached):"
+    );
+    let mut t = Table::new(&[
+        "program",
+        "workload",
+        "",
+        "off min",
+        "off median",
+        "on min",
+        "on median",
+        "added",
+    ]);
+    for e in events {
+        let added = e.on.median().saturating_sub(e.off.median());
+        t.row(vec![
+            e.name.into(),
+            e.workload.into(),
+            String::new(),
+            duration(e.off.min()),
+            duration(e.off.median()),
+            duration(e.on.min()),
+            duration(e.on.median()),
+            duration(added),
+        ]);
+    }
+    t.print();
+}
+
+/// The case the targets are judged on: 100k entries, else the largest.
+fn target_case(runs: &Runs, kind: Kind) -> Option<&(Kind, u32, Results)> {
+    let of_kind = || runs.pipeline.iter().filter(move |(k, ..)| *k == kind);
+    of_kind()
+        .find(|(_, n, _)| *n == 100_000)
+        .or_else(|| of_kind().max_by_key(|(_, n, _)| *n))
+}
+
+fn verdict(ok: bool) -> &'static str {
+    if ok { "met" } else { "MISSED" }
+}
+
+fn targets(runs: &Runs, quick: bool) {
+    println!(
+        "\nTargets{}:",
+        if quick {
+            " (quick run: debug build, small sizes; not judged)"
+        } else {
+            ""
+        }
+    );
+    for kind in Kind::ALL {
+        let Some((_, n, r)) = target_case(runs, kind) else {
+            continue;
+        };
+        let scrape = ratio(r.scrape_native.median(), r.scrape_wasm.median());
+        let decode = ratio(r.decode_native.median(), r.decode_wasm.median());
+        let dump = ratio(r.dump_batch.median(), r.dump_iterate.median());
+        println!(
+            "- {} {}: scrape wasm/native {scrape:.2}x (target <= 1.3x: {}; decode alone {decode:.2}x); \
+             batch dump {dump:.1}x faster than iteration (target >= 5x: {})",
+            size(*n),
+            kind.name(),
+            verdict(scrape <= 1.3),
+            verdict(dump >= 5.0)
+        );
+    }
+    let a = &runs.agent;
+    let growth = a.rss_end as f64 - a.rss_warm as f64;
+    println!(
+        "- RSS after {} scrapes vs after 10: {:+.1} MiB ({:+.1}%; target: no growth, judged as < 2%: {})",
+        a.scrapes,
+        growth / f64::from(1u32 << 20),
+        100.0 * growth / (a.rss_warm as f64).max(1.0),
+        verdict(growth < 0.02 * a.rss_warm as f64)
+    );
+}
+
+/// Prints every table, then the targets.
+pub fn print(settings: &Settings, runs: &Runs) {
+    println!(
+        "\nbpfhost pipeline benchmark: {} rounds, {} CPUs, times per operation (min and median of rounds)\n",
+        settings.rounds,
+        crate::fixture::possible_cpus()
+    );
+    pipeline(runs);
+    allocations(&runs.allocations);
+    agent(&runs.agent);
+    events(&runs.events);
+    targets(runs, settings.quick);
+}
