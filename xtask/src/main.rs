@@ -2,7 +2,10 @@
 //!
 //! - `cargo xtask build`: BPF objects from `bpf/**/*.bpf.c` (clang), decoder
 //!   components from `plugins/*` (wasm32 + wit-component), and the agent.
-//! - `cargo xtask test [ARGS]`: `build`, then `cargo test --workspace ARGS`.
+//! - `cargo xtask test [ARGS]`: `build`, then `cargo test --workspace ARGS`,
+//!   then the pipeline benchmark's quick run (debug build, small sizes).
+//! - `cargo xtask bench [ARGS]`: BPF objects and plugins, then the pipeline
+//!   benchmark in release: `cargo bench -p bpfhost --bench pipeline -- ARGS`.
 //! - `cargo xtask demo [ARGS]`: `build`, then `bpfhost run --manifests crd/examples ARGS`.
 //!
 //! Artifacts land in `<target>/artifacts/{bpf,plugins,include}`.
@@ -38,7 +41,17 @@ fn run() -> Result<()> {
             // `cargo test` builds the agent itself, with the same features.
             bpf::build(&ws)?;
             plugins::build(&ws)?;
-            ws.cargo(&["test", "--workspace"], &rest)
+            ws.cargo(&["test", "--workspace"], &rest)?;
+            // So the benchmark cannot rot: small sizes, two rounds, debug.
+            ws.cargo(QUICK_BENCH, &[])
+        }
+        "bench" => {
+            bpf::build(&ws)?;
+            plugins::build(&ws)?;
+            ws.cargo(
+                &["bench", "-p", "bpfhost", "--bench", "pipeline", "--"],
+                &rest,
+            )
         }
         "demo" => {
             ws.build_all()?;
@@ -50,10 +63,15 @@ fn run() -> Result<()> {
             status(&mut cmd)
         }
         _ => bail!(
-            "usage: cargo xtask build|build-bpf|build-plugins|test [cargo test args]|demo [bpfhost run args]"
+            "usage: cargo xtask build|build-bpf|build-plugins|test [cargo test args]|bench [--quick] [--rounds N] [--sizes 1k,1M]|demo [bpfhost run args]"
         ),
     }
 }
+
+/// The pipeline benchmark's quick run, part of `cargo xtask test`.
+const QUICK_BENCH: &[&str] = &[
+    "test", "-p", "bpfhost", "--bench", "pipeline", "--", "--quick",
+];
 
 /// Paths of the workspace being built.
 #[derive(Debug)]

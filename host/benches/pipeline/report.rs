@@ -7,16 +7,41 @@ use crate::stages::Results;
 use crate::stats::{Samples, Table, duration, mib, ratio, size};
 use crate::{Settings, alloc};
 
+/// One case's timings.
+#[derive(Debug)]
+pub struct CaseRun {
+    pub kind: Kind,
+    pub entries: u32,
+    pub results: Results,
+    /// Why the wasm decoder could not decode this case.
+    pub wasm_error: Option<String>,
+}
+
 /// Everything one run measured.
 #[derive(Debug)]
 pub struct Runs {
-    pub pipeline: Vec<(Kind, u32, Results)>,
+    pub pipeline: Vec<CaseRun>,
     pub allocations: alloc::Report,
     pub agent: AgentReport,
     pub events: Vec<EventCost>,
 }
 
 fn pair(table: &mut Table, case: (&str, &str, &str), a: (&str, &Samples), b: (&str, &Samples)) {
+    if b.1.len() == 0 {
+        table.row(vec![
+            case.0.into(),
+            case.1.into(),
+            case.2.into(),
+            a.0.into(),
+            duration(a.1.min()),
+            duration(a.1.median()),
+            b.0.into(),
+            "n/a".into(),
+            "n/a".into(),
+            "n/a (1)".into(),
+        ]);
+        return;
+    }
     let r = ratio(a.1.median(), b.1.median());
     table.row(vec![
         case.0.into(),
@@ -36,8 +61,8 @@ fn pipeline(runs: &Runs) {
     let mut t = Table::new(&[
         "entries", "map", "stage", "A", "min", "median", "B", "min", "median", "B/A",
     ]);
-    for (kind, entries, r) in &runs.pipeline {
-        let (n, k) = (size(*entries), kind.name());
+    for run in &runs.pipeline {
+        let (n, k, r) = (size(run.entries), run.kind.name(), &run.results);
         pair(
             &mut t,
             (&n, k, "map dump"),
@@ -66,6 +91,14 @@ fn pipeline(runs: &Runs) {
         );
     }
     t.print();
+    for run in runs.pipeline.iter().filter(|r| r.wasm_error.is_some()) {
+        println!(
+            "(1) {} {}: the wasm decoder fails: {}",
+            size(run.entries),
+            run.kind.name(),
+            run.wasm_error.as_deref().unwrap_or_default()
+        );
+    }
 }
 
 fn allocations(a: &alloc::Report) {
@@ -189,11 +222,15 @@ fn events(events: &[EventCost]) {
 }
 
 /// The case the targets are judged on: 100k entries, else the largest.
-fn target_case(runs: &Runs, kind: Kind) -> Option<&(Kind, u32, Results)> {
-    let of_kind = || runs.pipeline.iter().filter(move |(k, ..)| *k == kind);
+fn target_case(runs: &Runs, kind: Kind) -> Option<&CaseRun> {
+    let of_kind = || {
+        runs.pipeline
+            .iter()
+            .filter(move |r| r.kind == kind && r.wasm_error.is_none())
+    };
     of_kind()
-        .find(|(_, n, _)| *n == 100_000)
-        .or_else(|| of_kind().max_by_key(|(_, n, _)| *n))
+        .find(|r| r.entries == 100_000)
+        .or_else(|| of_kind().max_by_key(|r| r.entries))
 }
 
 fn verdict(ok: bool) -> &'static str {
@@ -210,7 +247,12 @@ fn targets(runs: &Runs, quick: bool) {
         }
     );
     for kind in Kind::ALL {
-        let Some((_, n, r)) = target_case(runs, kind) else {
+        let Some(CaseRun {
+            entries: n,
+            results: r,
+            ..
+        }) = target_case(runs, kind)
+        else {
             continue;
         };
         let scrape = ratio(r.scrape_native.median(), r.scrape_wasm.median());

@@ -46,6 +46,8 @@ pub struct Case {
     http_wasm: Client,
     http_native: Client,
     pub results: Results,
+    /// Why the wasm decoder cannot decode this case, if it cannot.
+    pub wasm_error: Option<String>,
 }
 
 /// Runs a stage often enough to total ~100k entries per sample.
@@ -104,6 +106,7 @@ impl Case {
             http_wasm,
             http_native,
             results: Results::default(),
+            wasm_error: None,
         }
     }
 
@@ -120,26 +123,38 @@ impl Case {
         if self.entries <= 100_000 {
             assert_eq!(pairs(&self.snapshot[0]), pairs(&self.iterated[0]));
         }
-        let wasm = self.wasm.decode(&mut self.snapshot).expect("wasm decode");
         let native = self
             .native
             .decode(&mut self.snapshot)
             .expect("native decode");
-        let series: usize = wasm.families.iter().map(|f| f.series.len()).sum();
+        let series: usize = native.families.iter().map(|f| f.series.len()).sum();
         assert_eq!(series, self.entries as usize, "one series per entry");
-        assert!(wasm.dropped.iter().all(|&d| d == 0), "nothing dropped");
-        assert!(wasm == native, "wasm and native decoders disagree");
-        self.http_wasm.get("/metrics");
+        assert!(native.dropped.iter().all(|&d| d == 0), "nothing dropped");
         self.http_native.get("/metrics");
-        let (a, b) = (
-            exported(&self.http_wasm.body),
-            exported(&self.http_native.body),
-        );
-        assert!(a == b, "both agents serve the same series");
+        let served = exported(&self.http_native.body);
         assert_eq!(
-            a.iter().filter(|l| !l.starts_with(b"#")).count(),
+            served.iter().filter(|l| !l.starts_with(b"#")).count(),
             self.entries as usize,
             "every entry is served"
+        );
+        match self.wasm.decode(&mut self.snapshot) {
+            Ok(wasm) => assert!(wasm == native, "wasm and native decoders disagree"),
+            // The agent cannot take this much from a plugin today (see
+            // BENCHMARKS.md): report it instead of a time.
+            Err(e) => {
+                eprintln!(
+                    "{} {}: wasm decode fails: {e}",
+                    self.entries,
+                    self.kind.name()
+                );
+                self.wasm_error = Some(e.to_string());
+                return;
+            }
+        }
+        self.http_wasm.get("/metrics");
+        assert!(
+            exported(&self.http_wasm.body) == served,
+            "both agents serve the same series"
         );
     }
 
@@ -168,12 +183,7 @@ impl Case {
         }
         let mut last = None;
         for is_a in order {
-            if is_a {
-                let t = time_per(reps, || {
-                    last = Some(self.wasm.decode(&mut self.snapshot).expect("wasm decode"));
-                });
-                self.results.decode_wasm.push(t);
-            } else {
+            if !is_a {
                 let t = time_per(reps, || {
                     last = Some(
                         self.native
@@ -182,6 +192,11 @@ impl Case {
                     );
                 });
                 self.results.decode_native.push(t);
+            } else if self.wasm_error.is_none() {
+                let t = time_per(reps, || {
+                    last = Some(self.wasm.decode(&mut self.snapshot).expect("wasm decode"));
+                });
+                self.results.decode_wasm.push(t);
             }
         }
         let collection = last.expect("decoded");
@@ -189,16 +204,16 @@ impl Case {
         self.results.encode.push(t);
         drop(collection);
         for is_a in order {
-            if is_a {
-                let t = time_per(reps, || {
-                    self.http_wasm.get("/metrics");
-                });
-                self.results.scrape_wasm.push(t);
-            } else {
+            if !is_a {
                 let t = time_per(reps, || {
                     self.http_native.get("/metrics");
                 });
                 self.results.scrape_native.push(t);
+            } else if self.wasm_error.is_none() {
+                let t = time_per(reps, || {
+                    self.http_wasm.get("/metrics");
+                });
+                self.results.scrape_wasm.push(t);
             }
         }
     }
