@@ -48,6 +48,9 @@ pub struct Settings {
     pub startups: usize,
     /// Syscalls per round of the per-event measurement.
     pub event_calls: u32,
+    /// `--profile wasm|native`: only decode the last case in a loop, for a
+    /// profiler (`perf record`, `valgrind --tool=callgrind`).
+    pub profile: Option<String>,
 }
 
 impl Settings {
@@ -56,9 +59,11 @@ impl Settings {
         let mut quick = false;
         let mut rounds = None;
         let mut sizes = None;
+        let mut profile = None;
         while let Some(arg) = args.next() {
             match arg.as_str() {
                 "--quick" => quick = true,
+                "--profile" => profile = args.next(),
                 "--rounds" => rounds = args.next().and_then(|r| r.parse().ok()),
                 "--sizes" => {
                     sizes = args.next().map(|s| s.split(',').map(parse_size).collect());
@@ -80,6 +85,7 @@ impl Settings {
                 scrapes: 20,
                 startups: 1,
                 event_calls: 20_000,
+                profile: None,
             }
         } else {
             Self {
@@ -91,6 +97,7 @@ impl Settings {
                 scrapes: 1000,
                 startups: 3,
                 event_calls: 1_000_000,
+                profile: None,
             }
         };
         if let Some(r) = rounds {
@@ -99,6 +106,7 @@ impl Settings {
         if let Some(sizes) = sizes {
             s.sizes = sizes;
         }
+        s.profile = profile;
         s
     }
 }
@@ -143,6 +151,25 @@ fn main() {
             cases.push(case);
         }
     }
+    if let Some(which) = &settings.profile {
+        let case = cases.last_mut().expect("a case");
+        let mut times = stats::Samples::default();
+        for _ in 0..settings.rounds {
+            let started = std::time::Instant::now();
+            match which.as_str() {
+                "wasm" => drop(case.decode_wasm_once()),
+                "native" => drop(case.decode_native_once()),
+                other => panic!("--profile wasm|native, not {other:?}"),
+            }
+            times.push(started.elapsed());
+        }
+        eprintln!(
+            "{which} decode: min {}, median {}",
+            stats::duration(times.min()),
+            stats::duration(times.median())
+        );
+        return;
+    }
     for round in 0..settings.rounds {
         eprintln!("round {}/{}", round + 1, settings.rounds);
         for case in &mut cases {
@@ -162,7 +189,9 @@ fn main() {
     drop(cases);
     drop(servers);
     let agent = process::measure(&settings);
-    let events = events::measure(settings.rounds, settings.event_calls);
+    // Many short rounds: the minimum of each side is what the program costs
+    // when nothing else on the machine interferes.
+    let events = events::measure(settings.rounds * 4, settings.event_calls / 4);
     let runs = report::Runs {
         pipeline,
         allocations,

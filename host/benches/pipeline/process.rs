@@ -35,8 +35,8 @@ fn manifests(exporters: usize) -> tempfile::TempDir {
     for i in 0..exporters {
         let yaml = format!(
             "apiVersion: bpfhost.dev/v1alpha1\nkind: BpfExporter\nmetadata:\n  name: flows-{i}\n\
-             spec:\n  object:\n    path: {}\n  decoder:\n    path: {}\n    \
-             config: {{metric: flows{i}_packets}}\n",
+             spec:\n  object:\n    path: {}\n  globals:\n    count_traffic: 0\n  decoder:\n    \
+             path: {}\n    config: {{metric: flows{i}_packets}}\n",
             object.display(),
             decoder.display()
         );
@@ -212,6 +212,8 @@ pub struct AgentReport {
     /// Start-up rows: a label (`cold`) and its timings.
     pub startups: Vec<(&'static str, crate::stats::Samples)>,
     pub rss_idle: u64,
+    /// RSS after 10, 100, ... scrapes.
+    pub rss: Vec<(usize, u64)>,
     pub rss_warm: u64,
     pub rss_end: u64,
     pub peak: u64,
@@ -272,6 +274,9 @@ pub fn measure(settings: &crate::Settings) -> AgentReport {
         }
         if i + 1 == warmup {
             report.rss_warm = agent.rss().0;
+        }
+        if [10, 100, 250, 500, 750].contains(&(i + 1)) || i + 1 == settings.scrapes {
+            report.rss.push((i + 1, agent.rss().0));
         }
     }
     report.series.1 = series(&client.body);

@@ -125,7 +125,7 @@ fn allocations(a: &alloc::Report) {
             mib(c.bytes),
         ]);
     }
-    if let Some((entries, c)) = a.small_scrape {
+    if let Some((entries, c)) = a.small_scrape.filter(|(n, _)| *n < a.entries) {
         let slope = (a.scrape.allocations as f64 - c.allocations as f64)
             / (f64::from(a.entries) - f64::from(entries));
         let fixed = c.allocations as f64 - slope * f64::from(entries);
@@ -173,15 +173,15 @@ fn agent(a: &AgentReport) {
     ]);
     t.print();
     let mut m = Table::new(&["memory", "", "", "RSS"]);
-    for (label, v) in [
-        ("idle, exporters loaded, maps empty".to_owned(), a.rss_idle),
-        (
-            format!("after 10 scrapes ({} entries per map)", a.entries),
-            a.rss_warm,
-        ),
-        (format!("after {} scrapes", a.scrapes), a.rss_end),
-        ("peak (VmHWM)".to_owned(), a.peak),
-    ] {
+    let mut rows = vec![("idle, exporters loaded, maps empty".to_owned(), a.rss_idle)];
+    for (scrapes, rss) in &a.rss {
+        rows.push((
+            format!("after {scrapes} scrapes ({} entries per map)", a.entries),
+            *rss,
+        ));
+    }
+    rows.push(("peak (VmHWM)".to_owned(), a.peak));
+    for (label, v) in rows {
         m.row(vec![label, String::new(), String::new(), mib(v)]);
     }
     m.print();
@@ -203,10 +203,12 @@ fn events(events: &[EventCost]) {
         "off median",
         "on min",
         "on median",
-        "added",
+        "added (min)",
+        "added (median)",
     ]);
     for e in events {
         let added = e.on.median().saturating_sub(e.off.median());
+        let added_min = e.on.min().saturating_sub(e.off.min());
         t.row(vec![
             e.name.into(),
             e.workload.into(),
@@ -215,6 +217,7 @@ fn events(events: &[EventCost]) {
             duration(e.off.median()),
             duration(e.on.min()),
             duration(e.on.median()),
+            duration(added_min),
             duration(added),
         ]);
     }
