@@ -212,9 +212,8 @@ pub struct AgentReport {
     /// Start-up rows: a label (`cold`) and its timings.
     pub startups: Vec<(&'static str, crate::stats::Samples)>,
     pub rss_idle: u64,
-    /// RSS after 10, 100, ... scrapes.
+    /// RSS after 2, 10, 100, ... scrapes.
     pub rss: Vec<(usize, u64)>,
-    pub rss_warm: u64,
     pub rss_end: u64,
     pub peak: u64,
     pub scrapes: usize,
@@ -256,7 +255,6 @@ pub fn measure(settings: &crate::Settings) -> AgentReport {
     let filled = fill_new_flow_maps(&before, settings.agent_entries);
     assert_eq!(filled, settings.exporters, "one flows map per exporter");
     let mut client = Client::new(agent.addr);
-    let warmup = 10.min(settings.scrapes);
     let mut report = AgentReport {
         exporters: settings.exporters,
         entries: settings.agent_entries,
@@ -272,10 +270,7 @@ pub fn measure(settings: &crate::Settings) -> AgentReport {
         if i == 0 {
             report.series.0 = series(&client.body);
         }
-        if i + 1 == warmup {
-            report.rss_warm = agent.rss().0;
-        }
-        if [10, 100, 250, 500, 750].contains(&(i + 1)) || i + 1 == settings.scrapes {
+        if [2, 10, 100, 250, 500, 750].contains(&(i + 1)) || i + 1 == settings.scrapes {
             report.rss.push((i + 1, agent.rss().0));
         }
     }

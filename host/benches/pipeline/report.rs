@@ -37,12 +37,13 @@ fn pair(table: &mut Table, case: (&str, &str, &str), a: (&str, &Samples), b: (&s
             duration(a.1.median()),
             b.0.into(),
             "n/a".into(),
-            "n/a".into(),
             "n/a (1)".into(),
+            "n/a".into(),
         ]);
         return;
     }
     let r = ratio(a.1.median(), b.1.median());
+    let r_min = ratio(a.1.min(), b.1.min());
     table.row(vec![
         case.0.into(),
         case.1.into(),
@@ -54,12 +55,23 @@ fn pair(table: &mut Table, case: (&str, &str, &str), a: (&str, &Samples), b: (&s
         duration(b.1.min()),
         duration(b.1.median()),
         format!("{r:.2}x"),
+        format!("{r_min:.2}x"),
     ]);
 }
 
 fn pipeline(runs: &Runs) {
     let mut t = Table::new(&[
-        "entries", "map", "stage", "A", "min", "median", "B", "min", "median", "B/A",
+        "entries",
+        "map",
+        "stage",
+        "A",
+        "min",
+        "median",
+        "B",
+        "min",
+        "median",
+        "B/A median",
+        "B/A min",
     ]);
     for run in &runs.pipeline {
         let (n, k, r) = (size(run.entries), run.kind.name(), &run.results);
@@ -258,27 +270,46 @@ fn targets(runs: &Runs, quick: bool) {
         else {
             continue;
         };
-        let scrape = ratio(r.scrape_native.median(), r.scrape_wasm.median());
-        let decode = ratio(r.decode_native.median(), r.decode_wasm.median());
-        let dump = ratio(r.dump_batch.median(), r.dump_iterate.median());
+        // Judged on both estimators: the median of rounds and the minimum
+        // (what each side costs when nothing else on the machine runs).
+        let both =
+            |a: &Samples, b: &Samples| (ratio(a.median(), b.median()), ratio(a.min(), b.min()));
+        let scrape = both(&r.scrape_native, &r.scrape_wasm);
+        let decode = both(&r.decode_native, &r.decode_wasm);
+        let dump = both(&r.dump_batch, &r.dump_iterate);
         println!(
-            "- {} {}: scrape wasm/native {scrape:.2}x (target <= 1.3x: {}; decode alone {decode:.2}x); \
-             batch dump {dump:.1}x faster than iteration (target >= 5x: {})",
+            "- {} {}: scrape wasm/native {:.2}x median, {:.2}x min (target <= 1.3x: {}; decode alone \
+             {:.2}x / {:.2}x); batch dump {:.1}x / {:.1}x faster than iteration (target >= 5x: {})",
             size(*n),
             kind.name(),
-            verdict(scrape <= 1.3),
-            verdict(dump >= 5.0)
+            scrape.0,
+            scrape.1,
+            verdict(scrape.0.max(scrape.1) <= 1.3),
+            decode.0,
+            decode.1,
+            dump.0,
+            dump.1,
+            verdict(dump.0.min(dump.1) >= 5.0)
         );
     }
     let a = &runs.agent;
-    let growth = a.rss_end as f64 - a.rss_warm as f64;
-    println!(
-        "- RSS after {} scrapes vs after 10: {:+.1} MiB ({:+.1}%; target: no growth, judged as < 2%: {})",
-        a.scrapes,
-        growth / f64::from(1u32 << 20),
-        100.0 * growth / (a.rss_warm as f64).max(1.0),
-        verdict(growth < 0.02 * a.rss_warm as f64)
-    );
+    // The first scrapes grow the snapshot buffers, the plugins' memories and
+    // the allocator's arenas; growth after that would be a leak.
+    let warm = a
+        .rss
+        .iter()
+        .find(|(n, _)| *n >= a.scrapes / 10)
+        .or(a.rss.first());
+    if let Some(&(warm_at, warm)) = warm {
+        let growth = a.rss_end as f64 - warm as f64;
+        println!(
+            "- RSS after {} scrapes vs after {warm_at}: {:+.1} MiB ({:+.2}%; target: no growth, judged as < 1%: {})",
+            a.scrapes,
+            growth / f64::from(1u32 << 20),
+            100.0 * growth / (warm as f64).max(1.0),
+            verdict(growth < 0.01 * warm as f64)
+        );
+    }
 }
 
 /// Prints every table, then the targets.
