@@ -41,6 +41,11 @@ pub fn u16_be(bytes: &[u8], offset: usize) -> Result<u16> {
     field(bytes, offset).map(u16::from_be_bytes)
 }
 
+/// A big-endian (network order) `u32` at `offset`, e.g. an IPv4 address.
+pub fn u32_be(bytes: &[u8], offset: usize) -> Result<u32> {
+    field(bytes, offset).map(u32::from_be_bytes)
+}
+
 /// A NUL-terminated `char[len]` at `offset`, lossily decoded as UTF-8.
 pub fn c_str(bytes: &[u8], offset: usize, len: usize) -> Result<String> {
     let raw = bytes.get(offset..offset + len).ok_or_else(|| {
@@ -63,6 +68,7 @@ mod tests {
         assert_eq!(u16_le(&b, 1).unwrap(), 0x0302);
         assert_eq!(u16_be(&b, 1).unwrap(), 0x0203);
         assert_eq!(u32_le(&b, 0).unwrap(), 0x0403_0201);
+        assert_eq!(u32_be(&b, 0).unwrap(), 0x0102_0304);
         assert_eq!(u64_le(&b, 1).unwrap(), 0x0908_0706_0504_0302);
     }
 

@@ -110,8 +110,23 @@ impl Family {
         self.metric_type
     }
 
+    /// The family's help text.
+    pub fn help(&self) -> &str {
+        &self.help
+    }
+
+    /// The family's unit (empty for none).
+    pub fn unit(&self) -> &str {
+        &self.unit
+    }
+
     /// The family's label names.
     pub fn labels(&self) -> &[String] {
         &self.labels
+    }
+
+    /// Histogram bucket upper bounds (empty for other types).
+    pub fn buckets(&self) -> &[f64] {
+        &self.buckets
     }
 }

@@ -2,7 +2,10 @@
 //!
 //! - `cargo xtask build`: BPF objects from `bpf/**/*.bpf.c` (clang), decoder
 //!   components from `plugins/*` (wasm32 + wit-component), and the agent.
-//! - `cargo xtask test [ARGS]`: `build`, then `cargo test --workspace ARGS`.
+//! - `cargo xtask test [ARGS]`: `build`, then `cargo test --workspace ARGS`,
+//!   the plugin template check, and the pipeline benchmark's quick run.
+//! - `cargo xtask bench [ARGS]`: BPF objects and plugins, then the pipeline
+//!   benchmark in release: `cargo bench -p bpfhost --bench pipeline -- ARGS`.
 //! - `cargo xtask gen-tables`: regenerates the syscall and errno name
 //!   tables in `host/src/lookup/` from the kernel UAPI headers.
 //! - `cargo xtask demo [ARGS]`: `build`, then `bpfhost run --manifests crd/examples ARGS`.
@@ -45,7 +48,17 @@ fn run() -> Result<()> {
             bpf::build(&ws)?;
             plugins::build(&ws)?;
             ws.cargo(&["test", "--workspace"], &rest)?;
-            template::check(&ws)
+            template::check(&ws)?;
+            // So the benchmark cannot rot: small sizes, two rounds, debug.
+            ws.cargo(QUICK_BENCH, &[])
+        }
+        "bench" => {
+            bpf::build(&ws)?;
+            plugins::build(&ws)?;
+            ws.cargo(
+                &["bench", "-p", "bpfhost", "--bench", "pipeline", "--"],
+                &rest,
+            )
         }
         "demo" => {
             ws.build_all()?;
@@ -57,10 +70,15 @@ fn run() -> Result<()> {
             status(&mut cmd)
         }
         _ => bail!(
-            "usage: cargo xtask build|build-bpf|build-plugins|gen-tables|test [cargo test args]|demo [bpfhost run args]"
+            "usage: cargo xtask build|build-bpf|build-plugins|gen-tables|test [cargo test args]|bench [--quick] [--rounds N] [--sizes 1k,1M]|demo [bpfhost run args]"
         ),
     }
 }
+
+/// The pipeline benchmark's quick run, part of `cargo xtask test`.
+const QUICK_BENCH: &[&str] = &[
+    "test", "-p", "bpfhost", "--bench", "pipeline", "--", "--quick",
+];
 
 /// Paths of the workspace being built.
 #[derive(Debug)]
