@@ -10,14 +10,19 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::agent::{Agent, Reconciler};
+use crate::agent::setup::KernelSetup;
+use crate::agent::{Agent, FileReconciler};
+use crate::cluster::KubeConfig;
 use crate::decoder::wasm::Runtime;
 use crate::lookup::{Bounds, Lookups, Roots};
 
 /// Validated configuration of `bpfhost run`.
 #[derive(Debug, Clone)]
 pub struct RunConfig {
+    /// Manifest files and directories (file mode).
     pub manifests: Vec<PathBuf>,
+    /// Kubernetes mode: watch `BpfExporter`s instead of files.
+    pub kube: Option<KubeConfig>,
     pub listen: SocketAddr,
     pub node_name: String,
     /// How often manifest files (and the files they reference) are rescanned.
@@ -48,6 +53,8 @@ pub enum StartError {
     },
     #[error("exporter setup task failed")]
     Setup(#[source] tokio::task::JoinError),
+    #[error("cannot configure the Kubernetes client (in-cluster service account or kubeconfig)")]
+    Kube(#[source] kube::Error),
 }
 
 /// A started agent.
@@ -76,14 +83,26 @@ pub async fn start(config: &RunConfig, shutdown: CancellationToken) -> Result<Ap
     ));
     let runtime = Arc::new(runtime);
     let agent = Arc::new(Agent::new(config.node_name.clone()));
-    let mut reconciler = Reconciler::new(config.manifests.clone(), agent.clone(), runtime.clone());
-    // The first pass completes before the port is bound.
-    let mut reconciler = tokio::task::spawn_blocking(move || {
-        reconciler.reconcile();
-        reconciler
-    })
-    .await
-    .map_err(StartError::Setup)?;
+    let watcher = match &config.kube {
+        // The controller loads exporters once the API has been listed; the
+        // port serves /healthz meanwhile.
+        Some(kube) => {
+            let client = kube::Client::try_default()
+                .await
+                .map_err(StartError::Kube)?;
+            let setup = Arc::new(KernelSetup {
+                runtime: runtime.clone(),
+            });
+            tokio::spawn(crate::cluster::run(
+                client,
+                kube.clone(),
+                agent.clone(),
+                setup,
+                shutdown.clone(),
+            ))
+        }
+        None => watch_files(config, &agent, &runtime, &shutdown).await?,
+    };
     let listener = TcpListener::bind(config.listen)
         .await
         .map_err(|source| StartError::Bind {
@@ -95,31 +114,6 @@ pub async fn start(config: &RunConfig, shutdown: CancellationToken) -> Result<Ap
         source,
     })?;
     tracing::info!(%addr, exporters = agent.slots().len(), "serving /metrics");
-    let watcher = {
-        let (shutdown, rescan) = (shutdown.clone(), config.rescan);
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(rescan);
-            tick.tick().await;
-            loop {
-                tokio::select! {
-                    () = shutdown.cancelled() => break,
-                    _ = tick.tick() => {}
-                }
-                reconciler = match tokio::task::spawn_blocking(move || {
-                    reconciler.reconcile();
-                    reconciler
-                })
-                .await
-                {
-                    Ok(r) => r,
-                    Err(e) => {
-                        tracing::error!(error = %e, "manifest rescan failed; no more rescans");
-                        break;
-                    }
-                };
-            }
-        })
-    };
     let mut router = crate::server::router(agent.clone());
     if config.enable_dump {
         router = router.merge(crate::server::dump_routes(agent.clone()));
@@ -136,6 +130,47 @@ pub async fn start(config: &RunConfig, shutdown: CancellationToken) -> Result<Ap
         watcher,
         _runtime: runtime,
     })
+}
+
+/// File mode: the first pass completes before the port is bound, then the
+/// files are rescanned every `config.rescan`.
+async fn watch_files(
+    config: &RunConfig,
+    agent: &Arc<Agent>,
+    runtime: &Arc<Runtime>,
+    shutdown: &CancellationToken,
+) -> Result<JoinHandle<()>, StartError> {
+    let reconciler = FileReconciler::new(config.manifests.clone(), agent.clone(), runtime.clone());
+    let mut reconciler = tokio::task::spawn_blocking(move || {
+        let mut reconciler = reconciler;
+        reconciler.reconcile();
+        reconciler
+    })
+    .await
+    .map_err(StartError::Setup)?;
+    let (shutdown, rescan) = (shutdown.clone(), config.rescan);
+    Ok(tokio::spawn(async move {
+        let mut tick = tokio::time::interval(rescan);
+        tick.tick().await;
+        loop {
+            tokio::select! {
+                () = shutdown.cancelled() => break,
+                _ = tick.tick() => {}
+            }
+            reconciler = match tokio::task::spawn_blocking(move || {
+                reconciler.reconcile();
+                reconciler
+            })
+            .await
+            {
+                Ok(r) => r,
+                Err(e) => {
+                    tracing::error!(error = %e, "manifest rescan failed; no more rescans");
+                    break;
+                }
+            };
+        }
+    }))
 }
 
 impl App {

@@ -32,9 +32,18 @@ pub enum Command {
 /// Flags of `bpfhost run`.
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// Manifest files or directories of them (`*.yaml`, `*.yml`).
-    #[arg(long, num_args = 1.., required = true, value_name = "PATH")]
+    /// Manifest files or directories of them (`*.yaml`, `*.yml`), rescanned
+    /// for changes.
+    #[arg(long, num_args = 1.., required_unless_present = "kube", value_name = "PATH")]
     pub manifests: Vec<PathBuf>,
+    /// Kubernetes mode: run the `BpfExporter`s that select this node
+    /// (in-cluster service account, or the kubeconfig) instead of files.
+    #[arg(long, conflicts_with = "manifests")]
+    pub kube: bool,
+    /// Kubernetes mode: label selector of the `ConfigMap`s that
+    /// `configMapKeyRef` sources may read; empty watches every `ConfigMap`.
+    #[arg(long, default_value = bpfhost_selector(), value_name = "SELECTOR", requires = "kube")]
+    pub configmap_selector: String,
     /// Address to serve /metrics, /healthz and /status on.
     #[arg(long, default_value = "0.0.0.0:9387", value_name = "ADDR")]
     pub listen: SocketAddr,
@@ -141,6 +150,10 @@ impl From<PackArgs> for crate::pack::PackOptions {
             config_map: args.configmap,
         }
     }
+}
+
+fn bpfhost_selector() -> &'static str {
+    crate::cluster::DEFAULT_CONFIG_MAP_SELECTOR
 }
 
 /// This machine's host name, for the default node name.

@@ -7,6 +7,7 @@
 pub mod agent;
 pub mod app;
 pub mod cli;
+pub mod cluster;
 pub mod decoder;
 pub mod exposition;
 pub mod loader;

@@ -2,6 +2,7 @@ use std::process::ExitCode;
 
 use bpfhost::app::{self, RunConfig};
 use bpfhost::cli::{Cli, Command, PluginCommand, hostname};
+use bpfhost::cluster::KubeConfig;
 use clap::Parser;
 use tokio_util::sync::CancellationToken;
 use tracing_subscriber::EnvFilter;
@@ -16,15 +17,22 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let result = match cli.command {
-        Command::Run(args) => run(&RunConfig {
-            manifests: args.manifests,
-            listen: args.listen,
-            node_name: args.node_name.unwrap_or_else(hostname),
-            rescan: app::DEFAULT_RESCAN,
-            cache_dir: (!args.no_cache).then_some(args.cache_dir),
-            enable_dump: args.enable_dump,
-            kubelet_log_dir: args.kubelet_log_dir,
-        }),
+        Command::Run(args) => {
+            let node_name = args.node_name.unwrap_or_else(hostname);
+            run(&RunConfig {
+                manifests: args.manifests,
+                kube: args.kube.then(|| KubeConfig {
+                    config_map_selector: Some(args.configmap_selector),
+                    ..KubeConfig::new(node_name.clone())
+                }),
+                listen: args.listen,
+                node_name,
+                rescan: app::DEFAULT_RESCAN,
+                cache_dir: (!args.no_cache).then_some(args.cache_dir),
+                enable_dump: args.enable_dump,
+                kubelet_log_dir: args.kubelet_log_dir,
+            })
+        }
         Command::Validate(args) => app::validate(&args.manifests),
         Command::Plugin(PluginCommand::Test(args)) => app::plugin_test(&args),
         Command::Plugin(PluginCommand::New(args)) => app::plugin_new(&args),

@@ -184,6 +184,11 @@ fn with_config_map(
         metadata: KubeMeta {
             name: Some(metadata.name.clone()),
             namespace: metadata.namespace.clone(),
+            // The agent watches only labelled ConfigMaps by default.
+            labels: Some(BTreeMap::from([(
+                crate::cluster::DEFAULT_CONFIG_MAP_SELECTOR.to_owned(),
+                "true".to_owned(),
+            )])),
             ..KubeMeta::default()
         },
         binary_data: Some(BTreeMap::from([

@@ -18,6 +18,6 @@ mod tests;
 
 pub use collect::Scrape;
 pub use exporter::{CollectError, Exporter};
-pub use reconcile::Reconciler;
+pub use reconcile::{Failure, FileReconciler, Outcome, Reconciler, Stage};
 pub use registry::{Agent, Slot, SlotStatus};
 pub use self_metrics::SelfMetrics;

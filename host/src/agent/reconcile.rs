@@ -1,11 +1,16 @@
-//! Bringing the running exporters in line with the manifests on disk.
+//! Bringing the running exporters in line with a desired set of manifests.
 //!
-//! Each pass loads every manifest, fingerprints each exporter (its spec and
-//! the bytes of its object and decoder) and acts on the difference: new
-//! exporters are loaded, changed ones reloaded (the new version is loaded
-//! before the old one is dropped; a failed reload keeps the old version
-//! serving and reports the error), vanished ones unloaded. File mode calls
-//! [`Reconciler::reconcile`] at start and then on a fixed rescan interval.
+//! One core serves both modes. A pass takes the desired set ([`Loaded`]:
+//! manifests, the `ConfigMap`s they read, and errors), fingerprints each
+//! exporter (its spec and the bytes of its object and decoder) and acts on
+//! the difference: new exporters are loaded, changed ones reloaded (the new
+//! version is loaded before the old one is dropped; a failed reload keeps
+//! the old version serving and reports the error), vanished ones unloaded.
+//!
+//! File mode ([`FileReconciler`]) builds the set from the manifest files at
+//! start and then on a fixed rescan interval; Kubernetes mode
+//! ([`crate::cluster`]) builds it from the watched resources and reads each
+//! exporter's [`Outcome`] back for its status.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::hash::{Hash, Hasher};
@@ -13,48 +18,130 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use super::Agent;
-use super::setup::load_exporter;
+use super::setup::{KernelSetup, Setup, SetupError};
 use crate::decoder::wasm::Runtime;
-use crate::manifest::{self, ConfigMaps, Manifest};
+use crate::manifest::{self, ConfigMaps, Loaded, Manifest};
 
-/// Keeps an [`Agent`] in line with a set of manifest paths.
+/// Where setting up an exporter failed, in the order setup runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// The resource itself is invalid (Kubernetes mode).
+    Manifest,
+    /// Reading, compiling or starting the decoder, or its families.
+    Decoder,
+    /// Reading or loading the ELF object (the verifier among others), or
+    /// finding the maps the decoder reads.
+    Object,
+    /// Attaching the loaded programs.
+    Attach,
+}
+
+/// Why an exporter is not running as its manifest says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub stage: Stage,
+    /// The error chain, in one line per cause.
+    pub message: String,
+    /// The end of the verifier log when the verifier rejected a program.
+    pub verifier_log: Option<String>,
+    /// Whether an earlier version keeps serving meanwhile.
+    pub previous_serving: bool,
+}
+
+/// The result of the last attempt to run an exporter as its manifest says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Loaded, attached and serving.
+    Running,
+    Failed(Failure),
+}
+
+impl Failure {
+    fn from_setup(error: &SetupError, previous_serving: bool) -> Self {
+        let (stage, verifier_log) = match error {
+            SetupError::DecoderSource(_)
+            | SetupError::Decoder(_)
+            | SetupError::FamilyCollision { .. } => (Stage::Decoder, None),
+            SetupError::ObjectSource(_) | SetupError::MissingMap { .. } | SetupError::Map(_) => {
+                (Stage::Object, None)
+            }
+            SetupError::Load(e) if e.is_attach() => (Stage::Attach, None),
+            SetupError::Load(e) => (Stage::Object, e.verifier_log_tail().map(str::to_owned)),
+        };
+        Self {
+            stage,
+            message: crate::error_chain(error),
+            verifier_log,
+            previous_serving,
+        }
+    }
+}
+
+/// What the last pass did about one exporter.
+#[derive(Debug)]
+struct Applied {
+    print: u64,
+    outcome: Outcome,
+}
+
+/// Keeps an [`Agent`] in line with desired sets of manifests.
 #[derive(Debug)]
 pub struct Reconciler {
-    paths: Vec<PathBuf>,
     agent: Arc<Agent>,
-    runtime: Arc<Runtime>,
-    /// Fingerprint of what each exporter was last loaded (or failed) from.
-    applied: BTreeMap<String, u64>,
+    setup: Arc<dyn Setup>,
+    /// What each exporter was last loaded (or failed) from, and how.
+    applied: BTreeMap<String, Applied>,
 }
 
 impl Reconciler {
-    /// A reconciler for `paths` feeding `agent`.
-    pub fn new(paths: Vec<PathBuf>, agent: Arc<Agent>, runtime: Arc<Runtime>) -> Self {
+    /// A reconciler feeding `agent` with exporters from `setup`.
+    pub fn new(agent: Arc<Agent>, setup: Arc<dyn Setup>) -> Self {
         Self {
-            paths,
             agent,
-            runtime,
+            setup,
             applied: BTreeMap::new(),
         }
     }
 
-    /// One pass: load, reload and unload so the agent matches the files.
-    pub fn reconcile(&mut self) {
-        let loaded = manifest::load_paths(&self.paths);
-        for error in &loaded.errors {
+    /// One pass: load, reload and unload so the agent runs `desired`.
+    ///
+    /// `invalid` names exporters whose resource exists but failed
+    /// validation, with the reason: a running version of one keeps serving
+    /// (a bad edit must not take it down) and the failure is recorded.
+    pub fn apply(&mut self, desired: &Loaded, invalid: &BTreeMap<String, String>) {
+        for error in &desired.errors {
             tracing::error!(%error, "invalid manifest");
         }
-        self.agent
-            .set_manifest_errors(loaded.errors.iter().map(ToString::to_string).collect());
+        let mut manifest_errors: Vec<String> =
+            desired.errors.iter().map(ToString::to_string).collect();
+        manifest_errors.extend(invalid.values().cloned());
+        self.agent.set_manifest_errors(manifest_errors);
         let mut wanted = BTreeSet::new();
-        for manifest in &loaded.exporters {
+        for manifest in &desired.exporters {
             let name = manifest.name().to_owned();
-            let print = fingerprint(manifest, &loaded.config_maps);
-            if self.applied.get(&name) != Some(&print) {
-                self.apply(manifest, &loaded.config_maps);
-                self.applied.insert(name.clone(), print);
+            let print = fingerprint(manifest, &desired.config_maps);
+            if self.applied.get(&name).map(|a| a.print) != Some(print) {
+                let outcome = self.load(manifest, &desired.config_maps);
+                self.applied
+                    .insert(name.clone(), Applied { print, outcome });
             }
             wanted.insert(name);
+        }
+        for (name, message) in invalid {
+            let previous_serving = self.agent.slot(name).is_some_and(|s| s.is_running());
+            if !previous_serving {
+                self.agent.insert_failed(name.clone(), message.clone());
+            }
+            // Fingerprint 0: the next valid spec always counts as a change.
+            let outcome = Outcome::Failed(Failure {
+                stage: Stage::Manifest,
+                message: message.clone(),
+                verifier_log: None,
+                previous_serving,
+            });
+            self.applied
+                .insert(name.clone(), Applied { print: 0, outcome });
+            wanted.insert(name.clone());
         }
         let gone: Vec<String> = self
             .applied
@@ -70,10 +157,16 @@ impl Reconciler {
         }
     }
 
-    fn apply(&self, manifest: &Manifest, config_maps: &ConfigMaps) {
+    /// The result of the last attempt to run exporter `name`, while the
+    /// desired set has it.
+    pub fn outcome(&self, name: &str) -> Option<&Outcome> {
+        self.applied.get(name).map(|a| &a.outcome)
+    }
+
+    fn load(&self, manifest: &Manifest, config_maps: &ConfigMaps) -> Outcome {
         let name = manifest.name();
         let previous = self.agent.slot(name).filter(|slot| slot.is_running());
-        match load_exporter(manifest, config_maps, &self.runtime, &self.agent) {
+        match self.setup.load(manifest, config_maps, &self.agent) {
             Ok(exporter) => {
                 let programs = exporter.programs_attached();
                 let old = self.agent.insert(exporter);
@@ -81,18 +174,43 @@ impl Reconciler {
                 tracing::info!(exporter = %name, programs, "exporter {verb}");
                 // The old version detaches here, after the new one is serving.
                 drop(old);
+                Outcome::Running
             }
             Err(error) => {
-                let message = crate::error_chain(&error);
+                let failure = Failure::from_setup(&error, previous.is_some());
                 if let Some(running) = previous {
-                    tracing::error!(exporter = %name, error = %message, "reload failed; the previous version keeps serving");
-                    running.set_reload_error(Some(message));
+                    tracing::error!(exporter = %name, error = %failure.message, "reload failed; the previous version keeps serving");
+                    running.set_reload_error(Some(failure.message.clone()));
                 } else {
-                    tracing::error!(exporter = %name, error = %message, "exporter failed to load");
-                    self.agent.insert_failed(name, message);
+                    tracing::error!(exporter = %name, error = %failure.message, "exporter failed to load");
+                    self.agent.insert_failed(name, failure.message.clone());
                 }
+                Outcome::Failed(failure)
             }
         }
+    }
+}
+
+/// File mode: the desired set is what the manifest files say.
+#[derive(Debug)]
+pub struct FileReconciler {
+    paths: Vec<PathBuf>,
+    core: Reconciler,
+}
+
+impl FileReconciler {
+    /// A reconciler for `paths` feeding `agent`.
+    pub fn new(paths: Vec<PathBuf>, agent: Arc<Agent>, runtime: Arc<Runtime>) -> Self {
+        Self {
+            paths,
+            core: Reconciler::new(agent, Arc::new(KernelSetup { runtime })),
+        }
+    }
+
+    /// One pass: reads every manifest and applies them.
+    pub fn reconcile(&mut self) {
+        let loaded = manifest::load_paths(&self.paths);
+        self.core.apply(&loaded, &BTreeMap::new());
     }
 }
 
@@ -112,5 +230,6 @@ fn fingerprint(manifest: &Manifest, config_maps: &ConfigMaps) -> u64 {
             Err(e) => e.to_string().hash(&mut hasher),
         }
     }
-    hasher.finish()
+    // Never 0, which marks an invalid resource.
+    hasher.finish().max(1)
 }

@@ -13,8 +13,12 @@ use crate::maps::{KernelMap, MapError, MapSource};
 /// Why an exporter could not be set up.
 #[derive(Debug, thiserror::Error)]
 pub enum SetupError {
+    /// `spec.decoder` could not be read.
     #[error(transparent)]
-    Manifest(#[from] ManifestError),
+    DecoderSource(ManifestError),
+    /// `spec.object` could not be read.
+    #[error(transparent)]
+    ObjectSource(ManifestError),
     #[error(transparent)]
     Decoder(#[from] wasm::LoadError),
     #[error(transparent)]
@@ -27,6 +31,37 @@ pub enum SetupError {
     FamilyCollision { family: String, exporter: String },
 }
 
+/// How the reconciler turns a manifest into a running exporter: the seam in
+/// front of the kernel and the wasm runtime, so the reconcile logic can be
+/// tested with fake exporters.
+pub trait Setup: Send + Sync + std::fmt::Debug {
+    /// Sets up the exporter of `manifest`; its families must not collide
+    /// with those `agent` serves.
+    fn load(
+        &self,
+        manifest: &Manifest,
+        config_maps: &ConfigMaps,
+        agent: &Agent,
+    ) -> Result<Exporter, SetupError>;
+}
+
+/// The real [`Setup`]: wasm decoders in `runtime`, objects in the kernel.
+#[derive(Debug, Clone)]
+pub struct KernelSetup {
+    pub runtime: std::sync::Arc<Runtime>,
+}
+
+impl Setup for KernelSetup {
+    fn load(
+        &self,
+        manifest: &Manifest,
+        config_maps: &ConfigMaps,
+        agent: &Agent,
+    ) -> Result<Exporter, SetupError> {
+        load_exporter(manifest, config_maps, &self.runtime, agent)
+    }
+}
+
 /// Sets up one exporter: decoder, object, programs, map sources. Its
 /// families must not collide with those of the exporters `agent` runs.
 pub fn load_exporter(
@@ -37,7 +72,9 @@ pub fn load_exporter(
 ) -> Result<Exporter, SetupError> {
     let name = &manifest.exporter.metadata.name;
     let spec = &manifest.exporter.spec;
-    let wasm = manifest.decoder_bytes(config_maps)?;
+    let wasm = manifest
+        .decoder_bytes(config_maps)
+        .map_err(SetupError::DecoderSource)?;
     let mut limits = limits(spec.decoder.limits.as_ref());
     // Validation already refused unknown lookup names.
     limits.lookups = spec
@@ -50,7 +87,9 @@ pub fn load_exporter(
     if let Some((family, exporter)) = agent.family_conflict(name, &decoder.spec().families) {
         return Err(SetupError::FamilyCollision { family, exporter });
     }
-    let elf = manifest.object_bytes(config_maps)?;
+    let elf = manifest
+        .object_bytes(config_maps)
+        .map_err(SetupError::ObjectSource)?;
     let object = loader::load(&LoadRequest {
         exporter: name,
         elf: &elf,

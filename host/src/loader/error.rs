@@ -181,6 +181,29 @@ impl From<aya::programs::ProgramError> for AttachSource {
 }
 
 impl LoadError {
+    /// Whether the programs loaded and this failure happened attaching them
+    /// (the `ProgramsAttached` stage of a node's status).
+    pub fn is_attach(&self) -> bool {
+        matches!(
+            self,
+            Self::Attach { .. }
+                | Self::TracefsMissing { .. }
+                | Self::KprobesUnsupported { .. }
+                | Self::LockdownForbidsTracing { .. }
+                | Self::InterfaceNotFound { .. }
+                | Self::UnknownPerfEvent { .. }
+                | Self::NoCgroup2 { .. }
+        )
+    }
+
+    /// The end of the verifier log, when the verifier rejected a program.
+    pub fn verifier_log_tail(&self) -> Option<&str> {
+        match self {
+            Self::Verifier { log_tail, .. } => Some(log_tail),
+            _ => None,
+        }
+    }
+
     /// An attach failure of `program` on `target`.
     pub(crate) fn attach(
         program: &str,

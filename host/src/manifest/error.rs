@@ -252,7 +252,10 @@ pub enum ManifestError {
     },
 
     /// A `configMapKeyRef` naming a `ConfigMap` that is not known.
-    #[error("{at}: {field}: configmap `{namespace}/{name}` not found")]
+    #[error(
+        "{at}: {field}: configmap `{namespace}/{name}` not found{}",
+        selector_hint(at)
+    )]
     ConfigMapNotFound {
         at: Box<Location>,
         field: String,
@@ -325,6 +328,18 @@ fn show_byte(byte: u8) -> String {
         format!("`{}`", char::from(byte))
     } else {
         format!("0x{byte:02x}")
+    }
+}
+
+/// In Kubernetes mode the agent watches only some `ConfigMap`s; a missing
+/// one is most often one without the label.
+fn selector_hint(at: &Location) -> &'static str {
+    match at {
+        Location::Resource { .. } => {
+            " (the agent watches only ConfigMaps that match its --configmap-selector, \
+             by default those labelled `bpfhost.dev/source`)"
+        }
+        Location::File(_) | Location::Document { .. } => "",
     }
 }
 

@@ -76,6 +76,11 @@ fn config_map_output_loads_with_the_same_bytes() {
     };
     let text = pack(&options).expect("packs");
     assert!(text.contains("kind: ConfigMap"), "{text}");
+    assert!(
+        text.contains("bpfhost.dev/source: 'true'")
+            || text.contains("bpfhost.dev/source: \"true\""),
+        "labelled for the agent's ConfigMap watch: {text}"
+    );
     let manifest = assert_round_trips(&text, &options);
     assert_eq!(manifest.namespace(), "monitoring");
     assert_eq!(manifest.decoder_config_json(), r#"{"ports":[80,443]}"#);

@@ -70,6 +70,7 @@ impl Agent {
         let shutdown = CancellationToken::new();
         let mut config = RunConfig {
             manifests: manifests.iter().map(|p| p.to_path_buf()).collect(),
+            kube: None,
             listen: "127.0.0.1:0".parse().expect("addr"),
             node_name: "test-node".into(),
             rescan: std::time::Duration::from_millis(200),
