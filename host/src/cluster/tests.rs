@@ -555,30 +555,73 @@ async fn api_errors_are_retried() {
 }
 
 #[tokio::test]
-async fn departed_nodes_entries_are_swept_and_live_ones_kept() {
+async fn departed_nodes_entries_are_swept_by_the_smallest_live_agent() {
     let mut h = Harness::new();
     h.api.put(Kind::Node, json!({"metadata": {"name": "n2"}}));
     h.api
         .put(Kind::Exporter, exporter("x", &json!({}), &json!({})));
-    h.api
-        .apply_status("obs", "x", "bpfhost/n2", vec![json!({"node": "n2"})]);
-    h.api
-        .apply_status("obs", "x", "bpfhost/gone", vec![json!({"node": "gone"})]);
+    for node in ["a-gone", "n2", "z-gone"] {
+        let manager = format!("bpfhost/{node}");
+        h.api
+            .apply_status("obs", "x", &manager, vec![json!({"node": node})]);
+    }
     h.start();
-    h.wait("gone's entry swept", |api| {
-        entry_of(api, "x", "gone").is_none() && entry_of(api, "x", NODE).is_some()
+    h.wait("departed entries swept", |api| {
+        entry_of(api, "x", "a-gone").is_none()
+            && entry_of(api, "x", "z-gone").is_none()
+            && entry_of(api, "x", NODE).is_some()
     })
     .await;
     assert!(
         entry_of(&h.api, "x", "n2").is_some(),
         "a live node's entry stays"
     );
-    let sweep = status_patches(&h.api)
+    let managers: Vec<String> = status_patches(&h.api)
         .into_iter()
-        .find(|p| p.query["fieldManager"] == "bpfhost/gone")
-        .expect("applied as the departed node's manager");
-    assert_eq!(sweep.body["status"]["nodes"], json!([]));
+        .filter(|p| p.body["status"]["nodes"] == json!([]))
+        .map(|p| p.query["fieldManager"].clone())
+        .collect();
+    assert!(
+        managers.contains(&"bpfhost/a-gone".to_owned()),
+        "{managers:?}"
+    );
+    assert!(
+        managers.contains(&"bpfhost/z-gone".to_owned()),
+        "{managers:?}"
+    );
     h.stop().await;
+
+    // The agent of n2 is not the sweeper while n1 lives: one GET, no patch.
+    let api = FakeApi::new();
+    api.put(Kind::Node, json!({"metadata": {"name": "n1"}}));
+    api.put(Kind::Exporter, exporter("x", &json!({}), &json!({})));
+    for node in ["n1", "n2", "z-gone"] {
+        api.apply_status(
+            "obs",
+            "x",
+            &format!("bpfhost/{node}"),
+            vec![json!({"node": node})],
+        );
+    }
+    let client = api.client();
+    let exporters: kube::Api<crate::manifest::BpfExporterResource> = kube::Api::all(client.clone());
+    let listed: Vec<_> = exporters
+        .list(&kube::api::ListParams::default())
+        .await
+        .expect("list")
+        .items
+        .into_iter()
+        .map(Arc::new)
+        .collect();
+    assert_eq!(super::stale::sweep(&client, &listed, "n2").await, 0);
+    let requests = api.requests();
+    let gets: Vec<&str> = requests
+        .iter()
+        .filter(|r| r.path.contains("/nodes/"))
+        .map(|r| r.path.as_str())
+        .collect();
+    assert_eq!(gets, ["/api/v1/nodes/n1"]);
+    assert!(status_patches(&api).is_empty());
 }
 
 #[tokio::test]
