@@ -6,6 +6,10 @@
 
 use std::sync::Arc;
 
+mod labels;
+
+pub use labels::{Iter as LabelIter, Labels};
+
 /// The Prometheus type of a family.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MetricType {
@@ -46,7 +50,7 @@ pub enum Value {
 /// One series of a family.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Series {
-    pub labels: Vec<String>,
+    pub labels: Labels,
     pub value: Value,
 }
 

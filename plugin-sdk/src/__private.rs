@@ -130,14 +130,22 @@ impl MapSnapshot {
 }
 
 impl Output {
+    /// The WIT form is the SDK's own: the label buffer and offsets move
+    /// over as they are, rows are re-laid out by wit-bindgen.
     fn into_wit(self) -> wit::Output {
+        let range = |s: crate::output::Span| wit::LabelRange {
+            first: s.first,
+            count: s.count,
+        };
         wit::Output {
+            label_values: self.text,
+            label_ends: self.ends,
             samples: self
                 .samples
                 .into_iter()
                 .map(|s| wit::Sample {
                     family: s.family,
-                    labels: s.labels,
+                    labels: range(s.labels),
                     value: s.value,
                 })
                 .collect(),
@@ -146,7 +154,7 @@ impl Output {
                 .into_iter()
                 .map(|h| wit::HistogramSample {
                     family: h.family,
-                    labels: h.labels,
+                    labels: range(h.labels),
                     buckets: h.buckets,
                     sum: h.sum,
                     count: h.count,

@@ -109,7 +109,7 @@
 //! ```
 //!
 //! The WIT contract lives in the repository's `wit/` folder
-//! (`bpfhost:decoder@0.1.0`); the generated bindings stay private to this
+//! (`bpfhost:decoder@0.2.0`); the generated bindings stay private to this
 //! crate, so decoders only ever see the types re-exported here. The crate's
 //! `README.md` is the author's guide: Cargo setup, native tests, building
 //! and shipping a component.
@@ -141,7 +141,9 @@ pub use config::Config;
 pub use error::{Error, Result};
 pub use histograms::Histograms;
 pub use maps::{Entry, MapSnapshot, MapType, MapView, Maps};
-pub use output::{HistogramSample, Output, Sample};
+pub use output::{
+    HistogramSample, HistogramView, LabelIter, LabelValues, Output, Sample, SampleView,
+};
 pub use reader::{Part, Reader};
 pub use spec::{Family, FamilyId, MetricType, Spec};
 

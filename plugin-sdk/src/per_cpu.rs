@@ -51,13 +51,10 @@ impl Output {
     ) -> Result<()> {
         for (cpu, value) in entry.per_cpu().enumerate() {
             let value = read(&mut Reader::value(value))?;
-            let mut all: Vec<String> = labels.iter().map(|&l| l.to_owned()).collect();
-            all.push(cpu.to_string());
-            self.samples.push(crate::Sample {
-                family: family.0,
-                labels: all,
-                value,
-            });
+            let mut span = self.labels(labels.iter().copied());
+            self.push_value(cpu);
+            span.count += 1;
+            self.push_sample(family, span, value);
         }
         Ok(())
     }
@@ -105,7 +102,7 @@ mod tests {
         out.sample_per_cpu(family, &["7"], &entry, |v| Ok(v.u64()? as f64))
             .unwrap();
         let rows: Vec<(Vec<String>, f64)> = out
-            .samples
+            .samples()
             .into_iter()
             .map(|s| (s.labels, s.value))
             .collect();

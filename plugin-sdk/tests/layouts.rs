@@ -233,7 +233,7 @@ fn u64_slot_array_with_sum_per_cpu() {
     let mut out = Output::default();
     hist.emit(&mut out, family(&buckets, &[]));
     assert_eq!(
-        out.histograms,
+        out.histograms(),
         [histogram(&[], &[2, 2, 8, 18, 18, 18, 22, 24], 24.69, 24)]
     );
 }
@@ -251,7 +251,7 @@ fn u32_slot_array_as_libbpf_tools_writes_it() {
     hist.emit(&mut out, family(&buckets, &["x"]));
     assert_eq!(buckets.bounds().unwrap(), [1.0, 2.0, 4.0, 8.0, 16.0]);
     assert_eq!(
-        out.histograms,
+        out.histograms(),
         [histogram(&["x"], &[4, 5, 5, 5, 12], 0.0, 14)]
     );
 }
@@ -283,7 +283,7 @@ fn keyed_slots_group_by_the_label_part_of_c_keys() {
     let mut out = Output::default();
     hist.emit(&mut out, family(&buckets, &["cgroup"]));
     assert_eq!(
-        out.histograms,
+        out.histograms(),
         [
             histogram(&["100"], &[5, 5, 12, 12], 900.0, 12),
             histogram(&["200"], &[0, 0, 0, 6], 0.0, 6),

@@ -119,14 +119,16 @@ fn parse_size(s: &str) -> u32 {
     digits.parse::<u32>().expect("size like 10k or 1M") * unit
 }
 
-/// Limits large enough for a 1M-entry map; the agent's defaults (64 MiB,
-/// 200k series) would cut the largest case short.
+/// Limits large enough for a 1M-entry map; the agent's defaults (64 MiB of
+/// memory, 200k series, 64 MiB of exposition: ~110 bytes a flow, so about
+/// 600k) would cut the largest case short.
 fn limits() -> Limits {
     Limits {
         deadline: Duration::from_mins(2),
         memory_bytes: 2 << 30,
         output: Bounds {
             max_series: 2_000_000,
+            max_bytes: 1 << 30,
             ..Bounds::default()
         },
         ..Limits::default()

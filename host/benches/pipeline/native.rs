@@ -11,7 +11,7 @@ use bpfhost::decoder::{
     Collection, DecodeError, Decoder, DecoderSpec, PluginErrorKind, Row, assemble,
 };
 use bpfhost::maps::{MapSnapshot, MapType};
-use bpfhost::metrics::{Family, MetricType, Value};
+use bpfhost::metrics::{Family, Labels, MetricType, Value};
 use bpfhost_plugin_sdk as sdk;
 
 /// An SDK decoder run in-process.
@@ -112,16 +112,19 @@ impl<D: sdk::Decoder + Send> Decoder for Native<D> {
             m.values = std::mem::take(&mut v.values);
         }
         result.map_err(plugin_error)?;
-        let samples = out.samples.into_iter().map(|s| Row {
+        // A native decoder makes the host's series itself: one `Labels`
+        // per row from the values it formatted, as the wasm host does from
+        // the values the plugin hands over.
+        let samples = out.sample_views().map(|s| Row {
             family: s.family,
-            labels: s.labels,
+            labels: Labels::new(s.labels),
             value: Value::Number(s.value),
         });
-        let histograms = out.histograms.into_iter().map(|h| Row {
+        let histograms = out.histogram_views().map(|h| Row {
             family: h.family,
-            labels: h.labels,
+            labels: Labels::new(h.labels),
             value: Value::Histogram {
-                buckets: h.buckets,
+                buckets: h.buckets.to_vec(),
                 sum: h.sum,
                 count: h.count,
             },

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use crate::decoder::TrapKind;
 use crate::decoder::validate::DropReason;
-use crate::metrics::{Family, FamilySamples, MetricType, Series, Value};
+use crate::metrics::{Family, FamilySamples, Labels, MetricType, Series, Value};
 
 /// What one exporter's collection looked like.
 #[derive(Debug, Clone, Default)]
@@ -91,7 +91,7 @@ fn family(name: &str, help: &str, metric_type: MetricType, labels: &[&str]) -> A
 
 fn series(labels: &[&str], value: f64) -> Series {
     Series {
-        labels: labels.iter().map(|&l| l.into()).collect(),
+        labels: Labels::new(labels),
         value: Value::Number(value),
     }
 }
@@ -265,7 +265,7 @@ impl SelfMetrics {
                 .iter()
                 .filter(|(exporter, _)| covered(exporter))
                 .map(|(exporter, h)| Series {
-                    labels: vec![exporter.clone()],
+                    labels: Labels::new([exporter]),
                     value: Value::Histogram {
                         buckets: h.buckets.to_vec(),
                         sum: h.sum,

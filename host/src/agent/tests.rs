@@ -8,7 +8,7 @@ use crate::decoder::{
     Collection, DecodeError, Decoder, DecoderSpec, PluginErrorKind, Row, assemble,
 };
 use crate::maps::{MapError, MapSnapshot, MapSource, ReadMethod};
-use crate::metrics::{Family, MetricType, Value};
+use crate::metrics::{Family, Labels, MetricType, Value};
 
 /// A map whose every read returns `entries` 4-byte keys 0..entries.
 struct FakeMap {
@@ -84,10 +84,10 @@ impl Decoder for FakeDecoder {
         let map = &maps[0];
         let rows = (0..map.entries as usize).map(|i| Row {
             family: 0,
-            labels: vec![
-                u32::from_le_bytes(map.keys[i * 4..i * 4 + 4].try_into().expect("4 bytes"))
-                    .to_string(),
-            ],
+            labels: Labels::new([u32::from_le_bytes(
+                map.keys[i * 4..i * 4 + 4].try_into().expect("4 bytes"),
+            )
+            .to_string()]),
             value: Value::Number(1.0),
         });
         Ok(assemble(
@@ -213,7 +213,7 @@ impl Decoder for Gated {
         drop(changed.wait_while(guard, |open| !*open).expect("gate"));
         let row = Row {
             family: 0,
-            labels: vec!["calls".into()],
+            labels: Labels::from(["calls"]),
             value: Value::Number(n as f64),
         };
         Ok(assemble(

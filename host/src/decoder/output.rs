@@ -1,6 +1,6 @@
 //! Turning a decoder's compact rows into series grouped by family.
 
-use crate::metrics::{FamilySamples, MetricType, Series, Value};
+use crate::metrics::{FamilySamples, Labels, MetricType, Series, Value};
 
 use super::DecoderSpec;
 use super::validate::{Bounds, DropReason, value_is_valid};
@@ -25,7 +25,7 @@ impl Collection {
 #[derive(Debug)]
 pub struct Row {
     pub family: u32,
-    pub labels: Vec<String>,
+    pub labels: Labels,
     pub value: Value,
 }
 
@@ -142,7 +142,7 @@ mod tests {
         rows.iter()
             .map(|(l, v)| Row {
                 family: 0,
-                labels: vec![(*l).into()],
+                labels: Labels::from([*l]),
                 value: Value::Number(*v),
             })
             .collect()
@@ -170,7 +170,7 @@ mod tests {
         let kept: Vec<(&str, &Value)> = c.families[0]
             .series
             .iter()
-            .map(|s| (s.labels[0].as_str(), &s.value))
+            .map(|s| (&s.labels[0], &s.value))
             .collect();
         assert_eq!(
             kept,
@@ -229,37 +229,37 @@ mod tests {
         let rows = vec![
             Row {
                 family: 0,
-                labels: vec!["x".into()],
+                labels: Labels::from(["x"]),
                 value: Value::Number(1.0),
             },
             Row {
                 family: 1,
-                labels: vec![],
+                labels: Labels::default(),
                 value: hist(2),
             },
             Row {
                 family: 2,
-                labels: vec![],
+                labels: Labels::default(),
                 value: Value::Number(1.0),
             },
             Row {
                 family: 0,
-                labels: vec![],
+                labels: Labels::default(),
                 value: Value::Number(1.0),
             },
             Row {
                 family: 0,
-                labels: vec!["y".into()],
+                labels: Labels::from(["y"]),
                 value: hist(2),
             },
             Row {
                 family: 1,
-                labels: vec![],
+                labels: Labels::default(),
                 value: hist(3),
             },
             Row {
                 family: 1,
-                labels: vec![],
+                labels: Labels::default(),
                 value: Value::Number(1.0),
             },
         ];

@@ -2,7 +2,7 @@
 
 use super::Format;
 use super::escape;
-use crate::metrics::{FamilySamples, MetricType, Value};
+use crate::metrics::{FamilySamples, Labels, MetricType, Value};
 
 /// Writes families into a response body in one format. Constant labels
 /// (the agent's `node`) follow each series' own labels.
@@ -128,7 +128,7 @@ impl<'a> Encoder<'a> {
         base: &str,
         suffix: &str,
         names: &[String],
-        values: &[String],
+        values: &Labels,
         le: Option<f64>,
     ) {
         self.out.extend_from_slice(base.as_bytes());
@@ -136,7 +136,7 @@ impl<'a> Encoder<'a> {
         let pairs = names
             .iter()
             .map(String::as_str)
-            .zip(values.iter().map(String::as_str))
+            .zip(values)
             .chain(self.const_labels.iter().copied());
         let mut first = true;
         for (name, value) in pairs {

@@ -33,7 +33,7 @@ fn decode_keyed(buckets: &Buckets, snapshot: MapSnapshot) -> Vec<HistogramSample
     }
     let mut out = Output::default();
     hist.emit(&mut out, family);
-    out.histograms
+    out.histograms()
 }
 
 fn family(buckets: &Buckets) -> FamilyId {
@@ -123,7 +123,7 @@ fn array_values_per_cpu_are_summed() {
     let mut out = Output::default();
     hist.emit(&mut out, family(&buckets));
     assert_eq!(buckets.bounds().unwrap(), [150.0, 200.0, 250.0]);
-    assert_eq!(out.histograms, [sample(&["42"], &[1, 4, 7], 1350.0, 7)]);
+    assert_eq!(out.histograms(), [sample(&["42"], &[1, 4, 7], 1350.0, 7)]);
 }
 
 #[test]
@@ -138,7 +138,7 @@ fn u32_counters_are_read_at_their_width() {
     hist.add_value(&[], &entry).unwrap();
     let mut out = Output::default();
     hist.emit(&mut out, family(&buckets));
-    assert_eq!(out.histograms, [sample(&[], &[3, 7], 0.0, 7)]);
+    assert_eq!(out.histograms(), [sample(&[], &[3, 7], 0.0, 7)]);
 }
 
 #[test]
@@ -149,7 +149,7 @@ fn separate_sum_is_scaled_too() {
     hist.add_sum(&["a"], 1500);
     let mut out = Output::default();
     hist.emit(&mut out, family(&buckets));
-    assert_eq!(out.histograms, [sample(&["a"], &[2], 1.5, 2)]);
+    assert_eq!(out.histograms(), [sample(&["a"], &[2], 1.5, 2)]);
 }
 
 #[test]

@@ -67,7 +67,7 @@ impl Decoder for Flows {
     fn decode(&mut self, maps: &Maps<'_>, out: &mut Output) -> Result<()> {
         let map = maps.get(&self.map)?;
         map.expect_sizes(KEY_SIZE, 8)?;
-        out.samples.reserve(map.len());
+        out.reserve(map.len());
         for entry in map.entries() {
             let key = entry.key;
             self.src.clear();
@@ -141,9 +141,9 @@ mod tests {
             .expect("decode");
         assert_eq!(spec.families()[0].name(), "x_packets");
         assert_eq!(
-            out.samples[0].labels,
+            out.samples()[0].labels,
             ["10.0.0.1", "192.168.1.2", "443", "tcp"]
         );
-        assert!((out.samples[0].value - 7.0).abs() < f64::EPSILON);
+        assert!((out.samples()[0].value - 7.0).abs() < f64::EPSILON);
     }
 }

@@ -139,7 +139,7 @@ mod tests {
         let mut out = Output::default();
         probe.decode(&Maps::new(&[]), &mut out).unwrap();
         let labels: Vec<_> = out
-            .samples
+            .samples()
             .iter()
             .map(|s| (s.labels.join(","), s.value))
             .collect();

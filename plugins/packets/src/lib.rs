@@ -107,7 +107,7 @@ mod tests {
         let mut out = Output::default();
         decoder.decode(&Maps::new(&[snapshot]), &mut out).unwrap();
         let rows: Vec<(String, f64)> = out
-            .samples
+            .samples()
             .iter()
             .map(|s| (s.labels[0].clone(), s.value))
             .collect();

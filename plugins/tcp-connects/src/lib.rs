@@ -75,7 +75,7 @@ mod tests {
             .decode(&Maps::new(&[snapshot]), &mut out)
             .expect("decode");
         let rows: Vec<(Vec<String>, f64)> = out
-            .samples
+            .samples()
             .iter()
             .map(|s| (s.labels.clone(), s.value))
             .collect();

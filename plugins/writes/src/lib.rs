@@ -60,9 +60,9 @@ mod tests {
         let mut decoder = Writes::init(&Config::new("{}"), &mut spec).unwrap();
         let mut out = Output::default();
         decoder.decode(&Maps::new(&[snapshot]), &mut out).unwrap();
-        assert_eq!(out.samples.len(), 1);
-        assert_eq!(out.samples[0].labels, ["4242", "bash"]);
-        assert!((out.samples[0].value - 17.0).abs() < f64::EPSILON);
+        assert_eq!(out.samples().len(), 1);
+        assert_eq!(out.samples()[0].labels, ["4242", "bash"]);
+        assert!((out.samples()[0].value - 17.0).abs() < f64::EPSILON);
     }
 
     #[test]

@@ -6,7 +6,7 @@ use super::bindings::types as wit;
 use crate::decoder::output::Row;
 use crate::decoder::{DecodeError, DecoderSpec, PluginErrorKind};
 use crate::maps::{MapSnapshot, MapType};
-use crate::metrics::{Family, MetricType, Value};
+use crate::metrics::{Family, Labels, MetricType, Value};
 
 pub fn spec(spec: wit::Spec) -> DecoderSpec {
     DecoderSpec {
@@ -77,20 +77,143 @@ pub fn restore_snapshots(maps: &mut [MapSnapshot], wit: Vec<wit::MapSnapshot>) {
     }
 }
 
-pub fn rows(output: wit::Output) -> impl Iterator<Item = Row> {
-    let samples = output.samples.into_iter().map(|s| Row {
-        family: s.family,
-        labels: s.labels,
-        value: Value::Number(s.value),
-    });
-    let histograms = output.histograms.into_iter().map(|h| Row {
-        family: h.family,
-        labels: h.labels,
-        value: Value::Histogram {
-            buckets: h.buckets,
-            sum: h.sum,
-            count: h.count,
-        },
-    });
-    samples.chain(histograms)
+/// The rows of one decode's output, each row's label values copied out of
+/// the output's shared buffer. Rows whose labels do not resolve are skipped
+/// and counted in `malformed`.
+pub struct Rows {
+    text: String,
+    ends: Vec<u32>,
+    samples: std::vec::IntoIter<wit::Sample>,
+    histograms: std::vec::IntoIter<wit::HistogramSample>,
+    /// Rows skipped so far.
+    pub malformed: u64,
+}
+
+impl Rows {
+    pub fn new(output: wit::Output) -> Self {
+        Self {
+            text: output.label_values,
+            ends: output.label_ends,
+            samples: output.samples.into_iter(),
+            histograms: output.histograms.into_iter(),
+            malformed: 0,
+        }
+    }
+
+    fn labels(&self, range: wit::LabelRange) -> Option<Labels> {
+        Labels::from_pool(
+            &self.text,
+            &self.ends,
+            range.first as usize,
+            range.count as usize,
+        )
+    }
+}
+
+impl Iterator for Rows {
+    type Item = Row;
+
+    fn next(&mut self) -> Option<Row> {
+        while let Some(s) = self.samples.next() {
+            match self.labels(s.labels) {
+                Some(labels) => {
+                    return Some(Row {
+                        family: s.family,
+                        labels,
+                        value: Value::Number(s.value),
+                    });
+                }
+                None => self.malformed += 1,
+            }
+        }
+        while let Some(h) = self.histograms.next() {
+            match self.labels(h.labels) {
+                Some(labels) => {
+                    return Some(Row {
+                        family: h.family,
+                        labels,
+                        value: Value::Histogram {
+                            buckets: h.buckets,
+                            sum: h.sum,
+                            count: h.count,
+                        },
+                    });
+                }
+                None => self.malformed += 1,
+            }
+        }
+        None
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let left = self.samples.len() + self.histograms.len();
+        (0, Some(left))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(family: u32, first: u32, count: u32, value: f64) -> wit::Sample {
+        wit::Sample {
+            family,
+            labels: wit::LabelRange { first, count },
+            value,
+        }
+    }
+
+    #[test]
+    fn rows_take_their_labels_from_the_shared_buffer_and_bad_ranges_are_malformed() {
+        let output = wit::Output {
+            label_values: "10.0.0.1443tcpé".into(),
+            label_ends: vec![8, 11, 14, 16, 15],
+            samples: vec![
+                sample(0, 0, 3, 1.0),
+                sample(1, 0, 3, 2.0),
+                sample(0, 2, 2, 3.0),
+                sample(0, 1, 9, 4.0),
+                sample(0, 3, 2, 5.0),
+                sample(2, 0, 0, 6.0),
+            ],
+            histograms: vec![wit::HistogramSample {
+                family: 3,
+                labels: wit::LabelRange { first: 3, count: 1 },
+                buckets: vec![1, 2],
+                sum: 0.5,
+                count: 2,
+            }],
+        };
+        let mut rows = Rows::new(output);
+        let got: Vec<(u32, Vec<String>, Value)> = (&mut rows)
+            .map(|r| {
+                (
+                    r.family,
+                    r.labels.iter().map(str::to_owned).collect(),
+                    r.value,
+                )
+            })
+            .collect();
+        let strings = |v: &[&str]| v.iter().map(|&s| s.to_owned()).collect::<Vec<_>>();
+        assert_eq!(
+            got,
+            [
+                (0, strings(&["10.0.0.1", "443", "tcp"]), Value::Number(1.0)),
+                (1, strings(&["10.0.0.1", "443", "tcp"]), Value::Number(2.0)),
+                (0, strings(&["tcp", "é"]), Value::Number(3.0)),
+                (2, strings(&[]), Value::Number(6.0)),
+                (
+                    3,
+                    strings(&["é"]),
+                    Value::Histogram {
+                        buckets: vec![1, 2],
+                        sum: 0.5,
+                        count: 2
+                    }
+                ),
+            ]
+        );
+        // Past the last value; an end before its start (and inside `é`).
+        assert_eq!(rows.malformed, 2);
+    }
 }

@@ -36,7 +36,7 @@ fn family(
 
 fn number(labels: &[&str], v: f64) -> Series {
     Series {
-        labels: labels.iter().map(|&l| l.into()).collect(),
+        labels: Labels::new(labels),
         value: Value::Number(v),
     }
 }
@@ -66,7 +66,7 @@ fn sample_families() -> Vec<FamilySamples> {
             MetricType::Histogram,
             &["op"],
             vec![Series {
-                labels: vec!["write".into()],
+                labels: Labels::from(["write"]),
                 value: Value::Histogram {
                     buckets: vec![1, 5, 9],
                     sum: 2.75,

@@ -13,15 +13,42 @@ use wasmtime::component::types::ComponentItem;
 use super::LoadError;
 use crate::lookup::{Grants, Lookup};
 
-/// The host lookups interface, as a component names its import.
-pub(super) const LOOKUPS: &str = "bpfhost:decoder/lookups@0.1.0";
+/// The version of the `bpfhost:decoder` WIT package this agent speaks
+/// (`wit/decoder.wit`); components built for any other are refused.
+pub(super) const WIT_VERSION: &str = "0.2.0";
 
-/// Refuses imports the agent does not offer, then lookups not granted.
+/// The WIT package's interfaces, as a component names its imports.
+const PACKAGE: &str = "bpfhost:decoder/";
+
+/// The host lookups interface, as a component names its import.
+pub(super) const LOOKUPS: &str = "bpfhost:decoder/lookups@0.2.0";
+
+/// Refuses a component built for another version of the WIT package, then
+/// imports the agent does not offer, then lookups not granted.
 pub(super) fn check(
     engine: &Engine,
     component: &Component,
     grants: Grants,
 ) -> Result<(), LoadError> {
+    // Every decoder imports at least the `types` interface, versioned: a
+    // component of another release is named as such rather than failing
+    // to link on a type it no longer matches.
+    for (name, _) in component.component_type().imports(engine) {
+        if let Some(interface) = name.strip_prefix(PACKAGE) {
+            let found = interface.split_once('@').map_or("", |(_, v)| v);
+            if found != WIT_VERSION {
+                return Err(LoadError::WitVersion {
+                    found: if found.is_empty() {
+                        "(unversioned)"
+                    } else {
+                        found
+                    }
+                    .to_owned(),
+                    import: name.to_owned(),
+                });
+            }
+        }
+    }
     let mut refused = Vec::new();
     let mut ungranted = Vec::new();
     for (name, import) in component.component_type().imports(engine) {
@@ -89,5 +116,20 @@ fn only_types(engine: &Engine, item: &ComponentItem) -> bool {
             .exports(engine)
             .all(|(_, export)| only_types(engine, &export.ty)),
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_accepted_version_is_the_wit_packages() {
+        let wit = include_str!("../../../../../wit/decoder.wit");
+        assert!(
+            wit.contains(&format!("package bpfhost:decoder@{WIT_VERSION};")),
+            "wit/decoder.wit declares another version than WIT_VERSION"
+        );
+        assert_eq!(LOOKUPS, format!("{PACKAGE}lookups@{WIT_VERSION}"));
     }
 }

@@ -32,7 +32,7 @@ fn series(collection: &Collection, family: &str) -> Vec<(String, f64)> {
         .series
         .iter()
         .map(|s| match s.value {
-            Value::Number(v) => (s.labels.join(","), v),
+            Value::Number(v) => (s.labels.iter().collect::<Vec<_>>().join(","), v),
             ref other @ Value::Histogram { .. } => panic!("unexpected value {other:?}"),
         })
         .collect()

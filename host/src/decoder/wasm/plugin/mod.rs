@@ -15,7 +15,7 @@ use super::limiter::Limiter;
 use super::lookups::{self, LookupSession};
 use super::restart::Restarts;
 use super::runtime::{Limits, Runtime};
-use crate::decoder::validate::{SpecError, check_spec};
+use crate::decoder::validate::{DropReason, SpecError, check_spec};
 use crate::decoder::{Collection, DecodeError, Decoder, DecoderSpec, TrapKind, assemble};
 use crate::lookup::{Lookup, Lookups};
 use crate::maps::MapSnapshot;
@@ -36,6 +36,12 @@ pub enum LoadError {
         not_granted(.0)
     )]
     NotGranted(Vec<Lookup>),
+    #[error(
+        "the decoder was built for bpfhost:decoder@{found} (it imports {import}); this agent \
+         accepts bpfhost:decoder@{accepted} only: rebuild it with the plugin SDK of this release",
+        accepted = imports::WIT_VERSION
+    )]
+    WitVersion { found: String, import: String },
     #[error("cannot instantiate the decoder: {0:#}")]
     Instantiate(#[source] wasmtime::Error),
     #[error("decoder init failed: {0}")]
@@ -225,11 +231,10 @@ impl Decoder for WasmDecoder {
         match result {
             Ok(Ok(output)) => {
                 self.restarts.on_success();
-                Ok(assemble(
-                    &self.spec,
-                    convert::rows(output),
-                    self.setup.limits.output,
-                ))
+                let mut rows = convert::Rows::new(output);
+                let mut collection = assemble(&self.spec, &mut rows, self.setup.limits.output);
+                collection.dropped[DropReason::Malformed as usize] += rows.malformed;
+                Ok(collection)
             }
             Ok(Err(e)) => Err(convert::plugin_error(e)),
             Err(e) => {

@@ -52,7 +52,7 @@ fn packets_plugin_declares_its_family_and_decodes_a_per_cpu_snapshot() {
     let series: Vec<(String, Value)> = collection.families[0]
         .series
         .iter()
-        .map(|s| (s.labels[0].clone(), s.value.clone()))
+        .map(|s| (s.labels[0].to_owned(), s.value.clone()))
         .collect();
     assert_eq!(
         series,
@@ -101,6 +101,22 @@ fn a_plugin_importing_wasi_filesystem_is_refused_naming_the_import() {
     assert!(
         imports.iter().any(|i| i.starts_with("wasi:filesystem/")),
         "names the filesystem import: {err}"
+    );
+}
+
+#[test]
+fn a_plugin_built_for_wit_0_1_is_refused_naming_the_versions() {
+    let rt = runtime();
+    let wasm = std::fs::read(artifact("plugins/old-wit.wasm")).expect("read plugin");
+    let err = WasmDecoder::load(&rt, &wasm, "{}", Limits::default()).expect_err("refused");
+    assert!(
+        matches!(&err, LoadError::WitVersion { found, .. } if found == "0.1.0"),
+        "refused for its version, not: {err}"
+    );
+    let message = err.to_string();
+    assert!(
+        message.contains("bpfhost:decoder@0.1.0") && message.contains("bpfhost:decoder@0.2.0"),
+        "{message}"
     );
 }
 
