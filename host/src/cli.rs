@@ -42,7 +42,8 @@ pub struct RunArgs {
     pub kube: bool,
     /// Kubernetes mode: label selector of the `ConfigMap`s that
     /// `configMapKeyRef` sources may read; empty watches every `ConfigMap`.
-    #[arg(long, default_value = bpfhost_selector(), value_name = "SELECTOR", requires = "kube")]
+    /// File mode ignores it.
+    #[arg(long, default_value = crate::cluster::DEFAULT_CONFIG_MAP_SELECTOR, value_name = "SELECTOR")]
     pub configmap_selector: String,
     /// Address to serve /metrics, /healthz and /status on.
     #[arg(long, default_value = "0.0.0.0:9387", value_name = "ADDR")]
@@ -150,10 +151,6 @@ impl From<PackArgs> for crate::pack::PackOptions {
             config_map: args.configmap,
         }
     }
-}
-
-fn bpfhost_selector() -> &'static str {
-    crate::cluster::DEFAULT_CONFIG_MAP_SELECTOR
 }
 
 /// This machine's host name, for the default node name.

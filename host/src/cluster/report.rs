@@ -378,31 +378,30 @@ mod tests {
 
         let attach = node_status("n1", &target(), &failure(Stage::Attach, None), None);
         assert_eq!(
-            attach
-                .condition(NodeCondition::ObjectLoaded)
-                .map(|c| c.status.as_str()),
-            Some("True")
+            field(&attach, NodeCondition::ObjectLoaded, |c| &c.status),
+            "True"
         );
         assert_eq!(
-            attach
-                .condition(NodeCondition::ProgramsAttached)
-                .map(|c| c.reason.as_str()),
-            Some("AttachFailed")
+            field(&attach, NodeCondition::ProgramsAttached, |c| &c.reason),
+            "AttachFailed"
         );
 
         let decoder = node_status("n1", &target(), &failure(Stage::Decoder, None), None);
         assert_eq!(
-            decoder
-                .condition(NodeCondition::DecoderReady)
-                .map(|c| c.status.as_str()),
-            Some("False")
+            field(&decoder, NodeCondition::DecoderReady, |c| &c.status),
+            "False"
         );
         assert_eq!(
-            decoder
-                .condition(NodeCondition::ObjectLoaded)
-                .map(|c| c.status.as_str()),
-            Some("Unknown")
+            field(&decoder, NodeCondition::ObjectLoaded, |c| &c.status),
+            "Unknown"
         );
+    }
+
+    /// One field of condition `kind` of `entry`.
+    fn field(entry: &NodeStatus, kind: NodeCondition, get: fn(&Condition) -> &String) -> &str {
+        entry
+            .condition(kind)
+            .map_or("(absent)", |c| get(c).as_str())
     }
 
     #[test]
