@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 mod labels;
 
-pub use labels::{Iter as LabelIter, Labels};
+pub use labels::{Iter as LabelIter, LabelPool, Labels};
 
 /// The Prometheus type of a family.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -11,7 +11,7 @@ use bpfhost::decoder::{
     Collection, DecodeError, Decoder, DecoderSpec, PluginErrorKind, Row, assemble,
 };
 use bpfhost::maps::{MapSnapshot, MapType};
-use bpfhost::metrics::{Family, Labels, MetricType, Value};
+use bpfhost::metrics::{Family, LabelPool, Labels, MetricType, Value};
 use bpfhost_plugin_sdk as sdk;
 
 /// An SDK decoder run in-process.
@@ -112,17 +112,35 @@ impl<D: sdk::Decoder + Send> Decoder for Native<D> {
             m.values = std::mem::take(&mut v.values);
         }
         result.map_err(plugin_error)?;
-        // A native decoder makes the host's series itself: one `Labels`
-        // per row from the values it formatted, as the wasm host does from
-        // the values the plugin hands over.
+        // A native decoder hands the host its label values as the wasm one
+        // does: copied once into one pool (the wasm host lifts the plugin's
+        // buffer), which every row then points into.
+        let mut text = String::new();
+        let mut ends = Vec::new();
+        let all_labels = out
+            .sample_views()
+            .map(|s| s.labels)
+            .chain(out.histogram_views().map(|h| h.labels));
+        for labels in all_labels {
+            for value in labels {
+                text.push_str(value);
+                ends.push(u32::try_from(text.len()).expect("labels fit in 4 GiB"));
+            }
+        }
+        let pool = LabelPool::new(text, ends);
+        let next = std::cell::Cell::new(0usize);
+        let labels = |count: usize| {
+            let first = next.replace(next.get() + count);
+            Labels::from_pool(&pool, first, count).expect("the pool holds every row's values")
+        };
         let samples = out.sample_views().map(|s| Row {
             family: s.family,
-            labels: Labels::new(s.labels),
+            labels: labels(s.labels.len()),
             value: Value::Number(s.value),
         });
         let histograms = out.histogram_views().map(|h| Row {
             family: h.family,
-            labels: Labels::new(h.labels),
+            labels: labels(h.labels.len()),
             value: Value::Histogram {
                 buckets: h.buckets.to_vec(),
                 sum: h.sum,

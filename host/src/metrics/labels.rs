@@ -1,85 +1,94 @@
-//! [`Labels`]: the label values of one series in a single allocation.
+//! [`Labels`]: the label values of one series, held in a pool shared by
+//! every series of a decode.
 
 use std::cmp::Ordering;
 use std::fmt;
+use std::sync::Arc;
 
-/// The label values of one series, in its family's label order.
-///
-/// One allocation holds them all (a scrape has one series per map entry,
-/// and a `Vec<String>` would cost one allocation per value more): the end
-/// offset of each value, then the values back to back. Compares and sorts
-/// like the list of values it holds.
-#[derive(Clone, Default, PartialEq, Eq, Hash)]
+/// Label values back to back, as a decoder hands them over: value `i` ends
+/// at byte `ends[i]` of `text` and starts where value `i - 1` ends (or at
+/// 0). One decode's series all point into one pool, so a series costs no
+/// allocation of its own; the pool is freed with the last series using it.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct LabelPool {
+    text: String,
+    ends: Vec<u32>,
+}
+
+impl LabelPool {
+    /// A pool of `text` cut at `ends`. The offsets are checked per series,
+    /// by [`Labels::from_pool`], so one bad offset costs only the series
+    /// that use it.
+    pub fn new(text: String, ends: Vec<u32>) -> Arc<Self> {
+        Arc::new(Self { text, ends })
+    }
+
+    /// Where value `index` starts.
+    fn start(&self, index: usize) -> usize {
+        match index {
+            0 => 0,
+            _ => self.ends[index - 1] as usize,
+        }
+    }
+}
+
+/// The label values of one series, in its family's label order: a range of
+/// the values of a [`LabelPool`]. Cloning shares the pool. Compares and
+/// sorts like the list of values it holds.
+#[derive(Clone, Default)]
 pub struct Labels {
-    /// `count` native-endian `u32` end offsets (relative to the text that
-    /// follows them), then the UTF-8 text of every value.
-    buf: Box<[u8]>,
+    /// `None` for no values.
+    pool: Option<Arc<LabelPool>>,
+    first: u32,
     count: u32,
 }
 
-const END: usize = size_of::<u32>();
-
 impl Labels {
-    /// Labels with these values.
+    /// Labels with these values, in a pool of their own.
     pub fn new<I>(values: I) -> Self
     where
         I: IntoIterator,
-        I::IntoIter: Clone,
         I::Item: AsRef<str>,
     {
-        let values = values.into_iter();
-        let (count, text) = values.clone().fold((0usize, 0usize), |(n, len), v| {
-            (n + 1, len + v.as_ref().len())
-        });
-        let mut buf = Vec::with_capacity(count * END + text);
-        let mut end = 0usize;
-        for v in values.clone() {
-            end += v.as_ref().len();
-            buf.extend_from_slice(&offset(end).to_ne_bytes());
+        let mut text = String::new();
+        let mut ends = Vec::new();
+        for value in values {
+            text.push_str(value.as_ref());
+            ends.push(offset(text.len()));
         }
-        for v in values {
-            buf.extend_from_slice(v.as_ref().as_bytes());
+        if ends.is_empty() {
+            return Self::default();
         }
         Self {
-            buf: buf.into_boxed_slice(),
-            count: offset(count),
+            count: offset(ends.len()),
+            pool: Some(LabelPool::new(text, ends)),
+            first: 0,
         }
     }
 
-    /// `count` values of a pool of values stored back to back in `text`,
-    /// starting at value number `first`, where value `i` ends at byte
-    /// `ends[i]` (and starts where value `i - 1` ends, or at 0). `None` when
-    /// the range or an offset is out of bounds, offsets decrease or one
-    /// falls inside a UTF-8 sequence. This is how a decoder's compact output
-    /// is read: the values of a row are copied with one `memcpy`.
-    pub fn from_pool(text: &str, ends: &[u32], first: usize, count: usize) -> Option<Self> {
+    /// The `count` values of `pool` from value number `first`. `None` when
+    /// the range or one of its offsets is out of bounds, offsets decrease or
+    /// one falls inside a UTF-8 sequence. This is how a decoder's compact
+    /// output is read: checked, not copied.
+    pub fn from_pool(pool: &Arc<LabelPool>, first: usize, count: usize) -> Option<Self> {
         if count == 0 {
             return Some(Self::default());
         }
-        let range = ends.get(first..first.checked_add(count)?)?;
-        let start = match first {
-            0 => 0,
-            _ => ends[first - 1] as usize,
-        };
-        let mut previous = start;
+        let range = pool.ends.get(first..first.checked_add(count)?)?;
+        let mut previous = pool.start(first);
+        if !pool.text.is_char_boundary(previous) {
+            return None;
+        }
         for &end in range {
             let end = end as usize;
-            if end < previous || !text.is_char_boundary(end) {
+            if end < previous || !pool.text.is_char_boundary(end) {
                 return None;
             }
             previous = end;
         }
-        if !text.is_char_boundary(start) {
-            return None;
-        }
-        // Exactly sized: `into_boxed_slice` must not reallocate.
-        let mut buf = Vec::with_capacity(count * END + (previous - start));
-        for &end in range {
-            buf.extend_from_slice(&(end - offset(start)).to_ne_bytes());
-        }
-        buf.extend_from_slice(&text.as_bytes()[start..previous]);
         Some(Self {
-            buf: buf.into_boxed_slice(),
+            pool: Some(Arc::clone(pool)),
+            first: offset(first),
             count: offset(count),
         })
     }
@@ -96,72 +105,79 @@ impl Labels {
 
     /// Value `index`, if there is one.
     pub fn get(&self, index: usize) -> Option<&str> {
-        (index < self.len()).then(|| {
-            let start = if index == 0 { 0 } else { self.end(index - 1) };
-            &self.text()[start..self.end(index)]
-        })
+        let pool = self.pool.as_deref()?;
+        (index < self.len()).then(|| value(pool, self.first as usize + index))
     }
 
     /// The values in order.
     pub fn iter(&self) -> Iter<'_> {
         Iter {
-            labels: self,
-            index: 0,
-            start: 0,
+            pool: self.pool.as_deref(),
+            next: self.first as usize,
+            end: (self.first + self.count) as usize,
         }
     }
 
     /// Bytes of all values together.
     pub fn text_len(&self) -> usize {
-        self.buf.len() - self.len() * END
+        self.iter().map(str::len).sum()
     }
 
-    fn end(&self, index: usize) -> usize {
-        let at = index * END;
-        let bytes: [u8; END] = self.buf[at..at + END]
-            .try_into()
-            .expect("an end offset is 4 bytes");
-        u32::from_ne_bytes(bytes) as usize
-    }
-
-    fn text(&self) -> &str {
-        let text = &self.buf[self.len() * END..];
-        // SAFETY: the constructors write only whole `&str`s after the
-        // offsets (`new`), or a range of a `&str` that starts and ends on
-        // char boundaries (`from_pool`), and the buffer is never mutated.
-        unsafe { std::str::from_utf8_unchecked(text) }
+    /// Whether both point at the same values of the same pool.
+    fn same_range(&self, other: &Self) -> bool {
+        self.first == other.first
+            && self.count == other.count
+            && match (&self.pool, &other.pool) {
+                (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+                (None, None) => true,
+                _ => false,
+            }
     }
 }
 
-/// Offsets and counts are `u32`: a series' labels are bounded far below 4 GiB.
+/// Value `index` of `pool`, which a [`Labels`] range covering it has
+/// checked.
+fn value(pool: &LabelPool, index: usize) -> &str {
+    let (start, end) = (pool.start(index), pool.ends[index] as usize);
+    debug_assert!(pool.text.is_char_boundary(start) && pool.text.is_char_boundary(end));
+    // SAFETY: `Labels` exist only for ranges `from_pool` (or `new`, whose
+    // offsets are those of whole `&str`s) checked: every offset in range is
+    // within the text, on a char boundary and not before the one preceding
+    // it. The pool is immutable once shared.
+    unsafe { pool.text.get_unchecked(start..end) }
+}
+
+/// Offsets and counts are `u32`: a decode's labels are bounded far below
+/// 4 GiB by the plugin's memory cap.
 fn offset(n: usize) -> u32 {
-    u32::try_from(n).expect("label values of one series fit in 4 GiB")
+    u32::try_from(n).expect("label values of one decode fit in 4 GiB")
 }
 
 /// The values of [`Labels`], in order.
 #[derive(Debug, Clone)]
 pub struct Iter<'a> {
-    labels: &'a Labels,
-    index: usize,
-    start: usize,
+    pool: Option<&'a LabelPool>,
+    next: usize,
+    end: usize,
 }
 
 impl<'a> Iterator for Iter<'a> {
     type Item = &'a str;
 
     fn next(&mut self) -> Option<&'a str> {
-        if self.index == self.labels.len() {
+        let pool = self.pool?;
+        if self.next == self.end {
             return None;
         }
-        let end = self.labels.end(self.index);
-        let value = &self.labels.text()[self.start..end];
-        self.index += 1;
-        self.start = end;
-        Some(value)
+        self.next += 1;
+        Some(value(pool, self.next - 1))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        let left = self.labels.len() - self.index;
+        let left = match self.pool {
+            Some(_) => self.end - self.next,
+            None => 0,
+        };
         (left, Some(left))
     }
 }
@@ -186,9 +202,20 @@ impl std::ops::Index<usize> for Labels {
     }
 }
 
+impl PartialEq for Labels {
+    fn eq(&self, other: &Self) -> bool {
+        self.same_range(other) || (self.len() == other.len() && self.iter().eq(other.iter()))
+    }
+}
+
+impl Eq for Labels {}
+
 impl Ord for Labels {
     /// Value by value, like `Vec<String>`.
     fn cmp(&self, other: &Self) -> Ordering {
+        if self.same_range(other) {
+            return Ordering::Equal;
+        }
         self.iter().cmp(other.iter())
     }
 }
@@ -207,7 +234,7 @@ impl fmt::Debug for Labels {
 
 impl<S: AsRef<str>> FromIterator<S> for Labels {
     fn from_iter<I: IntoIterator<Item = S>>(iter: I) -> Self {
-        Self::new(&iter.into_iter().collect::<Vec<S>>())
+        Self::new(iter)
     }
 }
 
@@ -296,32 +323,44 @@ mod tests {
 
     #[test]
     fn reads_a_range_of_a_pool_and_refuses_what_does_not_resolve() {
-        let text = "10.0.0.1443tcpé";
-        let ends = [8, 11, 14, 16];
-        let row = Labels::from_pool(text, &ends, 1, 3).expect("valid range");
+        let pool = LabelPool::new("10.0.0.1443tcpé".into(), vec![8, 11, 14, 16]);
+        let from = |first, count| Labels::from_pool(&pool, first, count);
+        let row = from(1, 3).expect("valid range");
         assert_eq!(row, ["443", "tcp", "é"]);
-        assert_eq!(row, Labels::new(["443", "tcp", "é"]), "same encoding");
         assert_eq!(
-            Labels::from_pool(text, &ends, 0, 1).expect("first"),
-            ["10.0.0.1"]
+            row,
+            Labels::new(["443", "tcp", "é"]),
+            "equal to the same values pooled apart"
         );
+        assert_eq!(row.text_len(), 8);
+        assert_eq!(from(0, 1).expect("first"), ["10.0.0.1"]);
+        assert_eq!(from(9, 0), Some(Labels::default()));
+        assert_eq!(from(2, 3), None, "past the end");
+        assert_eq!(from(usize::MAX, 2), None);
+        let bad = |text: &str, ends: Vec<u32>, first, count| {
+            Labels::from_pool(&LabelPool::new(text.into(), ends), first, count)
+        };
+        assert_eq!(bad("10.0.0.1443", vec![8, 4], 0, 2), None, "decreasing");
+        assert_eq!(bad("10.0.0.1443", vec![8, 40], 0, 2), None, "past the text");
+        assert_eq!(bad("é", vec![1], 0, 1), None, "inside é");
+        assert_eq!(bad("é", vec![1, 2], 1, 1), None, "starts inside é");
+        assert_eq!(bad("ab", vec![1, 2], 1, 1), Some(Labels::new(["b"])));
+    }
+
+    #[test]
+    fn series_of_one_pool_share_it_and_compare_by_value() {
+        let pool = LabelPool::new("abab".into(), vec![1, 2, 3, 4]);
+        let first = Labels::from_pool(&pool, 0, 2).expect("a, b");
+        let second = Labels::from_pool(&pool, 2, 2).expect("a, b again");
+        assert_eq!(first, second);
+        assert_eq!(first.cmp(&second), Ordering::Equal);
+        assert!(Labels::from_pool(&pool, 1, 2).expect("b, a") > first);
         assert_eq!(
-            Labels::from_pool(text, &ends, 9, 0),
-            Some(Labels::default())
+            Arc::strong_count(&pool),
+            3,
+            "no copy: both point into the pool"
         );
-        assert_eq!(Labels::from_pool(text, &ends, 2, 3), None, "past the end");
-        assert_eq!(Labels::from_pool(text, &ends, usize::MAX, 2), None);
-        assert_eq!(Labels::from_pool(text, &[8, 4], 0, 2), None, "decreasing");
-        assert_eq!(
-            Labels::from_pool(text, &[8, 40], 0, 2),
-            None,
-            "past the text"
-        );
-        assert_eq!(Labels::from_pool(text, &[15], 0, 1), None, "inside é");
-        assert_eq!(
-            Labels::from_pool(text, &[15, 16], 1, 1),
-            None,
-            "starts inside é"
-        );
+        drop((first, second));
+        assert_eq!(Arc::strong_count(&pool), 1);
     }
 }

@@ -6,7 +6,7 @@ use super::bindings::types as wit;
 use crate::decoder::output::Row;
 use crate::decoder::{DecodeError, DecoderSpec, PluginErrorKind};
 use crate::maps::{MapSnapshot, MapType};
-use crate::metrics::{Family, Labels, MetricType, Value};
+use crate::metrics::{Family, LabelPool, Labels, MetricType, Value};
 
 pub fn spec(spec: wit::Spec) -> DecoderSpec {
     DecoderSpec {
@@ -77,12 +77,11 @@ pub fn restore_snapshots(maps: &mut [MapSnapshot], wit: Vec<wit::MapSnapshot>) {
     }
 }
 
-/// The rows of one decode's output, each row's label values copied out of
-/// the output's shared buffer. Rows whose labels do not resolve are skipped
-/// and counted in `malformed`.
+/// The rows of one decode's output, each row's label values a range of the
+/// output's shared buffer (moved into a [`LabelPool`], not copied). Rows
+/// whose labels do not resolve are skipped and counted in `malformed`.
 pub struct Rows {
-    text: String,
-    ends: Vec<u32>,
+    pool: Arc<LabelPool>,
     samples: std::vec::IntoIter<wit::Sample>,
     histograms: std::vec::IntoIter<wit::HistogramSample>,
     /// Rows skipped so far.
@@ -92,8 +91,7 @@ pub struct Rows {
 impl Rows {
     pub fn new(output: wit::Output) -> Self {
         Self {
-            text: output.label_values,
-            ends: output.label_ends,
+            pool: LabelPool::new(output.label_values, output.label_ends),
             samples: output.samples.into_iter(),
             histograms: output.histograms.into_iter(),
             malformed: 0,
@@ -101,12 +99,7 @@ impl Rows {
     }
 
     fn labels(&self, range: wit::LabelRange) -> Option<Labels> {
-        Labels::from_pool(
-            &self.text,
-            &self.ends,
-            range.first as usize,
-            range.count as usize,
-        )
+        Labels::from_pool(&self.pool, range.first as usize, range.count as usize)
     }
 }
 
