@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use axum::Router;
+use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -15,7 +16,7 @@ use flate2::Compression;
 use flate2::write::GzEncoder;
 
 use crate::agent::Agent;
-use crate::exposition::{Encoder, Format};
+use crate::exposition::{BodyPool, Encoder, Format};
 
 /// The agent's routes; served by [`crate::app`], driven with `oneshot` in tests.
 pub fn router(agent: Arc<Agent>) -> Router {
@@ -66,8 +67,14 @@ async fn status(State(agent): State<Arc<Agent>>) -> Response {
     .into_response()
 }
 
-/// Capacity to start a response body with: the last body's size and some.
+/// Capacity to start a new response body with: the last body's size and
+/// some. Growing 64 KiB by doubling cost a 100k series scrape 32 MiB of
+/// extra allocation (BENCHMARKS.md).
 static BODY_HINT: AtomicUsize = AtomicUsize::new(64 << 10);
+
+/// Bodies of earlier scrapes, reused: two cover a scrape being sent while
+/// the next is encoded.
+static BODIES: BodyPool = BodyPool::new(2);
 
 /// Prometheus' scrape timeout, sent with every scrape.
 const SCRAPE_TIMEOUT_HEADER: &str = "x-prometheus-scrape-timeout-seconds";
@@ -83,9 +90,7 @@ async fn metrics(State(agent): State<Arc<Agent>>, headers: HeaderMap) -> Respons
     let scrape = agent.collect_within(Some(budget)).await;
     // Encoding 100k series takes milliseconds: keep it off the async workers.
     let rendered = tokio::task::spawn_blocking(move || {
-        // Sized like the last body: growing 64 KiB by doubling cost a 100k
-        // series scrape 32 MiB of extra allocation (BENCHMARKS.md).
-        let mut body = Vec::with_capacity(BODY_HINT.load(Ordering::Relaxed));
+        let mut body = BODIES.take(BODY_HINT.load(Ordering::Relaxed));
         let node = [("node", agent.node())];
         let mut encoder = Encoder::new(&mut body, format, &node);
         for family in scrape.families() {
@@ -93,7 +98,13 @@ async fn metrics(State(agent): State<Arc<Agent>>, headers: HeaderMap) -> Respons
         }
         encoder.finish();
         BODY_HINT.store(body.len() + body.len() / 8, Ordering::Relaxed);
-        if gzip { compress(&body) } else { Ok(body) }
+        if gzip {
+            let compressed = compress(&body);
+            BODIES.put(body);
+            compressed.map(Bytes::from)
+        } else {
+            Ok(BODIES.share(body))
+        }
     })
     .await;
     match rendered {
