@@ -8,7 +8,7 @@ use tokio_util::sync::CancellationToken;
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
-    limit_malloc_arenas();
+    tune_malloc();
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -53,16 +53,32 @@ fn main() -> ExitCode {
     }
 }
 
-/// Collections run on tokio's blocking threads, and glibc gives threads
-/// their own malloc arenas, each keeping a scrape's worth of freed memory:
-/// the benchmark measured RSS stepping up 43 MiB whenever a collection
-/// landed on a new thread (100k series), and flat with one arena, at the
-/// same scrape time (BENCHMARKS.md). `MALLOC_ARENA_MAX` still overrides.
-fn limit_malloc_arenas() {
+/// Two glibc defaults make a scraped agent's RSS creep; both are tuned
+/// unless the environment sets them (BENCHMARKS.md has the measurements):
+///
+/// - Collections run on tokio's blocking threads, and glibc gives threads
+///   their own malloc arenas, each keeping a scrape's worth of freed memory:
+///   RSS stepped up 43 MiB whenever a collection landed on a new thread
+///   (100k series), and stays flat with one arena, at the same scrape time.
+/// - glibc raises its mmap threshold to the size of every large block freed,
+///   so after the first scrape a decode's large buffers (its output, the
+///   series of a family) come from the heap, whose freed holes other
+///   allocations then pin: RSS grew ~1 MiB per 250 scrapes. A fixed
+///   threshold keeps them in mappings returned to the system when freed, at
+///   a page fault per 4 KiB touched (the scrape times in BENCHMARKS.md
+///   include it).
+fn tune_malloc() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
-        // SAFETY: only tunes the allocator; no other thread runs yet.
-        unsafe { libc::mallopt(libc::M_ARENA_MAX, 1) };
+    {
+        const MMAP_THRESHOLD: libc::c_int = 256 << 10;
+        if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
+            // SAFETY: only tunes the allocator; no other thread runs yet.
+            unsafe { libc::mallopt(libc::M_ARENA_MAX, 1) };
+        }
+        if std::env::var_os("MALLOC_MMAP_THRESHOLD_").is_none() {
+            // SAFETY: as above.
+            unsafe { libc::mallopt(libc::M_MMAP_THRESHOLD, MMAP_THRESHOLD) };
+        }
     }
 }
 

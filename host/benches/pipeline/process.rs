@@ -118,6 +118,14 @@ impl AgentProcess {
         agent
     }
 
+    /// Resident and peak resident memory between scrapes, in bytes: the
+    /// agent may still be dropping the last scrape's buffers when its
+    /// response has arrived, so this waits a moment first.
+    pub fn settled_rss(&self) -> (u64, u64) {
+        std::thread::sleep(Duration::from_millis(200));
+        self.rss()
+    }
+
     /// Resident and peak resident memory, in bytes.
     pub fn rss(&self) -> (u64, u64) {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
@@ -282,10 +290,10 @@ pub fn measure(settings: &crate::Settings) -> AgentReport {
             report.series.0 = series(&client.body);
         }
         if [2, 10, 100, 250, 500, 750].contains(&(i + 1)) || i + 1 == settings.scrapes {
-            report.rss.push((i + 1, agent.rss().0));
+            report.rss.push((i + 1, agent.settled_rss().0));
         }
     }
     report.series.1 = series(&client.body);
-    (report.rss_end, report.peak) = agent.rss();
+    (report.rss_end, report.peak) = agent.settled_rss();
     report
 }
