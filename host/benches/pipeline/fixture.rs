@@ -78,7 +78,7 @@ pub fn fill(fd: BorrowedFd<'_>, kind: Kind, range: std::ops::Range<u32>) {
     };
     let mut value = vec![0u8; 8 * cpus];
     for i in range {
-        for (cpu, slot) in value.chunks_exact_mut(8).enumerate() {
+        for (cpu, slot) in value.as_chunks_mut::<8>().0.iter_mut().enumerate() {
             slot.copy_from_slice(&(u64::from(i) + 1 + cpu as u64).to_ne_bytes());
         }
         sys::update(fd, &flow_key(i), &value)

@@ -252,7 +252,7 @@ mod tests {
             &BTreeMap::new(),
             Path::new("/"),
         );
-        assert!(out.loaded.exporters.is_empty());
+        assert_eq!(out.loaded.exporters, []);
         assert!(
             out.invalid["bad"].contains("no-such-lookup"),
             "{}",

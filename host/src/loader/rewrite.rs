@@ -311,7 +311,7 @@ mod tests {
         let (ext_off, ext_size) = sections.data(&out, find(".BTF.ext")).expect("ext");
         let ext = &out[ext_off..ext_off + ext_size];
         let refs = btf_ext_section_refs(ext).expect("refs");
-        assert!(!refs.is_empty());
+        assert!(!refs.is_empty(), "the fixture has .BTF.ext records");
         for at in refs {
             let name = cstr(&btf[str_off..], get_u32(ext, at).expect("ref") as usize);
             assert_eq!(name, Some("xdp"));

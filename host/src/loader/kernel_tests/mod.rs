@@ -73,8 +73,11 @@ pub fn lookup(fd: &OwnedFd, key: &[u8], value_len: usize) -> Option<Vec<u8>> {
 /// Sum over CPUs of a per-CPU `u64` slot, or the plain `u64` value.
 pub fn u64_sum(bytes: &[u8]) -> u64 {
     bytes
-        .chunks_exact(8)
-        .map(|c| u64::from_le_bytes(c.try_into().expect("8 bytes")))
+        .as_chunks::<8>()
+        .0
+        .iter()
+        .copied()
+        .map(u64::from_le_bytes)
         .sum()
 }
 
