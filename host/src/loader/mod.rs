@@ -149,7 +149,7 @@ pub fn load(request: &LoadRequest<'_>) -> Result<LoadedObject, LoadError> {
 
     let btf = Btf::from_sys_fs().map_err(|source| LoadError::KernelBtf { source })?;
     let mut loader = EbpfLoader::new();
-    loader.btf(Some(&btf));
+    loader.btf(&btf);
     for (name, value) in &globals {
         loader.override_global(name, value.as_slice(), true);
     }
@@ -157,6 +157,7 @@ pub fn load(request: &LoadRequest<'_>) -> Result<LoadedObject, LoadError> {
         EbpfError::ParseError(_)
         | EbpfError::RelocationError(_)
         | EbpfError::BtfRelocationError(_)
+        | EbpfError::KsymsError(_)
         | EbpfError::NoBTF => invalid(ElfError::Parse(Box::new(e))),
         source => LoadError::Kernel {
             source: Box::new(source),

@@ -1,6 +1,6 @@
 //! The narrow seam over `bpf(2)` that map reading needs.
 //!
-//! aya 0.14 has neither batch lookups nor maps whose key and value sizes are
+//! aya 0.16 has neither batch lookups nor maps whose key and value sizes are
 //! only known at run time, so these few commands are issued directly.
 //! [`BpfSys`] lets the reading logic run against a fake in unit tests.
 

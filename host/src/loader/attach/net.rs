@@ -41,27 +41,27 @@ pub(super) fn attach(
             Ok(text)
         }
         AttachPoint::Xdp(target) => {
-            interface_index(name, &target.interface)?;
+            let ifindex = interface_index(name, &target.interface)?;
             let text = format!("{} ({:?} mode)", target.interface, target.mode).to_lowercase();
             let kind = ProgramKind::Xdp;
             let p: &mut Xdp = program_mut(cx.ebpf, name)?;
             p.load().map_err(|e| load_error(name, kind, &text, e))?;
-            p.attach(&target.interface, xdp_mode(target.mode))
+            p.attach(ifindex, xdp_mode(target.mode))
                 .map_err(|e| attach_error(name, kind, &text, e))?;
             Ok(text)
         }
         AttachPoint::Tc(target) => {
-            interface_index(name, &target.interface)?;
+            let ifindex = interface_index(name, &target.interface)?;
             let (attach_type, direction) = match target.direction {
                 Direction::Ingress => (TcAttachType::Ingress, "ingress"),
                 Direction::Egress => (TcAttachType::Egress, "egress"),
             };
             let text = format!("{} {direction}", target.interface);
-            add_clsact(name, &target.interface, &text)?;
+            add_clsact(name, ifindex, &text)?;
             let kind = ProgramKind::Tc;
             let p: &mut SchedClassifier = program_mut(cx.ebpf, name)?;
             p.load().map_err(|e| load_error(name, kind, &text, e))?;
-            p.attach(&target.interface, attach_type)
+            p.attach(ifindex, attach_type)
                 .map_err(|e| attach_error(name, kind, &text, e))?;
             Ok(text)
         }
@@ -106,8 +106,8 @@ fn interface_index(program: &str, interface: &str) -> Result<u32, LoadError> {
 }
 
 /// Adds the `clsact` qdisc TC programs hang off; one that exists is fine.
-fn add_clsact(program: &str, interface: &str, text: &str) -> Result<(), LoadError> {
-    match qdisc_add_clsact(interface) {
+fn add_clsact(program: &str, ifindex: u32, text: &str) -> Result<(), LoadError> {
+    match qdisc_add_clsact(ifindex) {
         Ok(()) | Err(TcError::AlreadyAttached) => Ok(()),
         Err(TcError::NetlinkError(e)) if e.raw_os_error() == Some(libc::EEXIST) => Ok(()),
         Err(e) => Err(LoadError::attach(

@@ -142,7 +142,7 @@ fn attach_uprobe(
     let path = library_path(&target.target);
     let p: &mut UProbe = program_mut(cx.ebpf, name)?;
     p.load().map_err(|e| load_error(name, kind, &text, e))?;
-    p.attach(location, &path, scope)
+    p.attach([location], &path, scope)
         .map_err(|e| attach_error(name, kind, &text, e))?;
     Ok(text)
 }

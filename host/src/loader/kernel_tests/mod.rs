@@ -83,7 +83,7 @@ pub fn u64_sum(bytes: &[u8]) -> u64 {
 
 /// Number of possible CPUs (the per-CPU value stride).
 pub fn possible_cpus() -> usize {
-    aya::util::nr_cpus().expect("possible cpus")
+    aya::util::nr_cpus().expect("possible cpus").get() as usize
 }
 
 /// The fixture counter `hits[0]`.
