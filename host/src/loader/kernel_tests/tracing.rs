@@ -66,6 +66,61 @@ fn btf_tracepoints_attach_and_read_typed_pointers() {
     drop_and_assert_unloaded(object);
 }
 
+/// The path `core_array.bpf.c` counts openat(2) calls of.
+const CORE_ARRAY_MARKER: &std::ffi::CStr = c"/nonexistent/bpfhost-core-array";
+/// How many times the test opens it.
+const CORE_ARRAY_OPENS: u64 = 5;
+
+/// Issue 12: CO-RE relocations into array members (`ctx->args[1]`, access
+/// string 0:2:1, and a raw tracepoint's `ctx->args[1]`) failed in aya 0.14
+/// with "array index out of bounds" where libbpf loads them.
+#[test]
+fn core_relocation_into_array_member_reads_syscall_args() {
+    if !kernel_available("core_relocation_into_array_member_reads_syscall_args") {
+        return;
+    }
+    let mut globals = BTreeMap::new();
+    globals.insert(
+        "target_tgid".to_owned(),
+        GlobalValue::Unsigned(u64::from(std::process::id())),
+    );
+    let object =
+        load_with("bpf/fixtures/core_array.bpf.o", &[], &globals).expect("load core_array");
+    let kinds: Vec<(&str, ProgramKind)> = object
+        .programs()
+        .iter()
+        .map(|p| (p.name.as_str(), p.kind))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("fx_core_openat", ProgramKind::Tracepoint),
+            ("fx_core_openat_flex", ProgramKind::Tracepoint),
+            ("fx_core_raw_tp", ProgramKind::RawTracepoint),
+        ]
+    );
+    for _ in 0..CORE_ARRAY_OPENS {
+        // SAFETY: the path is NUL-terminated; the call fails with ENOENT.
+        let fd = unsafe {
+            libc::openat(
+                libc::AT_FDCWD,
+                CORE_ARRAY_MARKER.as_ptr(),
+                libc::O_RDONLY | libc::O_CLOEXEC,
+            )
+        };
+        assert_eq!(fd, -1, "the marker path does not exist");
+    }
+    let map = object.map("opens").expect("opens map");
+    let counts: Vec<u64> = (0u32..3)
+        .map(|slot| u64_sum(&lookup(&map.fd, &slot.to_le_bytes(), 8).expect("slot exists")))
+        .collect();
+    assert_eq!(
+        counts, [CORE_ARRAY_OPENS; 3],
+        "each program read the path (args[1]) and flags (args[2]) of every openat"
+    );
+    drop_and_assert_unloaded(object);
+}
+
 /// The uprobe test's target: a function of this test binary.
 #[unsafe(no_mangle)]
 #[inline(never)]
