@@ -15,7 +15,7 @@ pub(crate) mod text;
 use std::collections::HashMap;
 use std::fmt;
 
-use regex::bytes::{Regex, RegexBuilder};
+use regex_lite::Regex;
 
 use crate::config::{Problem, RawDecoder};
 pub use lookups::Lookups;
@@ -95,7 +95,8 @@ pub struct StaticMap {
 #[derive(Debug)]
 pub struct Regexps {
     expressions: Vec<Regex>,
-    /// Outcome by input: the output's range in the input, or `None` to skip.
+    /// Outcome by input: the output's range in the input (as lossy
+    /// UTF-8), or `None` to skip.
     /// Inputs repeat across entries and scrapes (command names, paths),
     /// and matching is pure, so it is kept until it grows too big.
     seen: HashMap<Box<[u8]>, Option<(usize, usize)>>,
@@ -260,11 +261,9 @@ impl Regexps {
         let expressions = regexps
             .iter()
             .map(|expression| {
-                // Go's RE2 classes (`\d`, `\w`, `\s`, `\b`) are ASCII-only:
-                // so is the non-Unicode mode, and `.` still takes any byte.
-                RegexBuilder::new(expression)
-                    .unicode(false)
-                    .build()
+                // Go's RE2 classes (`\d`, `\w`, `\s`, `\b`) are ASCII-only,
+                // as `regex-lite`'s are.
+                Regex::new(expression)
                     .map_err(|e| problem(format!("error compiling regexp `{expression}`: {e}")))
             })
             .collect::<Result<_, _>>()?;
@@ -278,10 +277,12 @@ impl Regexps {
     /// is the output, with one group that group (empty when it took no
     /// part); an expression with more groups never produces an output.
     fn apply(&mut self, input: &[u8], out: &mut Vec<u8>) -> Flow {
+        // Go matches invalid UTF-8 as U+FFFD, as the lossy text does.
+        let text = String::from_utf8_lossy(input);
         let outcome = if let Some(outcome) = self.seen.get(input) {
             *outcome
         } else {
-            let outcome = self.first_match(input);
+            let outcome = self.first_match(&text);
             if self.seen.len() >= REGEXP_CACHE {
                 self.seen.clear();
             }
@@ -290,14 +291,14 @@ impl Regexps {
         };
         match outcome {
             Some((start, end)) => {
-                out.extend_from_slice(&input[start..end]);
+                out.extend_from_slice(&text.as_bytes()[start..end]);
                 Flow::Keep
             }
             None => Flow::Skip,
         }
     }
 
-    fn first_match(&self, input: &[u8]) -> Option<(usize, usize)> {
+    fn first_match(&self, input: &str) -> Option<(usize, usize)> {
         self.expressions.iter().find_map(|re| {
             let captures = re.captures(input)?;
             match captures.len() {
