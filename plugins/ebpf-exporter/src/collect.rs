@@ -7,7 +7,7 @@ use crate::config::{Label, Metric};
 use crate::decoders::text::parse_go_uint;
 use crate::decoders::{Lookups, Scratch};
 use crate::histogram::{Layout, Slot};
-use crate::labels::{self, Decoded, KeyShape, LabelError};
+use crate::labels::{self, Decoded, KeyShape, LabelError, Sink};
 use crate::series::Table;
 
 /// Buffers and caches kept from one scrape to the next, so a scrape
@@ -20,7 +20,7 @@ pub struct Work {
     /// A per-CPU key with its CPU number appended.
     key: Vec<u8>,
     /// A histogram's decoded bucket label.
-    bucket: Vec<u8>,
+    bucket: String,
     /// Per series: a counter's value, or a histogram's bucket counts and
     /// sum (`bounds + 1` numbers).
     values: Vec<f64>,
@@ -56,13 +56,16 @@ impl Work {
                     shape.with_cpu(),
                     scratch,
                     lookups,
-                    |_, v| table.push(v),
+                    table,
                 )?;
-                if decoded == Decoded::Skipped {
-                    table.discard();
-                    return Ok(());
-                }
-                let series = table.commit();
+                let series = match decoded {
+                    Decoded::Skipped => {
+                        table.discard();
+                        return Ok(());
+                    }
+                    Decoded::Kept { distinct: true } => table.commit_new(),
+                    Decoded::Kept { distinct: false } => table.commit(),
+                };
                 match values.get_mut(series) {
                     Some(total) => *total += value,
                     None => values.push(value),
@@ -144,25 +147,23 @@ impl Work {
         } = self;
         shape.walk(map, key, |raw, value| {
             bucket.clear();
+            let mut sink = HistogramSink {
+                table,
+                bucket,
+                width,
+            };
             let decoded =
-                labels::decode(labels, raw, shape.with_cpu(), scratch, lookups, |i, v| {
-                    if i < width {
-                        table.push(v);
-                    } else {
-                        bucket.extend_from_slice(v);
-                    }
-                })
-                .map_err(|e| label_error("histogram", name, &e))?;
+                labels::decode(labels, raw, shape.with_cpu(), scratch, lookups, &mut sink)
+                    .map_err(|e| label_error("histogram", name, &e))?;
             if decoded == Decoded::Skipped {
                 table.discard();
                 return Ok(());
             }
-            let Some(number) = parse_go_uint(bucket) else {
+            let Some(number) = parse_go_uint(bucket.as_bytes()) else {
                 return Err(Error::Failed(format!(
                     "histogram `{name}`: bucket label `{}` decoded to {:?}, which is not an \
                      unsigned integer",
-                    labels[width].name,
-                    String::from_utf8_lossy(bucket)
+                    labels[width].name, bucket
                 )));
             };
             let series = table.commit();
@@ -177,6 +178,39 @@ impl Work {
             }
             Ok(())
         })
+    }
+}
+
+impl Sink for Table {
+    fn buffer(&mut self, _: usize) -> &mut String {
+        self.value_buffer()
+    }
+
+    fn end(&mut self, _: usize) {
+        self.end_value();
+    }
+}
+
+/// A histogram's labels go to the table, the last (the bucket) apart.
+struct HistogramSink<'a> {
+    table: &'a mut Table,
+    bucket: &'a mut String,
+    width: usize,
+}
+
+impl Sink for HistogramSink<'_> {
+    fn buffer(&mut self, index: usize) -> &mut String {
+        if index < self.width {
+            self.table.value_buffer()
+        } else {
+            self.bucket
+        }
+    }
+
+    fn end(&mut self, index: usize) {
+        if index < self.width {
+            self.table.end_value();
+        }
     }
 }
 

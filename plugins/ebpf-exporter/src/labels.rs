@@ -8,7 +8,7 @@ use std::fmt;
 use bpfhost_plugin_sdk::MapView;
 
 use crate::config::{Label, Metric};
-use crate::decoders::{self, Lookups, Scratch, StepError};
+use crate::decoders::{self, Flow, Lookups, Scratch, Step, StepError, text};
 
 /// Why an entry's labels could not be decoded.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,7 +55,9 @@ impl fmt::Display for LabelError {
 /// Whether an entry's labels made a label set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Decoded {
-    Kept,
+    /// `distinct`: no other key of the map can decode to this label set,
+    /// so it needs no looking up (see [`distinct`]).
+    Kept { distinct: bool },
     /// A `regexp` decoder matched nothing.
     Skipped,
 }
@@ -145,20 +147,25 @@ fn u64_value(value: &[u8]) -> f64 {
     bytes.map_or(0.0, |b| u64::from_le_bytes(b) as f64)
 }
 
-/// Decodes `raw` label by label, in order, handing each value to `value`
-/// with its label's index. Stops at the first label a decoder drops.
+/// Where decoded label values go.
+pub trait Sink {
+    /// The buffer label `index`'s value is appended to.
+    fn buffer(&mut self, index: usize) -> &mut String;
+    /// Label `index`'s value is complete.
+    fn end(&mut self, index: usize);
+}
+
+/// Decodes `raw` label by label, in order, into `sink`. Stops at the first
+/// label a decoder drops.
 pub fn decode(
     labels: &mut [Label],
     raw: &[u8],
     with_cpu: bool,
     scratch: &mut Scratch,
     lookups: &mut Lookups,
-    mut value: impl FnMut(usize, &[u8]),
+    sink: &mut impl Sink,
 ) -> Result<Decoded, LabelError> {
-    let total: usize = labels
-        .iter()
-        .map(|l| l.size.saturating_add(l.padding))
-        .fold(0, usize::saturating_add);
+    let total = key_size(labels);
     if total != raw.len() {
         return Err(LabelError::KeySize {
             key: raw.len(),
@@ -167,20 +174,61 @@ pub fn decode(
         });
     }
     let mut offset = 0;
+    let mut all_distinct = true;
     for (index, label) in labels.iter_mut().enumerate() {
         let bytes = &raw[offset..offset + label.size];
+        let padding = &raw[offset + label.size..offset + label.size + label.padding];
         offset += label.size + label.padding;
-        let decoded =
-            decoders::run(&mut label.steps, bytes, scratch, lookups).map_err(|error| {
-                LabelError::Step {
-                    label: label.name.clone(),
-                    error,
-                }
-            })?;
-        match decoded {
-            Some(decoded) => value(index, decoded),
-            None => return Ok(Decoded::Skipped),
+        all_distinct = all_distinct && distinct(label, bytes, padding);
+        let flow = decoders::run(
+            &mut label.steps,
+            bytes,
+            scratch,
+            lookups,
+            sink.buffer(index),
+        )
+        .map_err(|error| LabelError::Step {
+            label: label.name.clone(),
+            error,
+        })?;
+        if flow == Flow::Skip {
+            return Ok(Decoded::Skipped);
         }
+        sink.end(index);
     }
-    Ok(Decoded::Kept)
+    Ok(Decoded::Kept {
+        distinct: all_distinct,
+    })
+}
+
+/// The key bytes the labels cover: their sizes and paddings.
+fn key_size(labels: &[Label]) -> usize {
+    labels
+        .iter()
+        .map(|l| l.size.saturating_add(l.padding))
+        .fold(0, usize::saturating_add)
+}
+
+/// Whether this label's value tells its bytes apart from those of every
+/// other key: then a metric whose labels all do has one series per key
+/// (a map holds each key once), and aggregating costs nothing.
+///
+/// `uint`, `hex` and `inet_ip` map distinct bytes to distinct text.
+/// `string` does for bytes that are zero after the first NUL (as BPF
+/// programs leave them) and ASCII before it. Padding must be zero. Any
+/// other chain may map two keys to one value.
+fn distinct(label: &Label, bytes: &[u8], padding: &[u8]) -> bool {
+    zero(padding)
+        && match label.steps.as_slice() {
+            [Step::Uint | Step::Hex | Step::InetIp] => true,
+            [Step::String] => {
+                let text = text::until_nul(bytes);
+                text.is_ascii() && zero(&bytes[text.len()..])
+            }
+            _ => false,
+        }
+}
+
+fn zero(bytes: &[u8]) -> bool {
+    bytes.iter().all(|&b| b == 0)
 }

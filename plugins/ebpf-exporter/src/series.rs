@@ -13,15 +13,24 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 /// The distinct label sets of one metric, in the order they were first
 /// seen.
+///
+/// The hash index is built only once a label set may repeat: a metric
+/// whose keys each decode to a label set of their own (see
+/// [`commit_new`](Self::commit_new)) never pays for it.
 #[derive(Debug, Default)]
 pub struct Table {
     /// Labels per series.
     width: usize,
+    /// Number of series.
+    series: usize,
     /// Every label value, back to back: committed series, then the
     /// pending one.
     text: String,
     /// Where each value ends in `text`.
     ends: Vec<u32>,
+    /// Whether `hashes`, `next` and `heads` cover every series: from the
+    /// first [`commit`](Self::commit) on.
+    indexed: bool,
     /// Per series: the hash of its values, and the series before it with
     /// the same hash (`u32::MAX` for none).
     hashes: Vec<u64>,
@@ -36,8 +45,10 @@ impl Table {
     /// Empties the table for series of `width` labels, keeping its memory.
     pub fn reset(&mut self, width: usize) {
         self.width = width;
+        self.series = 0;
         self.text.clear();
         self.ends.clear();
+        self.indexed = true;
         self.hashes.clear();
         self.next.clear();
         self.heads.clear();
@@ -45,39 +56,62 @@ impl Table {
 
     /// Number of series.
     pub fn len(&self) -> usize {
-        self.hashes.len()
+        self.series
     }
 
-    /// Appends a value to the pending series (invalid UTF-8 replaced, as
-    /// Prometheus label values are text).
-    pub fn push(&mut self, value: &[u8]) {
-        match std::str::from_utf8(value) {
-            Ok(text) => self.text.push_str(text),
-            Err(_) => self.text.push_str(&String::from_utf8_lossy(value)),
-        }
+    /// Where the pending series' next value is written: append it, then
+    /// call [`end_value`](Self::end_value).
+    pub fn value_buffer(&mut self) -> &mut String {
+        &mut self.text
+    }
+
+    /// Ends the value appended to [`value_buffer`](Self::value_buffer).
+    pub fn end_value(&mut self) {
         self.ends
             .push(u32::try_from(self.text.len()).unwrap_or(u32::MAX));
     }
 
+    /// Appends a whole value to the pending series.
+    #[cfg(test)]
+    pub fn push(&mut self, value: &str) {
+        self.text.push_str(value);
+        self.end_value();
+    }
+
     /// Drops the pending series' values.
     pub fn discard(&mut self) {
-        let committed = self.len() * self.width;
+        let committed = self.series * self.width;
         self.ends.truncate(committed);
         self.text.truncate(self.end_of(committed));
+    }
+
+    /// Adds the pending values as a new series, without looking for them:
+    /// the caller knows no series before has them. Its index.
+    pub fn commit_new(&mut self) -> usize {
+        let index = self.series;
+        if self.indexed && index > 0 {
+            // `commit` has built the index: keep it up.
+            let hash = self.hash(index);
+            self.insert(index, hash);
+        } else {
+            self.indexed = false;
+        }
+        self.series += 1;
+        index
     }
 
     /// The index of the series with the pending values: an existing one
     /// (the pending values are dropped) or a new one.
     pub fn commit(&mut self) -> usize {
-        let first = self.len() * self.width;
-        debug_assert_eq!(self.ends.len(), first + self.width, "one value per label");
-        let start = self.end_of(first);
-        let mut hasher = FxHasher::default();
-        hasher.write(&self.text.as_bytes()[start..]);
-        for end in &self.ends[first..] {
-            hasher.write_u32(end - start as u32);
+        if !self.indexed {
+            for index in 0..self.series {
+                let hash = self.hash(index);
+                self.insert(index, hash);
+            }
+            self.indexed = true;
         }
-        let hash = hasher.finish();
+        debug_assert_eq!(self.ends.len(), (self.series + 1) * self.width);
+        let hash = self.hash(self.series);
         let mut candidate = self.heads.get(&hash).copied().unwrap_or(NONE);
         while candidate != NONE {
             let index = candidate as usize;
@@ -87,10 +121,9 @@ impl Table {
             }
             candidate = self.next[index];
         }
-        let index = self.len();
-        self.next
-            .push(self.heads.insert(hash, index as u32).unwrap_or(NONE));
-        self.hashes.push(hash);
+        let index = self.series;
+        self.insert(index, hash);
+        self.series += 1;
         index
     }
 
@@ -105,6 +138,26 @@ impl Table {
         }
     }
 
+    /// The hash of series `index`'s values (the pending ones for
+    /// `self.series`).
+    fn hash(&self, index: usize) -> u64 {
+        let first = index * self.width;
+        let start = self.end_of(first);
+        let end = self.end_of(first + self.width);
+        let mut hasher = FxHasher::default();
+        hasher.write(&self.text.as_bytes()[start..end]);
+        for end in &self.ends[first..first + self.width] {
+            hasher.write_u32(end - start as u32);
+        }
+        hasher.finish()
+    }
+
+    fn insert(&mut self, index: usize, hash: u64) {
+        let before = self.heads.insert(hash, index as u32).unwrap_or(NONE);
+        self.next.push(before);
+        self.hashes.push(hash);
+    }
+
     /// Where value number `index` starts: where the one before it ends.
     fn end_of(&self, index: usize) -> usize {
         match index {
@@ -115,7 +168,7 @@ impl Table {
 
     fn same_as_pending(&self, index: usize) -> bool {
         let first = index * self.width;
-        let pending = self.len() * self.width;
+        let pending = self.series * self.width;
         let (start, pending_start) = (self.end_of(first), self.end_of(pending));
         let end = self.end_of(first + self.width);
         self.text.as_bytes()[start..end] == self.text.as_bytes()[pending_start..]
@@ -195,7 +248,7 @@ mod tests {
 
     fn commit(table: &mut Table, values: &[&str]) -> usize {
         for value in values {
-            table.push(value.as_bytes());
+            table.push(value);
         }
         table.commit()
     }
@@ -226,23 +279,39 @@ mod tests {
         let mut table = Table::default();
         table.reset(1);
         commit(&mut table, &["kept"]);
-        table.push(b"dropped");
+        table.push("dropped");
         table.discard();
         assert_eq!(commit(&mut table, &["next"]), 1);
         assert_eq!(series(&table, 1), ["next"]);
     }
 
     #[test]
-    fn no_labels_make_one_series_and_invalid_utf8_is_replaced() {
+    fn no_labels_make_one_series() {
         let mut table = Table::default();
         table.reset(0);
         assert_eq!(table.commit(), 0);
         assert_eq!(table.commit(), 0);
         assert_eq!(table.len(), 1);
+    }
+
+    #[test]
+    fn series_known_new_are_indexed_once_one_may_repeat() {
+        let mut table = Table::default();
         table.reset(1);
-        table.push(b"a\xffb");
-        table.commit();
-        assert_eq!(series(&table, 0), ["a\u{fffd}b"]);
+        for value in ["a", "b", "c"] {
+            table.push(value);
+            table.commit_new();
+        }
+        assert_eq!(
+            commit(&mut table, &["b"]),
+            1,
+            "found after the index is built"
+        );
+        assert_eq!(commit(&mut table, &["d"]), 3);
+        table.push("e");
+        assert_eq!(table.commit_new(), 4, "indexed");
+        assert_eq!(commit(&mut table, &["e"]), 4);
+        assert_eq!(series(&table, 4), ["e"]);
     }
 
     #[test]

@@ -577,3 +577,46 @@ fn buffers_are_reused_and_a_second_scrape_gives_the_same_rows() {
     assert_eq!(first.len(), 1000);
     assert_eq!(first, second);
 }
+
+/// Keys that differ only in bytes no label shows (after a string's NUL, in
+/// padding, invalid UTF-8 replaced alike) are one series, whether they
+/// come before or after keys that cannot collide.
+#[test]
+fn keys_differing_only_in_hidden_bytes_are_summed() {
+    let (mut decoder, _) = init(
+        "
+metrics:
+  counters:
+    - name: comm_total
+      help: C
+      labels:
+        - {name: pid, size: 1, padding: 3, decoders: [{name: uint}]}
+        - {name: comm, size: 8, decoders: [{name: string}]}
+",
+    );
+    let k = |pid: u8, padding: u8, comm: &[u8]| {
+        let mut comm = comm.to_vec();
+        comm.resize(8, 0);
+        key(&[&[pid, padding, 0, 0], &comm])
+    };
+    let map = MapSnapshot::new("comm_total", MapType::Hash, 12, 8)
+        .entry(&k(1, 0, b"bash"), &1u64.to_le_bytes())
+        .entry(&k(2, 0, b"sshd"), &10u64.to_le_bytes())
+        .entry(&k(1, 0, b"bash\0xyz"), &2u64.to_le_bytes())
+        .entry(&k(1, 7, b"bash"), &4u64.to_le_bytes())
+        .entry(&k(3, 0, b"caf\xc3\xa9"), &8u64.to_le_bytes())
+        .entry(&k(4, 0, b"a\xffb"), &16u64.to_le_bytes())
+        .entry(&k(4, 0, b"a\xfeb"), &32u64.to_le_bytes())
+        .entry(&k(5, 0, b"late"), &64u64.to_le_bytes());
+    let out = decode(&mut decoder, &[map]);
+    assert_eq!(
+        samples(&out),
+        [
+            (strings(&["1", "bash"]), 7.0),
+            (strings(&["2", "sshd"]), 10.0),
+            (strings(&["3", "café"]), 8.0),
+            (strings(&["4", "a\u{fffd}b"]), 48.0),
+            (strings(&["5", "late"]), 64.0),
+        ]
+    );
+}

@@ -11,10 +11,10 @@
 
 use std::collections::HashMap;
 use std::hash::Hash;
-use std::io::Write as _;
 
 use bpfhost_plugin_sdk::lookup;
 
+use super::Out;
 use super::text::{parse_decimal, parse_signed};
 
 /// Where `ebpf_exporter`'s cgroup monitor walks the hierarchy: its paths
@@ -79,7 +79,7 @@ impl Lookups {
     }
 
     /// `errno`: decimal text (what `uint` makes) → `EPERM`, `unknown:N`.
-    pub fn errno(&mut self, input: &[u8], out: &mut Vec<u8>) -> Result<(), String> {
+    pub fn errno(&mut self, input: &[u8], out: &mut impl Out) -> Result<(), String> {
         let number = parse_decimal(input)
             .ok_or_else(|| format!("error parsing {} as uint", quoted(input)))?;
         // The host also names negative values; `ebpf_exporter`'s input is
@@ -89,14 +89,14 @@ impl Lookups {
             _ => None,
         };
         match name {
-            Some(name) => out.extend_from_slice(name.as_bytes()),
-            None => _ = write!(out, "unknown:{number}"),
+            Some(name) => out.push_str(name),
+            None => out.push_fmt(format_args!("unknown:{number}")),
         }
         Ok(())
     }
 
     /// `syscall`: decimal text → `openat`, `unknown_syscall:N`.
-    pub fn syscall(&mut self, input: &[u8], out: &mut Vec<u8>) -> Result<(), String> {
+    pub fn syscall(&mut self, input: &[u8], out: &mut impl Out) -> Result<(), String> {
         // Go's Atoi, then the number as unsigned (so -1 is 2^64-1).
         let number = parse_signed(input)
             .ok_or_else(|| format!("error parsing {} as an integer", quoted(input)))?
@@ -105,36 +105,36 @@ impl Lookups {
             .ok()
             .and_then(|n| self.syscall.get(n, lookup::syscall_name));
         match name {
-            Some(name) => out.extend_from_slice(name.as_bytes()),
-            None => _ = write!(out, "unknown_syscall:{number}"),
+            Some(name) => out.push_str(name),
+            None => out.push_fmt(format_args!("unknown_syscall:{number}")),
         }
         Ok(())
     }
 
     /// `ifname`: the first 4 bytes as an ifindex → `eth0`, `unknown:N`.
-    pub fn ifname(&mut self, input: &[u8], out: &mut Vec<u8>) -> Result<(), String> {
+    pub fn ifname(&mut self, input: &[u8], out: &mut impl Out) -> Result<(), String> {
         let index = u32::from_le_bytes(first(input)?);
         match self.ifname.get(index, lookup::interface_name) {
-            Some(name) => out.extend_from_slice(name.as_bytes()),
-            None => _ = write!(out, "unknown:{index}"),
+            Some(name) => out.push_str(name),
+            None => out.push_fmt(format_args!("unknown:{index}")),
         }
         Ok(())
     }
 
     /// `ksym`: the first 8 bytes as an address → the kernel function that
     /// starts there, `unknown_addr:0x…` for any other address.
-    pub fn ksym(&mut self, input: &[u8], out: &mut Vec<u8>) -> Result<(), String> {
+    pub fn ksym(&mut self, input: &[u8], out: &mut impl Out) -> Result<(), String> {
         let address = u64::from_le_bytes(first(input)?);
         match self.symbol_at(address) {
-            Some(name) => out.extend_from_slice(name.as_bytes()),
-            None => _ = write!(out, "unknown_addr:{address:#x}"),
+            Some(name) => out.push_str(name),
+            None => out.push_fmt(format_args!("unknown_addr:{address:#x}")),
         }
         Ok(())
     }
 
     /// `kstack`: 8-byte addresses up to the first 0, each resolved to the
     /// function containing it (`??` when none), one per line.
-    pub fn kstack(&mut self, input: &[u8], out: &mut Vec<u8>) -> Result<(), String> {
+    pub fn kstack(&mut self, input: &[u8], out: &mut impl Out) -> Result<(), String> {
         if !input.len().is_multiple_of(8) {
             return Err(format!(
                 "a stack is 8-byte addresses, the input has {} bytes",
@@ -147,17 +147,17 @@ impl Lookups {
             .take_while(|&address| address != 0);
         for (i, address) in addresses.enumerate() {
             if i > 0 {
-                out.push(b'\n');
+                out.push_ascii(b'\n');
             }
             let name = self.ksym.get(address, lookup::kernel_symbol);
-            out.extend_from_slice(name.unwrap_or("??").as_bytes());
+            out.push_str(name.unwrap_or("??"));
         }
         Ok(())
     }
 
     /// `cgroup`: decimal text → the cgroup's path under `/sys/fs/cgroup`,
     /// `unknown_cgroup_id:N`.
-    pub fn cgroup(&mut self, input: &[u8], out: &mut Vec<u8>) -> Result<(), String> {
+    pub fn cgroup(&mut self, input: &[u8], out: &mut impl Out) -> Result<(), String> {
         let id = parse_signed(input)
             .ok_or_else(|| format!("error parsing {} as an integer", quoted(input)))?;
         let path = u64::try_from(id)
@@ -165,12 +165,12 @@ impl Lookups {
             .and_then(|id| self.cgroup.get(id, lookup::cgroup_path));
         match path {
             Some(path) => {
-                out.extend_from_slice(CGROUP_ROOT.as_bytes());
+                out.push_str(CGROUP_ROOT);
                 if path != "/" {
-                    out.extend_from_slice(path.as_bytes());
+                    out.push_str(path);
                 }
             }
-            None => _ = write!(out, "unknown_cgroup_id:{id}"),
+            None => out.push_fmt(format_args!("unknown_cgroup_id:{id}")),
         }
         Ok(())
     }

@@ -3,8 +3,9 @@
 //!
 //! The first decoder of a chain reads the label's `size` bytes of the key;
 //! every later one reads what the one before produced (so `errno` and
-//! `syscall` read the decimal text `uint` makes). A chain runs in two
-//! buffers it alternates between ([`Scratch`]), so decoding a label
+//! `syscall` read the decimal text `uint` makes). The last decoder of a
+//! chain writes the label value where the caller wants it, the ones before
+//! alternate between two buffers ([`Scratch`]), so decoding a label
 //! allocates nothing once they have grown. The decoders that need the
 //! host (`errno`, `syscall`, `ifname`, `ksym`, `kstack`, `cgroup`) live in
 //! [`lookups`] with their caches.
@@ -13,7 +14,8 @@ pub mod lookups;
 pub(crate) mod text;
 
 use std::collections::HashMap;
-use std::fmt;
+use std::fmt::{self, Write as _};
+use std::io::Write as _;
 
 use regex_lite::Regex;
 
@@ -208,7 +210,7 @@ impl Step {
     pub fn apply(
         &mut self,
         input: &[u8],
-        out: &mut Vec<u8>,
+        out: &mut impl Out,
         lookups: &mut Lookups,
     ) -> Result<Flow, StepError> {
         let fail = |message: String| StepError {
@@ -217,7 +219,7 @@ impl Step {
         };
         match self {
             Self::Uint => text::uint(input, out).map_err(fail)?,
-            Self::String => out.extend_from_slice(text::until_nul(input)),
+            Self::String => out.push_bytes(text::until_nul(input)),
             Self::Hex => text::hex(input, out),
             Self::InetIp => text::inet_ip(input, out),
             Self::Dname => text::dname(input, out),
@@ -235,17 +237,17 @@ impl Step {
 }
 
 impl StaticMap {
-    fn apply(&self, input: &[u8], out: &mut Vec<u8>) {
+    fn apply(&self, input: &[u8], out: &mut impl Out) {
         let Some(map) = &self.map else {
-            out.extend_from_slice(b"empty mapping");
+            out.push_str("empty mapping");
             return;
         };
         match map.get(input) {
-            Some(value) => out.extend_from_slice(value.as_bytes()),
-            None if self.allow_unknown => out.extend_from_slice(input),
+            Some(value) => out.push_str(value),
+            None if self.allow_unknown => out.push_bytes(input),
             None => {
-                out.extend_from_slice(b"unknown:");
-                out.extend_from_slice(input);
+                out.push_str("unknown:");
+                out.push_bytes(input);
             }
         }
     }
@@ -276,7 +278,7 @@ impl Regexps {
     /// Go's `FindSubmatch` per expression: with no group the whole match
     /// is the output, with one group that group (empty when it took no
     /// part); an expression with more groups never produces an output.
-    fn apply(&mut self, input: &[u8], out: &mut Vec<u8>) -> Flow {
+    fn apply(&mut self, input: &[u8], out: &mut impl Out) -> Flow {
         // Go matches invalid UTF-8 as U+FFFD, as the lossy text does.
         let text = String::from_utf8_lossy(input);
         let outcome = if let Some(outcome) = self.seen.get(input) {
@@ -291,7 +293,7 @@ impl Regexps {
         };
         match outcome {
             Some((start, end)) => {
-                out.extend_from_slice(&text.as_bytes()[start..end]);
+                out.push_str(&text[start..end]);
                 Flow::Keep
             }
             None => Flow::Skip,
@@ -310,39 +312,89 @@ impl Regexps {
     }
 }
 
-/// The two buffers a chain alternates between, kept across labels.
+/// Where a decoder writes: bytes for the next decoder of its chain, or the
+/// label value's text (which must be UTF-8: bytes that are not are
+/// replaced, as Prometheus label values are text).
+pub trait Out {
+    fn push_str(&mut self, text: &str);
+    fn push_bytes(&mut self, bytes: &[u8]);
+    fn push_ascii(&mut self, byte: u8);
+    fn push_fmt(&mut self, args: fmt::Arguments<'_>);
+}
+
+impl Out for Vec<u8> {
+    fn push_str(&mut self, text: &str) {
+        self.extend_from_slice(text.as_bytes());
+    }
+
+    fn push_bytes(&mut self, bytes: &[u8]) {
+        self.extend_from_slice(bytes);
+    }
+
+    fn push_ascii(&mut self, byte: u8) {
+        self.push(byte);
+    }
+
+    fn push_fmt(&mut self, args: fmt::Arguments<'_>) {
+        _ = self.write_fmt(args);
+    }
+}
+
+impl Out for String {
+    fn push_str(&mut self, text: &str) {
+        self.push_str(text);
+    }
+
+    fn push_bytes(&mut self, bytes: &[u8]) {
+        match std::str::from_utf8(bytes) {
+            Ok(text) => self.push_str(text),
+            Err(_) => self.push_str(&String::from_utf8_lossy(bytes)),
+        }
+    }
+
+    fn push_ascii(&mut self, byte: u8) {
+        self.push(char::from(byte));
+    }
+
+    fn push_fmt(&mut self, args: fmt::Arguments<'_>) {
+        _ = self.write_fmt(args);
+    }
+}
+
+/// The two buffers a chain's inner decoders alternate between, kept
+/// across labels.
 #[derive(Debug, Default)]
 pub struct Scratch {
     current: Vec<u8>,
     next: Vec<u8>,
 }
 
-/// Runs a label's chain on its key bytes: the label value, or `None` when
-/// a decoder drops the label set. `steps` is never empty (the config
-/// refuses a label without decoders).
-pub fn run<'s>(
+/// Runs a label's chain on its key bytes, appending the label value to
+/// `out`: the last decoder writes there itself, so a one-decoder chain
+/// (most of them) copies nothing in between. [`Flow::Skip`] when a
+/// decoder drops the label set (what `out` got is then meaningless).
+pub fn run(
     steps: &mut [Step],
     input: &[u8],
-    scratch: &'s mut Scratch,
+    scratch: &mut Scratch,
     lookups: &mut Lookups,
-) -> Result<Option<&'s [u8]>, StepError> {
-    let Scratch { current, next } = scratch;
-    current.clear();
-    let Some((first, rest)) = steps.split_first_mut() else {
-        current.extend_from_slice(input);
-        return Ok(Some(current));
+    out: &mut impl Out,
+) -> Result<Flow, StepError> {
+    let Some((last, inner)) = steps.split_last_mut() else {
+        out.push_bytes(input);
+        return Ok(Flow::Keep);
     };
-    if first.apply(input, current, lookups)? == Flow::Skip {
-        return Ok(None);
-    }
-    for step in rest {
+    let Scratch { current, next } = scratch;
+    let mut input = input;
+    for step in inner {
         next.clear();
-        if step.apply(current, next, lookups)? == Flow::Skip {
-            return Ok(None);
+        if step.apply(input, next, lookups)? == Flow::Skip {
+            return Ok(Flow::Skip);
         }
         std::mem::swap(current, next);
+        input = current.as_slice();
     }
-    Ok(Some(current))
+    last.apply(input, out, lookups)
 }
 
 #[cfg(test)]

@@ -309,12 +309,15 @@ fn a_chain_feeds_each_decoder_the_output_of_the_one_before() {
     let mut scratch = Scratch::default();
     let mut lookups = Lookups::default();
     let mut run = |input: &[u8]| {
-        run(&mut steps, input, &mut scratch, &mut lookups)
-            .unwrap()
-            .map(|out| String::from_utf8_lossy(out).into_owned())
+        let mut out = b"before:".to_vec();
+        match run(&mut steps, input, &mut scratch, &mut lookups, &mut out).unwrap() {
+            Flow::Keep => Some(String::from_utf8_lossy(&out).into_owned()),
+            Flow::Skip => None,
+        }
     };
-    assert_eq!(run(b"kswapd0\0\0\0").as_deref(), Some("reclaim"));
-    assert_eq!(run(b"bash\0\0\0\0\0\0").as_deref(), Some("bash"));
+    assert_eq!(run(b"kswapd0\0\0\0").as_deref(), Some("before:reclaim"));
+    assert_eq!(run(b"bash\0\0\0\0\0\0").as_deref(), Some("before:bash"));
+    assert_eq!(run(b"").as_deref(), Some("before:"));
 }
 
 /// Go's `strconv.ParseUint(s, 0, 64)`, which reads the bucket label.

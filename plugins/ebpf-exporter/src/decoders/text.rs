@@ -1,12 +1,13 @@
 //! The decoders that need nothing but their input, and the number parsing
 //! rules of Go's `strconv` that `ebpf_exporter`'s decoders rely on.
 
-use std::io::Write as _;
 use std::net::{Ipv4Addr, Ipv6Addr};
+
+use super::Out;
 
 /// `uint`: a little-endian (BPF's host order) unsigned integer of 1, 2, 4
 /// or 8 bytes, as decimal text.
-pub fn uint(input: &[u8], out: &mut Vec<u8>) -> Result<(), String> {
+pub fn uint(input: &[u8], out: &mut impl Out) -> Result<(), String> {
     if !matches!(input.len(), 1 | 2 | 4 | 8) {
         return Err(format!("unknown value length {}", input.len()));
     }
@@ -14,23 +15,24 @@ pub fn uint(input: &[u8], out: &mut Vec<u8>) -> Result<(), String> {
     let mut bytes = [0u8; 8];
     bytes[..input.len()].copy_from_slice(input);
     let value = u64::from_le_bytes(bytes);
-    out.extend_from_slice(itoa::Buffer::new().format(value).as_bytes());
+    out.push_str(itoa::Buffer::new().format(value));
     Ok(())
 }
 
 /// `string`: the bytes before the first NUL (all of them without one).
 pub fn until_nul(input: &[u8]) -> &[u8] {
-    let end = input.iter().position(|&b| b == 0).unwrap_or(input.len());
-    &input[..end]
+    match input.iter().position(|&b| b == 0) {
+        Some(end) => &input[..end],
+        None => input,
+    }
 }
 
 /// `hex`: two lowercase hex digits per byte.
-pub fn hex(input: &[u8], out: &mut Vec<u8>) {
+pub fn hex(input: &[u8], out: &mut impl Out) {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    out.reserve(input.len() * 2);
     for &b in input {
-        out.push(DIGITS[usize::from(b >> 4)]);
-        out.push(DIGITS[usize::from(b & 0xf)]);
+        out.push_ascii(DIGITS[usize::from(b >> 4)]);
+        out.push_ascii(DIGITS[usize::from(b & 0xf)]);
     }
 }
 
@@ -38,17 +40,17 @@ pub fn hex(input: &[u8], out: &mut Vec<u8>) {
 /// IPv4-mapped address (`::ffff:a.b.c.d`), print dotted; other sixteen
 /// print as RFC 5952 IPv6; no bytes print `<nil>`; any other length prints
 /// `?` and its hex.
-pub fn inet_ip(input: &[u8], out: &mut Vec<u8>) {
+pub fn inet_ip(input: &[u8], out: &mut impl Out) {
     match *input {
-        [] => out.extend_from_slice(b"<nil>"),
+        [] => out.push_str("<nil>"),
         [a, b, c, d] | [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, a, b, c, d] => {
-            _ = write!(out, "{}", Ipv4Addr::new(a, b, c, d));
+            out.push_fmt(format_args!("{}", Ipv4Addr::new(a, b, c, d)));
         }
         _ => {
             if let Ok(v6) = <[u8; 16]>::try_from(input) {
-                _ = write!(out, "{}", Ipv6Addr::from(v6));
+                out.push_fmt(format_args!("{}", Ipv6Addr::from(v6)));
             } else {
-                out.push(b'?');
+                out.push_ascii(b'?');
                 hex(input, out);
             }
         }
@@ -60,27 +62,37 @@ pub fn inet_ip(input: &[u8], out: &mut Vec<u8>) {
 /// dot is dropped, so trailing zero bytes each add a dot, as in
 /// `ebpf_exporter`. A length that runs past the end returns the input as it
 /// is.
-pub fn dname(input: &[u8], out: &mut Vec<u8>) {
+pub fn dname(input: &[u8], out: &mut impl Out) {
     if input.is_empty() {
-        out.push(b'.');
+        out.push_ascii(b'.');
         return;
     }
-    let start = out.len();
-    let mut offset = 0;
-    while offset < input.len() {
-        let len = usize::from(input[offset]);
-        offset += 1;
-        let Some(label) = input.get(offset..offset + len) else {
-            out.truncate(start);
-            out.extend_from_slice(input);
-            return;
-        };
-        if offset > 1 {
-            out.push(b'.');
-        }
-        out.extend_from_slice(label);
-        offset += len;
+    if dname_labels(input).any(|label| label.is_none()) {
+        out.push_bytes(input);
+        return;
     }
+    for (i, label) in dname_labels(input).flatten().enumerate() {
+        if i > 0 {
+            out.push_ascii(b'.');
+        }
+        out.push_bytes(label);
+    }
+}
+
+/// The labels of a DNS name in wire format; `None` for one whose length
+/// runs past the end (and nothing after it).
+fn dname_labels(input: &[u8]) -> impl Iterator<Item = Option<&[u8]>> {
+    let mut offset = 0;
+    std::iter::from_fn(move || {
+        let len = usize::from(*input.get(offset)?);
+        let label = input.get(offset + 1..offset + 1 + len);
+        offset = if label.is_some() {
+            offset + 1 + len
+        } else {
+            input.len()
+        };
+        Some(label)
+    })
 }
 
 /// Go's `strconv.ParseUint(s, 10, 64)`: decimal digits only, no sign.
