@@ -8,12 +8,15 @@
 //! unknown decoder, a label without size or decoders, a bad regexp, an
 //! unknown bucket type) is refused here, once, at `init`.
 
-use std::collections::BTreeMap;
+mod raw;
+
 use std::fmt;
 
-use serde::de::{DeserializeOwned, IgnoredAny};
-use serde::{Deserialize, Deserializer};
+use serde::de::DeserializeOwned;
 use serde_json::Value;
+
+use self::raw::{RawCounter, RawDocument, RawHistogram, RawLabel};
+pub use self::raw::RawDecoder;
 
 use crate::decoders::Step;
 use crate::histogram::Layout;
@@ -386,149 +389,6 @@ fn labels(kind: &'static str, metric: &str, raw: Vec<RawLabel>) -> Result<Vec<La
             },
         )
         .collect()
-}
-
-// The document as `ebpf_exporter`'s `config.Config` declares it. A YAML
-// `key:` with nothing after it is null, which `ebpf_exporter` reads as the
-// zero value: so does `nullable`.
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawDocument {
-    /// `ebpf_exporter` takes the name from the file name; accepted and unused.
-    #[serde(default, rename = "name")]
-    _name: Option<IgnoredAny>,
-    #[serde(default, deserialize_with = "nullable")]
-    metrics: RawMetrics,
-    #[serde(default, deserialize_with = "nullable")]
-    tracing: RawTracing,
-    #[serde(default, deserialize_with = "nullable")]
-    kaddrs: Vec<String>,
-    #[serde(default)]
-    cgroup_id_map: Option<Value>,
-    /// Not `ebpf_exporter`'s: this decoder's own settings.
-    #[serde(default, deserialize_with = "nullable")]
-    bpfhost: Bpfhost,
-}
-
-#[derive(Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawMetrics {
-    #[serde(default)]
-    counters: Option<Vec<Value>>,
-    #[serde(default)]
-    histograms: Option<Vec<Value>>,
-}
-
-#[derive(Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawTracing {
-    #[serde(default)]
-    spans: Option<Vec<Value>>,
-}
-
-/// `bpfhost:` in the config document: what `ebpf_exporter` has no field for.
-#[derive(Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Bpfhost {
-    /// Prepended to every metric name; `ebpf_exporter_` by default.
-    #[serde(default)]
-    prefix: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawCounter {
-    #[serde(default, deserialize_with = "nullable")]
-    name: String,
-    #[serde(default, deserialize_with = "nullable")]
-    help: String,
-    #[serde(default, deserialize_with = "nullable")]
-    perf_event_array: bool,
-    /// Only used with `perf_event_array`, which is refused.
-    #[serde(default, rename = "flush_interval")]
-    _flush_interval: Option<IgnoredAny>,
-    #[serde(default, deserialize_with = "nullable")]
-    labels: Vec<RawLabel>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawHistogram {
-    #[serde(default, deserialize_with = "nullable")]
-    name: String,
-    #[serde(default, deserialize_with = "nullable")]
-    help: String,
-    #[serde(default, deserialize_with = "nullable")]
-    bucket_type: String,
-    #[serde(default, deserialize_with = "nullable")]
-    bucket_multiplier: f64,
-    #[serde(default, deserialize_with = "nullable")]
-    bucket_min: i64,
-    #[serde(default, deserialize_with = "nullable")]
-    bucket_max: i64,
-    #[serde(default, deserialize_with = "nullable")]
-    bucket_keys: Vec<f64>,
-    #[serde(default, deserialize_with = "nullable")]
-    labels: Vec<RawLabel>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawLabel {
-    #[serde(default, deserialize_with = "nullable")]
-    name: String,
-    #[serde(default, deserialize_with = "nullable")]
-    size: u64,
-    #[serde(default, deserialize_with = "nullable")]
-    padding: u64,
-    #[serde(default, deserialize_with = "nullable")]
-    decoders: Vec<RawDecoder>,
-}
-
-/// One entry of a label's `decoders`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawDecoder {
-    #[serde(default, deserialize_with = "nullable")]
-    pub name: String,
-    /// `None` when absent, which `ebpf_exporter` tells from `{}`.
-    #[serde(default)]
-    pub static_map: Option<BTreeMap<String, Scalar>>,
-    /// `None` when absent, which `ebpf_exporter` tells from `[]`.
-    #[serde(default)]
-    pub regexps: Option<Vec<String>>,
-    #[serde(default, deserialize_with = "nullable")]
-    pub allow_unknown: bool,
-}
-
-/// A `static_map` value: `ebpf_exporter` reads YAML scalars as their text.
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
-pub enum Scalar {
-    Text(String),
-    Number(serde_json::Number),
-    Bool(bool),
-    Null,
-}
-
-impl Scalar {
-    pub fn into_text(self) -> String {
-        match self {
-            Self::Text(s) => s,
-            Self::Number(n) => n.to_string(),
-            Self::Bool(b) => b.to_string(),
-            Self::Null => String::new(),
-        }
-    }
-}
-
-fn nullable<'de, D, T>(deserializer: D) -> Result<T, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de> + Default,
-{
-    Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
 }
 
 #[cfg(test)]

@@ -73,6 +73,19 @@
 //! or `process-name`. Names are cached: a name for as long as the decoder
 //! lives, a miss until the next scrape.
 //!
+//! For the same reason `bpfhost plugin test`, which grants no lookups,
+//! refuses this component today. `testdata/` holds a dump, a config and
+//! the exposition a build without lookups printed for them.
+//!
+//! # Cost
+//!
+//! Decoding writes each label value once into one buffer per metric.
+//! Summing alike label sets needs a hash index of them, which is only
+//! built once an entry could repeat one: a metric whose labels are all
+//! `uint`, `hex`, `inet_ip` or `string` (ASCII, zeros after the NUL) with
+//! zero padding has one series per key and skips it. `benches/decode.rs`
+//! compares a 100,000-entry map with the hand-written `writes` decoder.
+//!
 //! # Refused at `init`
 //!
 //! With an error naming the metric, the label and the field: an unknown
