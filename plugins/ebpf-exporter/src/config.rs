@@ -15,8 +15,8 @@ use std::fmt;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use self::raw::{RawCounter, RawDocument, RawHistogram, RawLabel};
 pub use self::raw::RawDecoder;
+use self::raw::{RawCounter, RawDocument, RawHistogram, RawLabel};
 
 use crate::decoders::Step;
 use crate::histogram::Layout;

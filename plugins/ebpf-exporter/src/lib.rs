@@ -109,8 +109,15 @@
 //!   kernel header's (`pread64`, `exit_group`, where `ebpf_exporter`'s table
 //!   has `pread`, `exit`); `ksym` and `kstack` only know text symbols;
 //!   `cgroup` paths are the agent's cgroup v2 paths under `/sys/fs/cgroup`.
-//! - `regexp` is RE2 syntax as the `regex` crate reads it, ASCII classes
-//!   like Go's; `\p{…}` Unicode classes are refused.
+//! - `regexp` is RE2 syntax as `regex-lite` reads it, ASCII classes like
+//!   Go's; `\p{…}` Unicode classes are refused.
+//! - The agent exposes every counter as `NAME_total`: a counter whose
+//!   `name` does not end in `_total` gets the suffix, where `ebpf_exporter`'s
+//!   text exposition leaves it out.
+//! - `ebpf_exporter`'s own series (`ebpf_exporter_enabled_configs`,
+//!   `ebpf_exporter_ebpf_program_info`, `ebpf_exporter_decoder_errors_total`,
+//!   …) are not exported: the agent's `bpfhost_exporter_*` series say the
+//!   same.
 //!
 //! [cloudflare/ebpf_exporter]: https://github.com/cloudflare/ebpf_exporter
 
