@@ -75,35 +75,3 @@ fn the_testdata_dump_decodes_to_the_expected_series() {
     assert!((read.sum - 0.045).abs() < 1e-12);
     assert_eq!((write.buckets, write.count), (vec![0, 0, 6, 6], 6));
 }
-
-/// Every config of a checkout of `ebpf_exporter`'s `examples/`: each one
-/// either starts or is refused for a feature this decoder does not
-/// support yet, never for anything else.
-#[test]
-#[ignore = "needs EBPF_EXPORTER_EXAMPLES=<ebpf_exporter checkout>/examples"]
-fn upstream_example_configs_start_or_name_what_is_not_supported() {
-    let dir = std::env::var("EBPF_EXPORTER_EXAMPLES").expect("EBPF_EXPORTER_EXAMPLES");
-    let mut paths: Vec<_> = std::fs::read_dir(dir)
-        .expect("examples dir")
-        .map(|e| e.expect("entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
-        .collect();
-    paths.sort();
-    assert!(!paths.is_empty(), "no configs");
-    for path in paths {
-        let yaml = std::fs::read_to_string(&path).expect("config");
-        let result = EbpfExporter::init(&Config::new(json_of(&yaml)), &mut Spec::default());
-        match result {
-            Ok(_) => println!("{}: ok", path.display()),
-            Err(e) => {
-                let message = e.to_string();
-                println!("{}: {message}", path.display());
-                assert!(
-                    message.contains("not supported yet"),
-                    "{}: {message}",
-                    path.display()
-                );
-            }
-        }
-    }
-}
