@@ -14,7 +14,7 @@ use crate::agent::setup::KernelSetup;
 use crate::agent::{Agent, FileReconciler};
 use crate::cluster::KubeConfig;
 use crate::decoder::wasm::Runtime;
-use crate::lookup::{Bounds, Lookups, Roots};
+use crate::lookup::{CacheBounds, Lookups, Roots};
 
 /// Validated configuration of `bpfhost run`.
 #[derive(Debug, Clone)]
@@ -79,7 +79,7 @@ pub async fn start(config: &RunConfig, shutdown: CancellationToken) -> Result<Ap
     }
     runtime.set_lookups(Lookups::new(
         Roots::default().with_kubelet_logs(&config.kubelet_log_dir),
-        Bounds::default(),
+        CacheBounds::default(),
     ));
     let runtime = Arc::new(runtime);
     let agent = Arc::new(Agent::new(config.node_name.clone()));
@@ -232,11 +232,22 @@ pub fn plugin_new(args: &crate::cli::PluginNewArgs) -> anyhow::Result<()> {
     let dir = crate::template::create(&args.name, &args.dir, args.sdk.as_deref())
         .map_err(|e| anyhow::anyhow!(crate::error_chain(&e)))?;
     println!("created {}", dir.display());
-    println!("next: cargo test (native), then build for wasm32-unknown-unknown and");
+    println!("next: cd {}", dir.display());
+    println!("      cargo test                      # native unit test");
+    println!("      bpfhost plugin build -o {}.wasm", args.name);
     println!(
         "      bpfhost plugin test {}.wasm --dump testdata/dump.json",
         args.name
     );
     println!("      (plugin-sdk/README.md has the whole loop)");
+    Ok(())
+}
+
+/// `bpfhost plugin build`: builds the component and prints its path (the
+/// last line of output, for scripts).
+pub fn plugin_build(args: &crate::cli::PluginBuildArgs) -> anyhow::Result<()> {
+    let out = crate::plugin_build::build(&args.dir, args.output.as_deref())
+        .map_err(|e| anyhow::anyhow!(crate::error_chain(&e)))?;
+    println!("{}", out.display());
     Ok(())
 }

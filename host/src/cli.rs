@@ -76,6 +76,10 @@ pub enum PluginCommand {
     /// Start a decoder crate from the template: decoder, BPF program,
     /// manifest and a map dump to test it with.
     New(PluginNewArgs),
+    /// Build a decoder crate into a component the agent loads (no
+    /// wasm-tools needed): `cargo build --release --target
+    /// wasm32-unknown-unknown`, then the module is wrapped in-process.
+    Build(PluginBuildArgs),
 }
 
 /// Flags of `bpfhost plugin new`.
@@ -90,6 +94,18 @@ pub struct PluginNewArgs {
     /// it; defaults to `../../plugin-sdk` (right inside `plugins/`).
     #[arg(long, value_name = "PATH")]
     pub sdk: Option<PathBuf>,
+}
+
+/// Flags of `bpfhost plugin build`.
+#[derive(Debug, Args)]
+pub struct PluginBuildArgs {
+    /// The decoder crate's directory.
+    #[arg(long, default_value = ".", value_name = "CRATE")]
+    pub dir: PathBuf,
+    /// Where to write the component; default: beside the module, as
+    /// `<target>/wasm32-unknown-unknown/release/<lib>.component.wasm`.
+    #[arg(short = 'o', long = "output", value_name = "OUT.wasm")]
+    pub output: Option<PathBuf>,
 }
 
 /// Flags of `bpfhost plugin test`.

@@ -17,22 +17,64 @@ pub mod maps;
 pub mod metrics;
 pub mod offline;
 pub mod pack;
+pub mod plugin_build;
 pub mod server;
+pub mod sys;
 pub mod template;
 pub mod testing;
 
-/// An error and its sources, joined with `: `, for logs and status.
+/// An error and its sources, joined with `: `, on one line, for logs and
+/// status. Each error in the chain either shows its cause in its message or
+/// returns it as `source()`, never both, so nothing repeats.
 pub fn error_chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(e) = source {
-        let next = e.to_string();
-        // Some errors already interpolate their source; show it once.
-        if !text.ends_with(&next) {
-            text.push_str(": ");
-            text.push_str(&next);
-        }
+        text.push_str(": ");
+        text.push_str(&e.to_string());
         source = e.source();
     }
+    // Messages are single-line: a multi-line cause (a verifier log tail, a
+    // parser's listing) is folded, so a log line or status field stays one.
+    if text.contains('\n') {
+        text = fold_lines(&text);
+    }
     text
+}
+
+/// Joins the non-empty lines of `text` into one: with `; ` between
+/// sentences, with a space inside a bracketed listing (a `{:#?}` array) or
+/// after a line that ends in `:`.
+fn fold_lines(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        if !out.is_empty() {
+            let listing =
+                out.ends_with(['[', '(', '{', ',', ':']) || line.starts_with([']', ')', '}']);
+            out.push_str(if listing { " " } else { "; " });
+        }
+        out.push_str(line);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("outer")]
+    struct Outer(#[source] Inner);
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("rejected:\n  line one\n\nline two\nexpected=[\n    0x0,\n    0x61,\n] (at 0)")]
+    struct Inner;
+
+    #[test]
+    fn a_chain_shows_each_cause_once_on_one_line() {
+        assert_eq!(
+            error_chain(&Outer(Inner)),
+            "outer: rejected: line one; line two; expected=[ 0x0, 0x61, ] (at 0)"
+        );
+    }
 }

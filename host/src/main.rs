@@ -36,6 +36,7 @@ fn main() -> ExitCode {
         Command::Validate(args) => app::validate(&args.manifests),
         Command::Plugin(PluginCommand::Test(args)) => app::plugin_test(&args),
         Command::Plugin(PluginCommand::New(args)) => app::plugin_new(&args),
+        Command::Plugin(PluginCommand::Build(args)) => app::plugin_build(&args),
         Command::Crd => {
             print!("{}", bpfhost::manifest::crd_yaml());
             Ok(())

@@ -37,7 +37,7 @@ pub enum OfflineError {
     #[error("cannot create the wasm engine")]
     Engine(#[source] wasmtime::Error),
     #[error(transparent)]
-    Load(#[from] wasm::LoadError),
+    Load(#[from] wasm::PluginLoadError),
     #[error("the decoder asks for map {map}, which the dump does not have (it has: {available})")]
     MissingMap { map: String, available: String },
     #[error(transparent)]

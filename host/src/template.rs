@@ -1,8 +1,7 @@
 //! `bpfhost plugin new`: a decoder crate that builds on the first try, with
 //! a matching BPF program, a manifest and a map dump to test it offline.
 //!
-//! The files live in `plugin-sdk/template/` and are compiled into the
-//! agent. Inside this repository's `plugins/` folder the crate joins the
+//! The files live in `host/template/` and are compiled into the agent. Inside this repository's `plugins/` folder the crate joins the
 //! workspace (and `cargo xtask build`); anywhere else it is a workspace of
 //! its own pointing at the SDK with `--sdk`.
 
@@ -10,25 +9,16 @@ use std::path::{Path, PathBuf};
 
 /// `(path, contents)`; `{{snake}}` in a path is replaced too.
 const FILES: [(&str, &str); 5] = [
-    (
-        "Cargo.toml",
-        include_str!("../../plugin-sdk/template/Cargo.toml.tmpl"),
-    ),
-    (
-        "src/lib.rs",
-        include_str!("../../plugin-sdk/template/src/lib.rs.tmpl"),
-    ),
-    (
-        "{{snake}}.bpf.c",
-        include_str!("../../plugin-sdk/template/bpf.c.tmpl"),
-    ),
+    ("Cargo.toml", include_str!("../template/Cargo.toml.tmpl")),
+    ("src/lib.rs", include_str!("../template/src/lib.rs.tmpl")),
+    ("{{snake}}.bpf.c", include_str!("../template/bpf.c.tmpl")),
     (
         "manifest.yaml",
-        include_str!("../../plugin-sdk/template/manifest.yaml.tmpl"),
+        include_str!("../template/manifest.yaml.tmpl"),
     ),
     (
         "testdata/dump.json",
-        include_str!("../../plugin-sdk/template/testdata/dump.json.tmpl"),
+        include_str!("../template/testdata/dump.json.tmpl"),
     ),
 ];
 
@@ -41,6 +31,12 @@ pub enum TemplateError {
     Name(String),
     #[error("{} already exists", .0.display())]
     Exists(PathBuf),
+    #[error(
+        "{} has no line `# Test fixtures and the benchmark's decoder.` in `members`: \
+         add the new crate to the workspace by hand",
+        .0.display()
+    )]
+    Workspace(PathBuf),
     #[error("cannot write {}", path.display())]
     Write {
         path: PathBuf,
@@ -67,8 +63,10 @@ pub fn create(name: &str, parent: &Path, sdk: Option<&Path>) -> Result<PathBuf, 
     }
     // This repository's plugins folder: join the workspace, so the crate
     // builds with the others.
+    let workspace_manifest = parent.join("../Cargo.toml");
     let in_repo = parent.file_name().is_some_and(|n| n == "plugins")
-        && parent.join("../plugin-sdk/template").is_dir();
+        && parent.join("../plugin-sdk/Cargo.toml").is_file()
+        && workspace_manifest.is_file();
     let snake = name.replace('-', "_");
     let sdk = sdk.map_or_else(
         || "../../plugin-sdk".to_owned(),
@@ -103,7 +101,29 @@ pub fn create(name: &str, parent: &Path, sdk: Option<&Path>) -> Result<PathBuf, 
             source,
         })?;
     }
+    if in_repo {
+        join_workspace(&workspace_manifest, name)?;
+    }
     Ok(dir)
+}
+
+/// The line of the workspace's `Cargo.toml` before which example crates are
+/// listed.
+const MEMBERS_END: &str = "    # Test fixtures and the benchmark's decoder.";
+
+/// Adds `plugins/<name>` to the workspace's `members`, before the fixtures.
+fn join_workspace(manifest: &Path, name: &str) -> Result<(), TemplateError> {
+    let write_error = |source| TemplateError::Write {
+        path: manifest.to_path_buf(),
+        source,
+    };
+    let text = std::fs::read_to_string(manifest).map_err(write_error)?;
+    let Some(at) = text.find(MEMBERS_END) else {
+        return Err(TemplateError::Workspace(manifest.to_path_buf()));
+    };
+    let mut out = text.clone();
+    out.insert_str(at, &format!("    \"plugins/{name}\",\n"));
+    std::fs::write(manifest, out).map_err(write_error)
 }
 
 #[cfg(test)]
@@ -130,6 +150,34 @@ mod tests {
         assert!(cargo.contains("[workspace]"), "standalone: {cargo}");
         let again = create("open-counts", parent.path(), None).expect_err("exists");
         assert!(matches!(again, TemplateError::Exists(_)), "{again}");
+    }
+
+    #[test]
+    fn inside_the_repository_the_crate_joins_the_workspace() {
+        let repo = tempfile::tempdir().expect("tempdir");
+        let root = repo.path();
+        std::fs::create_dir_all(root.join("plugin-sdk")).expect("sdk dir");
+        std::fs::create_dir_all(root.join("plugins")).expect("plugins dir");
+        std::fs::write(root.join("plugin-sdk/Cargo.toml"), "").expect("sdk");
+        let members = format!(
+            "[workspace]\nmembers = [\n    \"host\",\n{MEMBERS_END}\n    \"plugins/fixtures/*\",\n]\n"
+        );
+        std::fs::write(root.join("Cargo.toml"), &members).expect("workspace");
+        let dir = create("open-counts", &root.join("plugins"), None).expect("create");
+        let cargo = std::fs::read_to_string(dir.join("Cargo.toml")).expect("Cargo.toml");
+        assert!(
+            cargo.contains("name = \"bpfhost-plugin-open-counts\""),
+            "{cargo}"
+        );
+        assert!(
+            !cargo.contains("[workspace]"),
+            "joins the repository's: {cargo}"
+        );
+        let workspace = std::fs::read_to_string(root.join("Cargo.toml")).expect("workspace");
+        assert!(
+            workspace.contains(&format!("    \"plugins/open-counts\",\n{MEMBERS_END}")),
+            "{workspace}"
+        );
     }
 
     #[test]

@@ -36,19 +36,41 @@ pub fn artifact(relative: &str) -> PathBuf {
     path
 }
 
-/// Whether this process may load BPF programs. When it may not, prints a loud
-/// skip notice, or panics when [`REQUIRE_KERNEL_ENV`] is set.
-pub fn kernel_available(test: &str) -> bool {
+/// Whether this process is root, and so may load BPF programs here.
+pub fn is_root() -> bool {
     // SAFETY: geteuid has no preconditions.
-    let root = unsafe { libc::geteuid() } == 0;
-    if root {
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// The first line of every real-kernel test. Such tests are also
+/// `#[ignore = "needs root and a BPF-capable kernel"]`, so plain `cargo test`
+/// reports them as ignored, and `cargo xtask test` runs them
+/// (`--include-ignored`) as root or when [`REQUIRE_KERNEL_ENV`] is set.
+/// Fails the test with a clear message when it was asked to run without
+/// root.
+///
+/// # Panics
+/// When this process is not root.
+pub fn require_kernel() {
+    assert!(
+        is_root(),
+        "this test loads BPF programs and needs root and a BPF-capable kernel; \
+         run it as root, or leave it ignored (plain `cargo test` does)"
+    );
+}
+
+/// For the benchmark, which has no ignore attribute: whether it may load BPF
+/// programs. When it may not, prints a loud skip notice, or panics when
+/// [`REQUIRE_KERNEL_ENV`] is set.
+pub fn kernel_available(what: &str) -> bool {
+    if is_root() {
         return true;
     }
     assert!(
         std::env::var_os(REQUIRE_KERNEL_ENV).is_none(),
-        "{test}: needs root to load BPF programs, and {REQUIRE_KERNEL_ENV} is set"
+        "{what}: needs root to load BPF programs, and {REQUIRE_KERNEL_ENV} is set"
     );
-    eprintln!("\n*** SKIPPED {test}: needs root and a BPF-capable kernel ***\n");
+    eprintln!("\n*** SKIPPED {what}: needs root and a BPF-capable kernel ***\n");
     false
 }
 

@@ -13,7 +13,7 @@ use crate::{Config, Decoder, Error, MapSnapshot, Maps, Output, Spec};
 )]
 pub mod bindings {
     wit_bindgen::generate!({
-        path: "../wit",
+        path: "wit",
         world: "decoder",
         pub_export_macro: true,
         export_macro_name: "export_world",

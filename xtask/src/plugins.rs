@@ -1,4 +1,6 @@
-//! Decoder plugins: `plugins/NAME` → `<target>/artifacts/plugins/NAME.wasm`.
+//! Decoder plugins: `plugins/NAME` (examples), `plugins/fixtures/NAME` (test
+//! fixtures) and `plugins/bench/NAME` (the benchmark's decoder) →
+//! `<target>/artifacts/plugins/NAME.wasm` (one flat folder: names are unique).
 //!
 //! A plugin is built as a core module for `wasm32-unknown-unknown` (no WASI
 //! imports at all) and wrapped into a component with wit-component, using
@@ -22,18 +24,23 @@ const COMPONENT_TARGETS: &[&str] = &["wasm32-wasip2"];
 const PROFILE: &str = "plugin";
 const PREFIX: &str = "bpfhost-plugin-";
 
-/// Builds every crate under `plugins/` and componentizes it.
+/// Folders whose crates are decoder plugins.
+const PLUGIN_DIRS: &[&str] = &["plugins", "plugins/fixtures", "plugins/bench"];
+
+/// Builds every plugin crate and componentizes it.
 pub fn build(ws: &Workspace) -> Result<()> {
     let mut by_target: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for entry in std::fs::read_dir(ws.root.join("plugins"))? {
-        let path = entry?.path();
-        if path.join("Cargo.toml").exists() {
-            let name = path
-                .file_name()
-                .context("plugin dir name")?
-                .to_string_lossy()
-                .into_owned();
-            by_target.entry(target_of(&path)?).or_default().push(name);
+    for dir in PLUGIN_DIRS {
+        for entry in std::fs::read_dir(ws.root.join(dir))? {
+            let path = entry?.path();
+            if path.join("Cargo.toml").exists() {
+                let name = path
+                    .file_name()
+                    .context("plugin dir name")?
+                    .to_string_lossy()
+                    .into_owned();
+                by_target.entry(target_of(&path)?).or_default().push(name);
+            }
         }
     }
     let out_dir = ws.artifacts("plugins")?;
@@ -101,7 +108,7 @@ fn compile(ws: &Workspace, target_dir: &Path, target: &str, names: &[String]) ->
 
 /// Wraps a core module into a component, using the component type
 /// wit-bindgen embedded in it.
-pub fn componentize(name: &str, module: &[u8]) -> Result<Vec<u8>> {
+fn componentize(name: &str, module: &[u8]) -> Result<Vec<u8>> {
     ComponentEncoder::default()
         .validate(true)
         .module(module)

@@ -1,14 +1,13 @@
 //! The plugin template builds on the first try: `bpfhost plugin new`, then
-//! the new crate's native tests, its wasm build, componentizing, and
-//! `bpfhost plugin test` on the dump it ships with, all as an author would
-//! run them.
+//! the new crate's native tests, `bpfhost plugin build`, and `bpfhost plugin
+//! test` on the dump it ships with, all as an author would run them.
 
 use std::path::Path;
 use std::process::Command;
 
 use anyhow::{Context, Result, ensure};
 
-use crate::{Workspace, plugins, status};
+use crate::{Workspace, status};
 
 const NAME: &str = "template-check";
 
@@ -52,18 +51,21 @@ pub fn check(ws: &Workspace) -> Result<()> {
         Ok(())
     };
     build(&["test"])?;
-    build(&[
-        "build",
-        "--release",
-        "--quiet",
-        "--target",
-        "wasm32-unknown-unknown",
-    ])?;
-    let module = target_dir.join("wasm32-unknown-unknown/release/template_check.wasm");
-    let module =
-        std::fs::read(&module).with_context(|| format!("reading {}", module.display()))?;
+    // The author's build: `bpfhost plugin build`, no wasm-tools involved.
     let component = crate_dir.join(format!("{NAME}.wasm"));
-    std::fs::write(&component, plugins::componentize(NAME, &module)?)?;
+    let out = Command::new(&agent)
+        .args(["plugin", "build", "--dir"])
+        .arg(&crate_dir)
+        .arg("-o")
+        .arg(&component)
+        .env("CARGO_TARGET_DIR", &target_dir)
+        .output()
+        .context("running bpfhost plugin build")?;
+    ensure!(
+        out.status.success(),
+        "bpfhost plugin build failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let out = Command::new(&agent)
         .args(["plugin", "test"])
         .arg(&component)

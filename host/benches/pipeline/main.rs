@@ -25,7 +25,7 @@ mod stats;
 
 use std::time::Duration;
 
-use bpfhost::decoder::validate::Bounds;
+use bpfhost::decoder::validate::OutputBounds;
 use bpfhost::decoder::wasm::{Limits, Runtime};
 use bpfhost::testing::artifact;
 
@@ -126,10 +126,10 @@ fn limits() -> Limits {
     Limits {
         deadline: Duration::from_mins(2),
         memory_bytes: 2 << 30,
-        output: Bounds {
+        output: OutputBounds {
             max_series: 2_000_000,
             max_bytes: 1 << 30,
-            ..Bounds::default()
+            ..OutputBounds::default()
         },
         ..Limits::default()
     }

@@ -6,9 +6,9 @@
 //! same `assemble` with the same bounds. So native-vs-wasm measures exactly
 //! the cost of the sandbox and the component-model copies.
 
-use bpfhost::decoder::validate::{Bounds, check_spec};
+use bpfhost::decoder::validate::{OutputBounds, check_spec};
 use bpfhost::decoder::{
-    Collection, DecodeError, Decoder, DecoderSpec, PluginErrorKind, Row, assemble,
+    Collection, Declaration, DecodeError, Decoder, PluginErrorKind, Row, assemble,
 };
 use bpfhost::maps::{MapSnapshot, MapType};
 use bpfhost::metrics::{Family, LabelPool, Labels, MetricType, Value};
@@ -18,15 +18,15 @@ use bpfhost_plugin_sdk as sdk;
 #[derive(Debug)]
 pub struct Native<D> {
     inner: D,
-    spec: DecoderSpec,
-    bounds: Bounds,
+    spec: Declaration,
+    bounds: OutputBounds,
     /// Reused across calls; only the buffers move in and out.
     views: Vec<sdk::MapSnapshot>,
 }
 
 impl<D: sdk::Decoder> Native<D> {
     /// Calls `init` with `config_json` and checks the declared families.
-    pub fn new(config_json: &str, bounds: Bounds) -> Self {
+    pub fn new(config_json: &str, bounds: OutputBounds) -> Self {
         let mut spec = sdk::Spec::default();
         let inner = D::init(&sdk::Config::new(config_json), &mut spec)
             .unwrap_or_else(|e| panic!("native decoder init: {e}"));
@@ -41,8 +41,8 @@ impl<D: sdk::Decoder> Native<D> {
     }
 }
 
-fn host_spec(spec: &sdk::Spec) -> DecoderSpec {
-    DecoderSpec {
+fn host_spec(spec: &sdk::Spec) -> Declaration {
+    Declaration {
         families: spec
             .families()
             .iter()
@@ -89,7 +89,7 @@ fn plugin_error(e: sdk::Error) -> DecodeError {
 }
 
 impl<D: sdk::Decoder + Send> Decoder for Native<D> {
-    fn spec(&self) -> &DecoderSpec {
+    fn spec(&self) -> &Declaration {
         &self.spec
     }
 

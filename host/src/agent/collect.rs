@@ -9,28 +9,22 @@
 //! reported down in that scrape; their collection goes on, and a scrape that
 //! arrives meanwhile shares it.
 
-use std::sync::{Arc, PoisonError};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 
 use super::exporter::CollectError;
-use super::registry::{Agent, Slot, SlotState};
+use super::registry::{Agent, Collected, Flight, Slot, SlotState};
 use super::self_metrics::ExporterReport;
 use crate::decoder::DecodeError;
 use crate::metrics::FamilySamples;
-
-/// One exporter's collection: its series and how it went.
-#[derive(Debug)]
-pub struct Outcome {
-    pub families: Vec<FamilySamples>,
-    pub report: ExporterReport,
-}
+use crate::sys::lock;
 
 /// The result of one scrape: exporter families, then self-metrics.
 #[derive(Debug, Default)]
 pub struct Scrape {
-    exporters: Vec<Arc<Outcome>>,
+    exporters: Vec<Arc<Collected>>,
     own: Vec<FamilySamples>,
 }
 
@@ -45,14 +39,11 @@ impl Scrape {
     }
 }
 
-/// A collection in flight; `None` until it is done.
-pub(super) type Flight = watch::Receiver<Option<Arc<Outcome>>>;
-
 impl Slot {
     /// Collects this exporter now, on the calling thread.
-    fn collect_now(&self) -> Outcome {
+    fn collect_now(&self) -> Collected {
         let started = Instant::now();
-        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut state = lock(&self.state);
         let mut report = ExporterReport::new(self.name());
         let mut families = Vec::new();
         if let SlotState::Running {
@@ -87,7 +78,7 @@ impl Slot {
                 .collect();
         }
         report.duration = started.elapsed();
-        Outcome { families, report }
+        Collected { families, report }
     }
 }
 
@@ -96,11 +87,7 @@ struct Landing(Arc<Slot>);
 
 impl Drop for Landing {
     fn drop(&mut self) {
-        *self
-            .0
-            .inflight
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner) = None;
+        *lock(&self.0.inflight) = None;
     }
 }
 
@@ -139,13 +126,13 @@ impl Agent {
                 None => Some(done.await),
             };
             match landed {
-                Some(Ok(outcome)) => {
-                    if let Some(outcome) = outcome.as_ref() {
-                        exporters.push(outcome.clone());
+                Some(Ok(collected)) => {
+                    if let Some(collected) = collected.as_ref() {
+                        exporters.push(collected.clone());
                     }
                 }
                 // The collection task died (a panic): report it down.
-                Some(Err(_)) => exporters.push(Arc::new(Outcome {
+                Some(Err(_)) => exporters.push(Arc::new(Collected {
                     families: Vec::new(),
                     report: ExporterReport::new(slot.name()),
                 })),
@@ -160,7 +147,7 @@ impl Agent {
 
     /// The collection of `slot` in flight, or a new one.
     pub(super) fn join_or_start(self: &Arc<Self>, slot: &Arc<Slot>) -> Flight {
-        let mut inflight = slot.inflight.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut inflight = lock(&slot.inflight);
         if let Some(flight) = &*inflight {
             return flight.clone();
         }
@@ -170,33 +157,27 @@ impl Agent {
         let (agent, landing) = (self.clone(), Landing(slot.clone()));
         // Map reads and plugin calls block: keep them off the async workers.
         tokio::task::spawn_blocking(move || {
-            let outcome = Arc::new(agent.collect_slot(&landing.0));
+            let collected = Arc::new(agent.collect_slot(&landing.0));
             // Later scrapes start a fresh collection; those already waiting
             // get this one.
             drop(landing);
-            let _ = tx.send(Some(outcome));
+            let _ = tx.send(Some(collected));
         });
         rx
     }
 
     /// Collects one slot and folds its report into the self-metrics, once
     /// per collection however many scrapes share it.
-    fn collect_slot(&self, slot: &Slot) -> Outcome {
-        let outcome = slot.collect_now();
-        self.self_metrics
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .observe(&outcome.report);
-        outcome
+    fn collect_slot(&self, slot: &Slot) -> Collected {
+        let collected = slot.collect_now();
+        lock(&self.self_metrics).observe(&collected.report);
+        collected
     }
 
     /// Assembles a scrape; `late` exporters are reported down in it.
-    fn scrape(&self, exporters: Vec<Arc<Outcome>>, late: &[String]) -> Scrape {
+    fn scrape(&self, exporters: Vec<Arc<Collected>>, late: &[String]) -> Scrape {
         let mut reports: Vec<ExporterReport> = exporters.iter().map(|o| o.report.clone()).collect();
-        let mut self_metrics = self
-            .self_metrics
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+        let mut self_metrics = lock(&self.self_metrics);
         for name in late {
             self_metrics.timed_out(name);
             reports.push(ExporterReport::new(name));

@@ -2,15 +2,17 @@
 //! reconciler (file watch or Kubernetes) while scrapes go on.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
-use super::collect::Flight;
+use tokio::sync::watch;
+
 use super::exporter::Exporter;
-use super::self_metrics::SelfMetrics;
+use super::self_metrics::{ExporterReport, SelfMetrics};
 use crate::decoder::validate::exposed_names;
 use crate::maps::MapError;
 use crate::maps::dump::Dump;
-use crate::metrics::Family;
+use crate::metrics::{Family, FamilySamples};
+use crate::sys::{lock, read, write};
 
 /// One exporter by name: running, or failed with the reason.
 #[derive(Debug)]
@@ -47,9 +49,15 @@ pub struct SlotStatus {
     pub reload_error: Option<String>,
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
+/// One exporter's collection: its series and how it went.
+#[derive(Debug)]
+pub struct Collected {
+    pub families: Vec<FamilySamples>,
+    pub report: ExporterReport,
 }
+
+/// A collection in flight; `None` until it is done.
+pub(super) type Flight = watch::Receiver<Option<Arc<Collected>>>;
 
 impl Slot {
     fn new(name: String, state: SlotState) -> Self {
@@ -144,37 +152,22 @@ impl Agent {
     }
 
     fn put(&self, name: String, slot: Slot) -> Option<Arc<Slot>> {
-        self.slots
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(name, Arc::new(slot))
+        write(&self.slots).insert(name, Arc::new(slot))
     }
 
     /// Removes an exporter; returns its slot (dropping it unloads it).
     pub fn remove(&self, name: &str) -> Option<Arc<Slot>> {
-        self.slots
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(name)
+        write(&self.slots).remove(name)
     }
 
     /// One exporter's slot.
     pub fn slot(&self, name: &str) -> Option<Arc<Slot>> {
-        self.slots
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(name)
-            .cloned()
+        read(&self.slots).get(name).cloned()
     }
 
     /// Every slot, by name.
     pub fn slots(&self) -> Vec<Arc<Slot>> {
-        self.slots
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .values()
-            .cloned()
-            .collect()
+        read(&self.slots).values().cloned().collect()
     }
 
     /// A sample name that `families` would expose and that an exporter other
@@ -226,17 +219,11 @@ impl Agent {
 
     /// Replaces the list of manifest documents that did not yield an exporter.
     pub fn set_manifest_errors(&self, errors: Vec<String>) {
-        *self
-            .manifest_errors
-            .write()
-            .unwrap_or_else(PoisonError::into_inner) = errors;
+        *write(&self.manifest_errors) = errors;
     }
 
     /// Manifest documents that did not yield an exporter.
     pub fn manifest_errors(&self) -> Vec<String> {
-        self.manifest_errors
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        read(&self.manifest_errors).clone()
     }
 }

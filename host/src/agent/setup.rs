@@ -8,7 +8,7 @@ use crate::decoder::Decoder as _;
 use crate::decoder::wasm::{self, Limits, Runtime, WasmDecoder};
 use crate::loader::{self, LoadRequest, LoadedObject};
 use crate::manifest::{ConfigMaps, DecoderLimits, Manifest, ManifestError};
-use crate::maps::{KernelMap, MapError, MapSource};
+use crate::maps::{BpfCommand, KernelMap, MapError, MapSource};
 
 /// Why an exporter could not be set up.
 #[derive(Debug, thiserror::Error)]
@@ -20,7 +20,7 @@ pub enum SetupError {
     #[error(transparent)]
     ObjectSource(ManifestError),
     #[error(transparent)]
-    Decoder(#[from] wasm::LoadError),
+    Decoder(#[from] wasm::PluginLoadError),
     #[error(transparent)]
     Load(#[from] loader::LoadError),
     #[error("the decoder asks for map {map}, which the object does not have (it has: {available})")]
@@ -165,6 +165,7 @@ fn map_sources(
         .map(|m| {
             let fd = m.fd.try_clone().map_err(|source| MapError::Syscall {
                 map: m.name.clone(),
+                command: BpfCommand::DupFd,
                 source,
             })?;
             Ok(Box::new(KernelMap::new(m.name.clone(), fd)?) as Box<dyn MapSource>)

@@ -5,7 +5,7 @@ use std::sync::{Arc, Condvar, Mutex};
 
 use super::{Agent, Exporter};
 use crate::decoder::{
-    Collection, DecodeError, Decoder, DecoderSpec, PluginErrorKind, Row, assemble,
+    Collection, Declaration, DecodeError, Decoder, PluginErrorKind, Row, assemble,
 };
 use crate::maps::{MapError, MapSnapshot, MapSource, ReadMethod};
 use crate::metrics::{Family, Labels, MetricType, Value};
@@ -26,6 +26,7 @@ impl MapSource for FakeMap {
         if self.fail {
             return Err(MapError::Syscall {
                 map: self.name.into(),
+                command: crate::maps::BpfCommand::LookupBatch,
                 source: std::io::Error::from_raw_os_error(libc::EBADF),
             });
         }
@@ -46,14 +47,14 @@ impl MapSource for FakeMap {
 
 /// Emits one counter series per key, labelled by the key.
 struct FakeDecoder {
-    spec: DecoderSpec,
+    spec: Declaration,
     error: bool,
 }
 
 impl FakeDecoder {
     fn new(family: &str, error: bool) -> Self {
         Self {
-            spec: DecoderSpec {
+            spec: Declaration {
                 families: vec![Arc::new(Family {
                     name: family.into(),
                     help: "test".into(),
@@ -70,7 +71,7 @@ impl FakeDecoder {
 }
 
 impl Decoder for FakeDecoder {
-    fn spec(&self) -> &DecoderSpec {
+    fn spec(&self) -> &Declaration {
         &self.spec
     }
 
@@ -93,7 +94,7 @@ impl Decoder for FakeDecoder {
         Ok(assemble(
             &self.spec,
             rows,
-            crate::decoder::validate::Bounds::default(),
+            crate::decoder::validate::OutputBounds::default(),
         ))
     }
 }
@@ -174,7 +175,7 @@ fn a_failing_exporter_costs_only_its_own_series() {
     );
     assert_eq!(
         status("badmap").error.as_deref(),
-        Some("reading map m: Bad file descriptor (os error 9)")
+        Some("reading map m: BPF_MAP_LOOKUP_BATCH failed: Bad file descriptor (os error 9)")
     );
     assert_eq!(status("neverloaded").state, "failed");
 }
@@ -196,13 +197,13 @@ fn exporters_are_replaced_and_removed_while_serving() {
 
 /// A decoder that counts its calls and blocks in each until the gate opens.
 struct Gated {
-    spec: DecoderSpec,
+    spec: Declaration,
     calls: Arc<AtomicUsize>,
     gate: Arc<(Mutex<bool>, Condvar)>,
 }
 
 impl Decoder for Gated {
-    fn spec(&self) -> &DecoderSpec {
+    fn spec(&self) -> &Declaration {
         &self.spec
     }
 
@@ -219,7 +220,7 @@ impl Decoder for Gated {
         Ok(assemble(
             &self.spec,
             [row],
-            crate::decoder::validate::Bounds::default(),
+            crate::decoder::validate::OutputBounds::default(),
         ))
     }
 }

@@ -19,8 +19,8 @@ use super::fake::{FakeApi, Kind};
 use super::{KubeConfig, run};
 use crate::agent::setup::{Setup, SetupError};
 use crate::agent::{Agent, Exporter};
-use crate::decoder::validate::Bounds;
-use crate::decoder::{Collection, DecodeError, Decoder, DecoderSpec, assemble};
+use crate::decoder::validate::OutputBounds;
+use crate::decoder::{Collection, Declaration, DecodeError, Decoder, assemble};
 use crate::loader::LoadError;
 use crate::manifest::{ConfigMaps, Manifest};
 use crate::maps::MapSnapshot;
@@ -45,15 +45,19 @@ impl Drop for Guard {
     }
 }
 
-struct GaugeDecoder(DecoderSpec);
+struct GaugeDecoder(Declaration);
 
 impl Decoder for GaugeDecoder {
-    fn spec(&self) -> &DecoderSpec {
+    fn spec(&self) -> &Declaration {
         &self.0
     }
 
     fn decode(&mut self, _: &mut [MapSnapshot]) -> Result<Collection, DecodeError> {
-        Ok(assemble(&self.0, std::iter::empty(), Bounds::default()))
+        Ok(assemble(
+            &self.0,
+            std::iter::empty(),
+            OutputBounds::default(),
+        ))
     }
 }
 
@@ -102,7 +106,7 @@ impl Setup for FakeSetup {
             _ => {}
         }
         let family = config["family"].as_str().unwrap_or("fake").to_owned();
-        let spec = DecoderSpec {
+        let spec = Declaration {
             families: vec![Arc::new(Family {
                 name: family,
                 help: "fake".into(),

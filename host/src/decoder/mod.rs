@@ -16,7 +16,7 @@ use crate::metrics::Family;
 
 /// What a decoder declared at start.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct DecoderSpec {
+pub struct Declaration {
     /// Families in declaration order; rows refer to them by index.
     pub families: Vec<Arc<Family>>,
     /// Maps to snapshot at every scrape; empty means all.
@@ -26,7 +26,7 @@ pub struct DecoderSpec {
 /// Turns snapshots into series.
 pub trait Decoder: Send {
     /// The families and maps declared at start.
-    fn spec(&self) -> &DecoderSpec;
+    fn spec(&self) -> &Declaration;
 
     /// Decodes one snapshot per requested map. The snapshots' buffers may be
     /// moved out and back in, but are left as they were on return.

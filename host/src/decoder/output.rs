@@ -2,8 +2,8 @@
 
 use crate::metrics::{FamilySamples, Labels, MetricType, Series, Value};
 
-use super::DecoderSpec;
-use super::validate::{Bounds, DropReason, value_is_valid};
+use super::Declaration;
+use super::validate::{DropReason, OutputBounds, value_is_valid};
 
 /// The series of one decode, grouped by family in declaration order, each
 /// family's series sorted by labels.
@@ -33,9 +33,9 @@ pub struct Row {
 /// invalid for its type, break a bound or repeat a label set are dropped
 /// and counted; the first of duplicate series is kept.
 pub fn assemble(
-    spec: &DecoderSpec,
+    spec: &Declaration,
     rows: impl IntoIterator<Item = Row>,
-    bounds: Bounds,
+    bounds: OutputBounds,
 ) -> Collection {
     let mut families: Vec<FamilySamples> = spec
         .families
@@ -107,7 +107,11 @@ fn exposed_size(family: &crate::metrics::Family, row: &Row) -> usize {
     lines * (family.name.len() + pairs + 32)
 }
 
-fn check(family: &crate::metrics::Family, row: &Row, bounds: Bounds) -> Result<(), DropReason> {
+fn check(
+    family: &crate::metrics::Family,
+    row: &Row,
+    bounds: OutputBounds,
+) -> Result<(), DropReason> {
     let fits = row.labels.len() == family.labels.len()
         && match &row.value {
             Value::Number(_) => family.metric_type != MetricType::Histogram,
@@ -150,10 +154,10 @@ mod tests {
 
     #[test]
     fn invalid_values_long_labels_duplicates_and_excess_are_dropped_and_counted() {
-        let bounds = Bounds {
+        let bounds = OutputBounds {
             max_series: 4,
             max_label_value_bytes: 8,
-            ..Bounds::default()
+            ..OutputBounds::default()
         };
         let rows = counter_rows(&[
             ("b", 1.0),
@@ -190,16 +194,16 @@ mod tests {
     fn series_past_the_bytes_bound_are_dropped_and_counted() {
         let rows = counter_rows(&[("a", 1.0), ("b", 1.0), ("c", 1.0), ("d", 1.0)]);
         let one = exposed_size(&spec().families[0], &rows[0]);
-        let bounds = Bounds {
+        let bounds = OutputBounds {
             max_bytes: 2 * one + one / 2,
-            ..Bounds::default()
+            ..OutputBounds::default()
         };
         let c = assemble(&spec(), rows, bounds);
         assert_eq!(c.families[0].series.len(), 2);
         assert_eq!(c.dropped(DropReason::TooManyBytes), 2);
     }
 
-    fn spec() -> DecoderSpec {
+    fn spec() -> Declaration {
         let family = |name: &str, metric_type, labels: &[&str], buckets: Vec<f64>| {
             Arc::new(Family {
                 name: name.into(),
@@ -210,7 +214,7 @@ mod tests {
                 buckets,
             })
         };
-        DecoderSpec {
+        Declaration {
             families: vec![
                 family("c", MetricType::Counter, &["a"], vec![]),
                 family("h", MetricType::Histogram, &[], vec![1.0, 2.0]),
@@ -263,7 +267,7 @@ mod tests {
                 value: Value::Number(1.0),
             },
         ];
-        let c = assemble(&spec(), rows, Bounds::default());
+        let c = assemble(&spec(), rows, OutputBounds::default());
         assert_eq!(c.dropped(DropReason::Malformed), 5);
         assert_eq!(c.families[0].series.len(), 1);
         assert_eq!(c.families[0].series[0].labels, ["x"]);

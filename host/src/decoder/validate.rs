@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use crate::metrics::{Family, MetricType, Value};
 
-use super::DecoderSpec;
+use super::Declaration;
 
 /// Label names the agent adds or the formats reserve.
 const RESERVED_LABELS: &[&str] = &["le", "quantile", "node"];
@@ -17,7 +17,7 @@ const SELF_PREFIX: &str = "bpfhost_";
 
 /// Bounds on what one collection of one exporter may produce.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Bounds {
+pub struct OutputBounds {
     /// Series kept per collection; the rest are dropped.
     pub max_series: usize,
     /// Longest label value, in bytes.
@@ -29,7 +29,7 @@ pub struct Bounds {
     pub max_bytes: usize,
 }
 
-impl Default for Bounds {
+impl Default for OutputBounds {
     fn default() -> Self {
         Self {
             max_series: 200_000,
@@ -156,7 +156,7 @@ pub fn exposed_names(family: &Family) -> Vec<String> {
 
 /// Checks declared families; fills in HELP where the decoder gave none
 /// (promtool rejects families without it).
-pub fn check_spec(mut spec: DecoderSpec, bounds: &Bounds) -> Result<DecoderSpec, SpecError> {
+pub fn check_spec(mut spec: Declaration, bounds: &OutputBounds) -> Result<Declaration, SpecError> {
     let mut exposed: Vec<(String, String)> = Vec::new();
     for (index, family) in spec.families.iter_mut().enumerate() {
         check_family(index, family)?;

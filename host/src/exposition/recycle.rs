@@ -7,7 +7,9 @@
 //! given, so in steady state a scrape encodes into the memory the previous
 //! one used.
 
-use std::sync::{Mutex, PoisonError};
+use std::sync::Mutex;
+
+use crate::sys::lock;
 
 use axum::body::Bytes;
 
@@ -34,7 +36,7 @@ impl BodyPool {
 
     /// An empty buffer: a spare one, or a new one of `capacity` bytes.
     pub fn take(&self, capacity: usize) -> Vec<u8> {
-        self.lock()
+        lock(&self.spare)
             .pop()
             .unwrap_or_else(|| Vec::with_capacity(capacity))
     }
@@ -50,20 +52,16 @@ impl BodyPool {
         if body.capacity() > SHRINK * body.len().max(1) {
             return;
         }
-        let mut spare = self.lock();
+        let mut spare = lock(&self.spare);
         if spare.len() < self.keep {
             body.clear();
             spare.push(body);
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Vec<u8>>> {
-        self.spare.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
     #[cfg(test)]
     fn spare(&self) -> usize {
-        self.lock().len()
+        lock(&self.spare).len()
     }
 }
 

@@ -93,13 +93,13 @@ pub enum LoadError {
 
     /// tracefs is not mounted and could not be mounted.
     #[error(
-        "tracefs is not mounted at {path} and mounting it failed ({source}); \
+        "tracefs is not mounted at {path} and mounting it failed ({error}); \
          run `mount -t tracefs nodev {path}` as root"
     )]
     TracefsMissing {
         path: PathBuf,
-        #[source]
-        source: io::Error,
+        /// Shown in the message, which puts the fix last.
+        error: io::Error,
     },
 
     /// The kernel has no kprobe support (`CONFIG_KPROBES` off).

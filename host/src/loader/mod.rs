@@ -26,7 +26,6 @@
 //! ```
 
 mod attach;
-mod cgroup;
 mod elf;
 mod error;
 mod globals;
@@ -48,7 +47,6 @@ use aya::maps::Map;
 use aya::{Btf, Ebpf, EbpfError, EbpfLoader};
 
 pub use attach::AttachedProgram;
-pub use cgroup::{cgroup2_mount, cgroup2_root};
 pub use error::{AttachSource, ElfError, LoadError, VERIFIER_LOG_TAIL_LINES};
 pub use section::{DEFAULT_PERF_FREQUENCY, ProgramKind};
 pub use tracefs::TRACEFS;

@@ -19,15 +19,13 @@ static MOUNTING: Mutex<()> = Mutex::new(());
 ///
 /// Must run before aya's first tracefs lookup: aya remembers the answer.
 pub fn ensure_mounted() -> Result<(), LoadError> {
-    let _guard = MOUNTING
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _guard = crate::sys::lock(&MOUNTING);
     if is_populated(Path::new(TRACEFS)) || is_populated(Path::new(DEBUGFS_TRACING)) {
         return Ok(());
     }
-    mount().map_err(|source| LoadError::TracefsMissing {
+    mount().map_err(|error| LoadError::TracefsMissing {
         path: TRACEFS.into(),
-        source,
+        error,
     })
 }
 
@@ -64,10 +62,9 @@ mod tests {
     use super::*;
 
     #[test]
+    #[ignore = "needs root and a BPF-capable kernel"]
     fn tracefs_is_mounted_after_ensure() {
-        if !crate::testing::kernel_available("tracefs_is_mounted_after_ensure") {
-            return;
-        }
+        crate::testing::require_kernel();
         ensure_mounted().expect("tracefs mounted");
         assert!(is_populated(Path::new(TRACEFS)) || is_populated(Path::new(DEBUGFS_TRACING)));
     }

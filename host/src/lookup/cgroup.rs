@@ -2,9 +2,9 @@
 //!
 //! A cgroup id (`bpf_get_current_cgroup_id()`) is the inode number of the
 //! cgroup's directory in the v2 hierarchy. On a miss the hierarchy, found
-//! from mountinfo, is walked breadth-first (at most [`Bounds::walk_dirs`]
-//! directories, [`Bounds::walk_depth`] deep, once per
-//! [`Bounds::relist_interval`]) and every directory seen is cached.
+//! from mountinfo, is walked breadth-first (at most [`CacheBounds::walk_dirs`]
+//! directories, [`CacheBounds::walk_depth`] deep, once per
+//! [`CacheBounds::relist_interval`]) and every directory seen is cached.
 //! Cgroup ids are not reused, so cached paths never go stale; a removed
 //! cgroup only ages out of the LRU.
 
@@ -16,13 +16,14 @@ use std::time::Instant;
 
 use lru::LruCache;
 
-use super::{Bounds, Budget, due, lock, lru};
-use crate::loader::cgroup2_mount;
+use super::{Budget, CacheBounds, due, lru};
+use crate::sys::cgroup2_mount;
+use crate::sys::lock;
 
 #[derive(Debug)]
 pub(super) struct CgroupPaths {
     mountinfo: PathBuf,
-    bounds: Bounds,
+    bounds: CacheBounds,
     state: Mutex<State>,
 }
 
@@ -34,7 +35,7 @@ struct State {
 }
 
 impl CgroupPaths {
-    pub(super) fn new(mountinfo: PathBuf, bounds: Bounds) -> Self {
+    pub(super) fn new(mountinfo: PathBuf, bounds: CacheBounds) -> Self {
         Self {
             mountinfo,
             bounds,
@@ -70,7 +71,7 @@ impl CgroupPaths {
 /// path of `wanted` if the walk met it.
 fn walk(
     root: &Path,
-    bounds: Bounds,
+    bounds: CacheBounds,
     paths: &mut LruCache<u64, String>,
     wanted: u64,
 ) -> Option<String> {
@@ -146,10 +147,10 @@ pub(super) mod tests {
         }
     }
 
-    fn paced(interval: Duration) -> Bounds {
-        Bounds {
+    fn paced(interval: Duration) -> CacheBounds {
+        CacheBounds {
             relist_interval: interval,
-            ..Bounds::default()
+            ..CacheBounds::default()
         }
     }
 
@@ -158,7 +159,7 @@ pub(super) mod tests {
         let fx = Fixture::new();
         let id = fx.mkdir("kubepods.slice/kubepods-burstable.slice");
         let other = fx.mkdir("system.slice/sshd.service");
-        let paths = CgroupPaths::new(fx.mountinfo.clone(), Bounds::default());
+        let paths = CgroupPaths::new(fx.mountinfo.clone(), CacheBounds::default());
         let mut budget = Budget::default();
         let now = Instant::now();
         assert_eq!(
@@ -196,10 +197,10 @@ pub(super) mod tests {
         for i in 0..10 {
             fx.mkdir(&format!("wide/{i}"));
         }
-        let shallow = Bounds {
+        let shallow = CacheBounds {
             walk_depth: 2,
             relist_interval: Duration::ZERO,
-            ..Bounds::default()
+            ..CacheBounds::default()
         };
         let paths = CgroupPaths::new(fx.mountinfo.clone(), shallow);
         assert_eq!(
@@ -207,10 +208,10 @@ pub(super) mod tests {
             None
         );
 
-        let narrow = Bounds {
+        let narrow = CacheBounds {
             walk_dirs: 3,
             relist_interval: Duration::ZERO,
-            ..Bounds::default()
+            ..CacheBounds::default()
         };
         let paths = CgroupPaths::new(fx.mountinfo.clone(), narrow);
         assert_eq!(
@@ -241,7 +242,7 @@ pub(super) mod tests {
             "35 24 0:30 / /sys/fs/cgroup ro - tmpfs tmpfs ro\n",
         )
         .expect("mountinfo");
-        let paths = CgroupPaths::new(mountinfo, Bounds::default());
+        let paths = CgroupPaths::new(mountinfo, CacheBounds::default());
         assert_eq!(paths.path(1, Instant::now(), &mut Budget::default()), None);
     }
 }

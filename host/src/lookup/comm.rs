@@ -1,7 +1,7 @@
 //! pid → command name, from `/proc/<pid>/comm`.
 //!
 //! Pids are reused, so an answer (or a miss) is trusted for
-//! [`Bounds::comm_ttl`] only.
+//! [`CacheBounds::comm_ttl`] only.
 
 use std::path::PathBuf;
 use std::sync::Mutex;
@@ -9,18 +9,19 @@ use std::time::Instant;
 
 use lru::LruCache;
 
-use super::{Bounds, Budget, lock, lru};
+use super::{Budget, CacheBounds, lru};
+use crate::sys::lock;
 
 #[derive(Debug)]
 pub(super) struct Comms {
     proc: PathBuf,
-    bounds: Bounds,
+    bounds: CacheBounds,
     /// pid → (name or a miss, read at).
     cache: Mutex<LruCache<u32, (Option<String>, Instant)>>,
 }
 
 impl Comms {
-    pub(super) fn new(proc: PathBuf, bounds: Bounds) -> Self {
+    pub(super) fn new(proc: PathBuf, bounds: CacheBounds) -> Self {
         Self {
             proc,
             bounds,
@@ -58,9 +59,9 @@ mod tests {
         let comm = dir.path().join("42/comm");
         std::fs::create_dir(dir.path().join("42")).expect("mkdir");
         std::fs::write(&comm, "nginx\n").expect("comm");
-        let bounds = Bounds {
+        let bounds = CacheBounds {
             comm_ttl: Duration::from_secs(10),
-            ..Bounds::default()
+            ..CacheBounds::default()
         };
         let comms = Comms::new(dir.path().into(), bounds);
         let now = Instant::now();
@@ -76,7 +77,7 @@ mod tests {
 
     #[test]
     fn this_process_is_found() {
-        let comms = Comms::new("/proc".into(), Bounds::default());
+        let comms = Comms::new("/proc".into(), CacheBounds::default());
         let name = comms.name(std::process::id(), Instant::now(), &mut Budget::default());
         assert!(name.is_some_and(|n| !n.is_empty() && n.len() <= 15));
     }

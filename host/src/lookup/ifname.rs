@@ -1,7 +1,7 @@
 //! ifindex → interface name, from `/sys/class/net/<name>/ifindex`.
 //!
 //! The whole directory is listed on the first miss and again on a miss at
-//! most every [`Bounds::relist_interval`]; the listing replaces the cache, so
+//! most every [`CacheBounds::relist_interval`]; the listing replaces the cache, so
 //! a renamed or removed interface is forgotten. Names are those of the
 //! agent's network namespace.
 
@@ -10,12 +10,13 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::Instant;
 
-use super::{Bounds, Budget, due, lock};
+use super::{Budget, CacheBounds, due};
+use crate::sys::lock;
 
 #[derive(Debug)]
 pub(super) struct Interfaces {
     net: PathBuf,
-    bounds: Bounds,
+    bounds: CacheBounds,
     state: Mutex<State>,
 }
 
@@ -26,7 +27,7 @@ struct State {
 }
 
 impl Interfaces {
-    pub(super) fn new(net: PathBuf, bounds: Bounds) -> Self {
+    pub(super) fn new(net: PathBuf, bounds: CacheBounds) -> Self {
         Self {
             net,
             bounds,
@@ -80,9 +81,9 @@ mod tests {
         add(dir.path(), "lo", 1);
         add(dir.path(), "eth0", 2);
         std::fs::write(dir.path().join("bonding_masters"), "").expect("stray file");
-        let bounds = Bounds {
+        let bounds = CacheBounds {
             relist_interval: Duration::from_secs(1),
-            ..Bounds::default()
+            ..CacheBounds::default()
         };
         let ifs = Interfaces::new(dir.path().into(), bounds);
         let now = Instant::now();
@@ -97,7 +98,7 @@ mod tests {
 
     #[test]
     fn this_machines_loopback_is_found() {
-        let ifs = Interfaces::new("/sys/class/net".into(), Bounds::default());
+        let ifs = Interfaces::new("/sys/class/net".into(), CacheBounds::default());
         assert_eq!(
             ifs.name(1, Instant::now(), &mut Budget::default())
                 .as_deref(),

@@ -1,7 +1,7 @@
 //! Kernel symbols from `/proc/kallsyms`.
 //!
 //! The table is read once, on the first call, and again on a miss at most
-//! every [`Bounds::relist_interval`] (modules come and go). Under kernel
+//! every [`CacheBounds::relist_interval`] (modules come and go). Under kernel
 //! lockdown, or without `CAP_SYSLOG`, every address reads as 0: the table is
 //! then empty and every lookup returns `None`.
 
@@ -9,7 +9,8 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::Instant;
 
-use super::{Bounds, Budget, due, lock};
+use super::{Budget, CacheBounds, due};
+use crate::sys::lock;
 
 /// Most symbols kept; a kernel with every module loaded has a few hundred
 /// thousand.
@@ -47,7 +48,7 @@ impl Kallsyms {
         &self,
         address: u64,
         now: Instant,
-        bounds: Bounds,
+        bounds: CacheBounds,
         budget: &mut Budget,
     ) -> Option<String> {
         let mut state = lock(&self.state);
@@ -139,7 +140,7 @@ ffffffffc0002000 T end_marker [nf_tables]
         k.lookup(
             address,
             Instant::now(),
-            Bounds::default(),
+            CacheBounds::default(),
             &mut Budget::default(),
         )
     }
@@ -180,9 +181,9 @@ ffffffffc0002000 T end_marker [nf_tables]
     #[test]
     fn a_miss_rereads_at_most_once_per_interval() {
         let (dir, k) = kallsyms("");
-        let bounds = Bounds {
+        let bounds = CacheBounds {
             relist_interval: Duration::from_mins(1),
-            ..Bounds::default()
+            ..CacheBounds::default()
         };
         let now = Instant::now();
         let mut budget = Budget::default();

@@ -15,8 +15,8 @@
 //! | `errno`   | a table generated from the errno UAPI headers      |
 //!
 //! Every filesystem root sits in [`Roots`], so tests point them at temp
-//! dirs. Every cache is an LRU of [`Bounds::cache_entries`]; a miss that
-//! would read the filesystem again is paced ([`Bounds::relist_interval`])
+//! dirs. Every cache is an LRU of [`CacheBounds::cache_entries`]; a miss that
+//! would read the filesystem again is paced ([`CacheBounds::relist_interval`])
 //! and costs one read of the caller's [`Budget`], which also caps the calls
 //! of one collection. Under kernel lockdown ("confidentiality") kallsyms
 //! shows every address as 0: the `ksym` lookup then always returns `None`.
@@ -36,7 +36,6 @@ mod syscall;
 mod syscall_table;
 
 use std::path::PathBuf;
-use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 pub use errno::errno_name;
@@ -87,7 +86,7 @@ impl Roots {
 
 /// Sizes and paces of the caches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Bounds {
+pub struct CacheBounds {
     /// Entries of each cache.
     pub cache_entries: usize,
     /// Least time between two re-reads of a directory (cgroup walk, pod and
@@ -103,7 +102,7 @@ pub struct Bounds {
     pub max_string_bytes: usize,
 }
 
-impl Default for Bounds {
+impl Default for CacheBounds {
     fn default() -> Self {
         Self {
             cache_entries: 16_384,
@@ -158,7 +157,7 @@ fn spend(left: &mut u32) -> bool {
 /// The lookups of one agent, shared by all its decoders.
 #[derive(Debug)]
 pub struct Lookups {
-    bounds: Bounds,
+    bounds: CacheBounds,
     ksyms: ksym::Kallsyms,
     cgroups: cgroup::CgroupPaths,
     pods: pod::PodIndex,
@@ -169,13 +168,13 @@ pub struct Lookups {
 impl Default for Lookups {
     /// The real system's roots and the default bounds.
     fn default() -> Self {
-        Self::new(Roots::default(), Bounds::default())
+        Self::new(Roots::default(), CacheBounds::default())
     }
 }
 
 impl Lookups {
     /// Lookups reading under `roots`. Nothing is read until the first call.
-    pub fn new(roots: Roots, bounds: Bounds) -> Self {
+    pub fn new(roots: Roots, bounds: CacheBounds) -> Self {
         Self {
             ksyms: ksym::Kallsyms::new(roots.proc.join("kallsyms")),
             cgroups: cgroup::CgroupPaths::new(roots.mountinfo, bounds),
@@ -230,11 +229,6 @@ impl Lookups {
     }
 }
 
-/// Locks a cache; a panic in another holder leaves it usable.
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
 /// An LRU of `entries` (at least one).
 fn lru<K: std::hash::Hash + Eq, V>(entries: usize) -> lru::LruCache<K, V> {
     lru::LruCache::new(
@@ -285,7 +279,7 @@ mod tests {
             container_logs: logs.join("containers"),
             ..Roots::default()
         };
-        let lookups = Lookups::new(roots.clone(), Bounds::default());
+        let lookups = Lookups::new(roots.clone(), CacheBounds::default());
         let mut budget = Budget::default();
         assert_eq!(lookups.cgroup_path(cgroup, &mut budget), Some(path));
         let pod = lookups.pod_of_cgroup(cgroup, &mut budget).expect("a pod");
@@ -299,9 +293,9 @@ mod tests {
         );
         assert_eq!((pod.uid.as_str(), pod.container_id.as_str()), (uid, id));
 
-        let short = Bounds {
+        let short = CacheBounds {
             max_string_bytes: 16,
-            ..Bounds::default()
+            ..CacheBounds::default()
         };
         let lookups = Lookups::new(roots, short);
         assert_eq!(lookups.cgroup_path(cgroup, &mut budget), None, "too long");

@@ -12,14 +12,15 @@
 //! directories, `/var/log/pods/<namespace>_<pod>_<uid>/`, and the container
 //! name from `/var/log/containers/<pod>_<namespace>_<container>-<id>.log`.
 //! Both are listed on the first miss and again on a miss at most every
-//! [`Bounds::relist_interval`].
+//! [`CacheBounds::relist_interval`].
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Instant;
 
-use super::{Bounds, Budget, due, lock};
+use super::{Budget, CacheBounds, due};
+use crate::sys::lock;
 
 /// A pod and container, as the `pod` lookup returns them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -90,7 +91,7 @@ fn container_id(component: &str) -> Option<String> {
 pub(super) struct PodIndex {
     pod_logs: PathBuf,
     container_logs: PathBuf,
-    bounds: Bounds,
+    bounds: CacheBounds,
     state: Mutex<State>,
 }
 
@@ -104,7 +105,7 @@ struct State {
 }
 
 impl PodIndex {
-    pub(super) fn new(pod_logs: PathBuf, container_logs: PathBuf, bounds: Bounds) -> Self {
+    pub(super) fn new(pod_logs: PathBuf, container_logs: PathBuf, bounds: CacheBounds) -> Self {
         Self {
             pod_logs,
             container_logs,
@@ -280,9 +281,9 @@ mod tests {
         }
 
         fn index(&self, interval: Duration) -> PodIndex {
-            let bounds = Bounds {
+            let bounds = CacheBounds {
                 relist_interval: interval,
-                ..Bounds::default()
+                ..CacheBounds::default()
             };
             PodIndex::new(
                 self.0.path().join("pods"),

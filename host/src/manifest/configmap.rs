@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+use super::encoding::decode_base64;
 use super::error::{Location, ManifestError};
-use super::source::decode_base64;
 use super::spec::ObjectMeta;
 
 /// The namespace of a resource that does not name one.

@@ -16,6 +16,7 @@
 
 mod configmap;
 mod crd;
+mod encoding;
 mod error;
 mod global;
 mod limits;
@@ -37,7 +38,8 @@ pub use error::{Location, ManifestError};
 pub use limits::{DecoderLimits, Quantity, TimeSpan};
 pub use load::{Loaded, load_paths, load_str};
 pub use resource::Manifest;
+pub use schema::SOURCE_FIELDS;
 pub use selector::{Operator, UnknownOperator};
-pub use source::{SOURCE_FIELDS, SourceRef};
+pub use source::SourceRef;
 pub use spec::*;
 pub use status::{BpfExporterStatus, NodeCondition, NodeStatus, VERIFIER_LOG_TAIL_MAX};

@@ -24,8 +24,10 @@ use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde_json::{Value, json};
 
 use super::limits::{Quantity, TimeSpan};
-use super::source::SOURCE_FIELDS;
-use super::spec::AttachPoint;
+
+/// The field names of a source (`spec.object`, `spec.decoder`), in the
+/// order messages list them.
+pub const SOURCE_FIELDS: &[&str] = &["path", "inline", "configMapKeyRef"];
 
 /// The `x-kubernetes-preserve-unknown-fields` extension.
 const PRESERVE_UNKNOWN_FIELDS: &str = "x-kubernetes-preserve-unknown-fields";
@@ -51,26 +53,18 @@ pub(super) fn globals(_: &mut SchemaGenerator) -> Schema {
     json_schema!({ "type": "object", PRESERVE_UNKNOWN_FIELDS: true })
 }
 
-impl JsonSchema for AttachPoint {
-    fn schema_name() -> Cow<'static, str> {
-        "AttachPoint".into()
-    }
-
-    fn inline_schema() -> bool {
-        true
-    }
-
-    fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        json_schema!({
-            "description": "Where and how to attach the program: `none`, or an object with \
-                exactly one key: `tracepoint: category/name`, `rawTracepoint`, \
-                `btfTracepoint`, `fentry`, `fexit` (a name), `kprobe`/`kretprobe` \
-                ({function, offset}), `uprobe`/`uretprobe` ({target, function, offset, pid}), \
-                `socket` ({interface}), `xdp` ({interface, mode}), `tc` and `cgroupSkb` \
-                ({interface or cgroup, direction}), `perfEvent` ({event, frequency or period}).",
-            PRESERVE_UNKNOWN_FIELDS: true,
-        })
-    }
+/// `programs[].attach`: `none` or a one-key object, which no structural
+/// type can describe.
+pub(super) fn attach_point(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({
+        "description": "Where and how to attach the program: `none`, or an object with \
+            exactly one key: `tracepoint: category/name`, `rawTracepoint`, \
+            `btfTracepoint`, `fentry`, `fexit` (a name), `kprobe`/`kretprobe` \
+            ({function, offset}), `uprobe`/`uretprobe` ({target, function, offset, pid}), \
+            `socket` ({interface}), `xdp` ({interface, mode}), `tc` and `cgroupSkb` \
+            ({interface or cgroup, direction}), `perfEvent` ({event, frequency or period}).",
+        PRESERVE_UNKNOWN_FIELDS: true,
+    })
 }
 
 impl JsonSchema for TimeSpan {

@@ -132,6 +132,11 @@ pub struct ConfigMapKeyRef {
 }
 
 /// The decoder: a source for the component plus its free-form configuration.
+///
+/// The first three fields repeat [`Source`]'s rather than embedding it with
+/// `#[serde(flatten)]`: serde's `flatten` does not work together with
+/// `deny_unknown_fields`, and a typo in a manifest must be an error.
+/// [`DecoderSpec::source`] gives them back as a `Source`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schemars(transform = schema::exactly_one_source)]
@@ -192,6 +197,7 @@ pub enum GlobalValue {
 pub struct ProgramAttach {
     /// The program's function name in the ELF.
     pub name: String,
+    #[schemars(schema_with = "schema::attach_point")]
     pub attach: AttachPoint,
 }
 

@@ -4,7 +4,7 @@ use std::os::fd::{AsFd, OwnedFd};
 
 use super::read::{self, Layout};
 use super::sys::{BpfSys, Kernel};
-use super::{MapError, MapSnapshot, MapSource, MapType, ReadMethod, cpus};
+use super::{BpfCommand, MapError, MapSnapshot, MapSource, MapType, ReadMethod, cpus};
 
 /// A BPF map opened by fd; reads by batch while the kernel allows it.
 pub struct KernelMap {
@@ -44,10 +44,13 @@ impl KernelMap {
         sys: Box<dyn BpfSys>,
     ) -> Result<Self, MapError> {
         let name = name.into();
-        let info = sys.map_info(fd.as_fd()).map_err(|source| MapError::Info {
-            map: name.clone(),
-            source,
-        })?;
+        let info = sys
+            .map_info(fd.as_fd())
+            .map_err(|source| MapError::Syscall {
+                map: name.clone(),
+                command: BpfCommand::ObjGetInfoByFd,
+                source,
+            })?;
         let map_type = MapType::from_raw(info.map_type);
         let cpus = if map_type.is_per_cpu() {
             cpus::possible().map_err(|source| MapError::Cpus { source })?
@@ -108,14 +111,16 @@ impl MapSource for KernelMap {
                 Err(source) => {
                     return Err(MapError::Syscall {
                         map: self.name.clone(),
+                        command: BpfCommand::LookupBatch,
                         source,
                     });
                 }
             }
         }
-        read::iterate(self.sys.as_ref(), fd, self.layout, out).map_err(|source| {
+        read::iterate(self.sys.as_ref(), fd, self.layout, out).map_err(|(command, source)| {
             MapError::Syscall {
                 map: self.name.clone(),
+                command,
                 source,
             }
         })?;

@@ -108,18 +108,36 @@ pub trait MapSource: Send {
     fn read(&mut self, out: &mut MapSnapshot) -> Result<ReadMethod, MapError>;
 }
 
+/// The `bpf(2)` command (or other call) that failed on a map.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BpfCommand {
+    LookupBatch,
+    GetNextKey,
+    LookupElem,
+    ObjGetInfoByFd,
+    /// Duplicating the map's file descriptor (`fcntl(F_DUPFD_CLOEXEC)`).
+    DupFd,
+}
+
+impl std::fmt::Display for BpfCommand {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::LookupBatch => "BPF_MAP_LOOKUP_BATCH",
+            Self::GetNextKey => "BPF_MAP_GET_NEXT_KEY",
+            Self::LookupElem => "BPF_MAP_LOOKUP_ELEM",
+            Self::ObjGetInfoByFd => "BPF_OBJ_GET_INFO_BY_FD",
+            Self::DupFd => "F_DUPFD_CLOEXEC",
+        })
+    }
+}
+
 /// Errors reading a map.
 #[derive(Debug, thiserror::Error)]
 pub enum MapError {
-    #[error("reading map {map}")]
+    #[error("reading map {map}: {command} failed")]
     Syscall {
         map: String,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("querying map {map}")]
-    Info {
-        map: String,
+        command: BpfCommand,
         #[source]
         source: std::io::Error,
     },

@@ -5,8 +5,8 @@ use std::collections::HashSet;
 use std::io;
 use std::os::fd::BorrowedFd;
 
-use super::MapSnapshot;
 use super::sys::BpfSys;
+use super::{BpfCommand, MapSnapshot};
 
 /// `ENOTSUPP`, the kernel-internal errno some map types return for batch ops.
 const ENOTSUPP: i32 = 524;
@@ -40,6 +40,7 @@ pub fn batch(
     layout: Layout,
     out: &mut MapSnapshot,
 ) -> io::Result<()> {
+    // Every call of this function is `BPF_MAP_LOOKUP_BATCH`.
     let Layout {
         key_size, stride, ..
     } = layout;
@@ -89,13 +90,14 @@ pub fn batch(
 
 /// Reads every entry key by key. Entries deleted during the walk are
 /// skipped; a walk that restarts after a concurrent delete yields no key
-/// twice; the walk is bounded even if the map churns forever.
+/// twice; the walk is bounded even if the map churns forever. An error
+/// names the command that failed.
 pub fn iterate(
     sys: &dyn BpfSys,
     fd: BorrowedFd<'_>,
     layout: Layout,
     out: &mut MapSnapshot,
-) -> io::Result<()> {
+) -> Result<(), (BpfCommand, io::Error)> {
     let Layout {
         key_size, stride, ..
     } = layout;
@@ -111,7 +113,7 @@ pub fn iterate(
         match unsafe { sys.get_next_key(fd, current.as_deref(), &mut next) } {
             Ok(()) => {}
             Err(e) if e.raw_os_error() == Some(libc::ENOENT) => break,
-            Err(e) => return Err(e),
+            Err(e) => return Err((BpfCommand::GetNextKey, e)),
         }
         if seen.insert(next.clone()) {
             // SAFETY: `next` holds a key and `value` one stride, the map's
@@ -122,7 +124,7 @@ pub fn iterate(
                     out.values.extend_from_slice(&value);
                 }
                 Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {}
-                Err(e) => return Err(e),
+                Err(e) => return Err((BpfCommand::LookupElem, e)),
             }
         }
         current.get_or_insert_with(Vec::new).clone_from(&next);

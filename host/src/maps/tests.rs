@@ -7,7 +7,7 @@ use std::sync::Mutex;
 
 use super::sys::{self, BpfSys, RawMapInfo};
 use super::{KernelMap, MapSnapshot, MapSource, MapType, ReadMethod};
-use crate::testing::kernel_available;
+use crate::testing::require_kernel;
 
 /// An in-memory hash map with scripted misbehaviour.
 #[derive(Default)]
@@ -279,10 +279,9 @@ fn read_real(fd: &OwnedFd, batch: bool) -> (ReadMethod, BTreeMap<Vec<u8>, Vec<u8
 }
 
 #[test]
+#[ignore = "needs root and a BPF-capable kernel"]
 fn real_maps_with_odd_sizes_read_back_exactly_by_batch_and_by_iteration() {
-    if !kernel_available("real_maps_with_odd_sizes_read_back_exactly_by_batch_and_by_iteration") {
-        return;
-    }
+    require_kernel();
     for (map_type, key_size) in [
         (HASH, 12),
         (ARRAY, 4),
@@ -303,10 +302,9 @@ fn real_maps_with_odd_sizes_read_back_exactly_by_batch_and_by_iteration() {
 }
 
 #[test]
+#[ignore = "needs root and a BPF-capable kernel"]
 fn a_map_mutated_while_read_gives_no_error_and_no_duplicates() {
-    if !kernel_available("a_map_mutated_while_read_gives_no_error_and_no_duplicates") {
-        return;
-    }
+    require_kernel();
     let (fd, _) = filled(HASH, 12, 20, 5_000);
     let writer_fd = fd.try_clone().expect("dup");
     let stop = std::sync::atomic::AtomicBool::new(false);
@@ -331,10 +329,9 @@ fn a_map_mutated_while_read_gives_no_error_and_no_duplicates() {
 }
 
 #[test]
+#[ignore = "needs root and a BPF-capable kernel"]
 fn a_100k_hash_reads_the_same_by_batch_and_by_iteration() {
-    if !kernel_available("a_100k_hash_reads_the_same_by_batch_and_by_iteration") {
-        return;
-    }
+    require_kernel();
     let (fd, written) = filled(HASH, 12, 20, 100_000);
     let t = std::time::Instant::now();
     let (_, by_batch, _) = read_real(&fd, true);

@@ -1,34 +1,26 @@
 //! The two kube-bpf demos, done better, on the real kernel.
 
 use std::net::{TcpListener, TcpStream, UdpSocket};
-use std::process::Command;
 
-use bpfhost::testing::kernel_available;
+use bpfhost::testing::require_kernel;
 
-use super::support::{Agent, ManifestDir};
+use super::support::{Agent, ManifestDir, sh};
 
 const N: u32 = 200;
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs root and a BPF-capable kernel"]
 async fn writes_demo_counts_a_process_writes_by_pid_and_comm() {
-    if !kernel_available("writes_demo_counts_a_process_writes_by_pid_and_comm") {
-        return;
-    }
+    require_kernel();
     let dir = ManifestDir::new();
     let manifest = dir.example("writes.yaml");
     let agent = Agent::start(&[&manifest]).await;
 
     // A shell whose builtin `echo` makes exactly one write(2) per line.
-    let status = Command::new("/bin/sh")
-        .args([
-            "-c",
-            &format!("i=0; while [ $i -lt {N} ]; do echo x; i=$((i+1)); done >/dev/null"),
-        ])
-        .spawn()
-        .expect("spawn sh");
-    let pid = status.id().to_string();
-    let out = status.wait_with_output().expect("sh runs");
-    assert!(out.status.success());
+    let pid = sh(&format!(
+        "i=0; while [ $i -lt {N} ]; do echo x; i=$((i+1)); done >/dev/null"
+    ))
+    .to_string();
 
     let scrape = agent.scrape().await;
     assert_eq!(scrape.status, 200);
@@ -63,10 +55,9 @@ async fn writes_demo_counts_a_process_writes_by_pid_and_comm() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs root and a BPF-capable kernel"]
 async fn packets_demo_counts_udp_and_tcp_by_protocol_name() {
-    if !kernel_available("packets_demo_counts_udp_and_tcp_by_protocol_name") {
-        return;
-    }
+    require_kernel();
     let dir = ManifestDir::new();
     let manifest = dir.example("packets.yaml");
     let agent = Agent::start(&[&manifest]).await;
@@ -106,10 +97,9 @@ async fn packets_demo_counts_udp_and_tcp_by_protocol_name() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs root and a BPF-capable kernel"]
 async fn both_demos_serve_side_by_side_from_the_examples_directory() {
-    if !kernel_available("both_demos_serve_side_by_side_from_the_examples_directory") {
-        return;
-    }
+    require_kernel();
     let dir = ManifestDir::new();
     dir.example("packets.yaml");
     dir.example("writes.yaml");

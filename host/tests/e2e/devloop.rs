@@ -3,24 +3,18 @@
 
 use std::process::Command;
 
-use bpfhost::testing::{artifact, kernel_available};
+use bpfhost::testing::{artifact, require_kernel};
 
-use super::support::{Agent, ManifestDir, get};
+use super::support::{Agent, ManifestDir, get, scrape_until, sh};
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs root and a BPF-capable kernel"]
 async fn a_dump_recorded_live_replays_offline_to_the_same_series() {
-    if !kernel_available("a_dump_recorded_live_replays_offline_to_the_same_series") {
-        return;
-    }
+    require_kernel();
     let dir = ManifestDir::new();
     let manifest = dir.example("writes.yaml");
     let agent = Agent::start(&[&manifest]).await;
-    let child = Command::new("/bin/sh")
-        .args(["-c", "for i in 1 2 3 4 5 6 7; do echo x; done >/dev/null"])
-        .spawn()
-        .expect("spawn sh");
-    let pid = child.id().to_string();
-    assert!(child.wait_with_output().expect("sh").status.success());
+    let pid = sh("for i in 1 2 3 4 5 6 7; do echo x; done >/dev/null").to_string();
 
     let live = agent.scrape().await;
     let series = [("pid", pid.as_str()), ("comm", "sh")];
@@ -61,4 +55,98 @@ async fn a_dump_recorded_live_replays_offline_to_the_same_series() {
         offline.body
     );
     offline.assert_promtool_accepts();
+}
+
+/// A plugin author's first ten minutes, outside this repository and with no
+/// wasm-tools: `plugin new`, `plugin build`, the template's BPF program
+/// compiled as its header says, and the agent serving the new decoder's
+/// series for the process that made the events.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs root and a BPF-capable kernel"]
+async fn a_template_crate_built_outside_the_repository_serves_its_metrics() {
+    require_kernel();
+    let scratch = tempfile::tempdir().expect("tempdir");
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let bpfhost = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_bpfhost"))
+            .args(args)
+            .env("PATH", path_without_wasm_tools())
+            // Kept between runs, so only the first compiles the SDK.
+            .env(
+                "CARGO_TARGET_DIR",
+                bpfhost::testing::artifacts_dir().join("../template-e2e"),
+            )
+            .output()
+            .expect("bpfhost runs");
+        assert!(
+            out.status.success(),
+            "bpfhost {args:?} failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).expect("utf-8")
+    };
+    let sdk = repo.join("plugin-sdk");
+    let parent = scratch.path().to_str().expect("utf-8 path");
+    bpfhost(&[
+        "plugin",
+        "new",
+        "opens",
+        "--dir",
+        parent,
+        "--sdk",
+        sdk.to_str().expect("utf-8"),
+    ]);
+    let crate_dir = scratch.path().join("opens");
+    let component = crate_dir.join("opens.wasm");
+    let printed = bpfhost(&[
+        "plugin",
+        "build",
+        "--dir",
+        crate_dir.to_str().expect("utf-8"),
+        "-o",
+        component.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(
+        printed.lines().last(),
+        component.to_str(),
+        "the last line names the component"
+    );
+
+    let include = artifact("include/vmlinux.h");
+    let clang = Command::new("clang")
+        .args(["-O2", "-g", "-target", "bpf", "-D__TARGET_ARCH_x86", "-I"])
+        .arg(include.parent().expect("include dir"))
+        .arg("-I/usr/include/x86_64-linux-gnu")
+        .args(["-c", "opens.bpf.c", "-o", "opens.bpf.o"])
+        .current_dir(&crate_dir)
+        .output()
+        .expect("clang runs");
+    assert!(
+        clang.status.success(),
+        "{}",
+        String::from_utf8_lossy(&clang.stderr)
+    );
+
+    let agent = Agent::start(&[&crate_dir.join("manifest.yaml")]).await;
+    // A redirection on a builtin opens the file in the shell itself.
+    let pid = sh("for i in 1 2 3 4 5; do : </dev/null; done").to_string();
+    let scrape = scrape_until(&agent, "the template's series", |s| {
+        s.value("opens_events_total", &[("pid", &pid)]).is_some()
+    })
+    .await;
+    // Five redirections, plus whatever the shell opened as it started.
+    let opens = scrape.value("opens_events_total", &[("pid", &pid)]);
+    assert!(opens.is_some_and(|n| n >= 5.0), "{}", scrape.body);
+    scrape.assert_promtool_accepts();
+    agent.stop().await;
+}
+
+/// `$PATH` without any directory that holds a `wasm-tools`.
+fn path_without_wasm_tools() -> String {
+    let path = std::env::var("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .filter(|dir| !dir.join("wasm-tools").exists())
+        .map(|d| d.display().to_string())
+        .collect::<Vec<_>>()
+        .join(":")
 }

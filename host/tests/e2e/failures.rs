@@ -2,7 +2,7 @@
 //! healthy exporter keeps serving.
 
 use base64::Engine as _;
-use bpfhost::testing::{artifact, kernel_available};
+use bpfhost::testing::{artifact, require_kernel};
 
 use super::support::{Agent, ManifestDir, get};
 
@@ -17,10 +17,9 @@ fn path_source(rel: &str) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs root and a BPF-capable kernel"]
 async fn every_bad_exporter_is_reported_and_the_good_one_keeps_serving() {
-    if !kernel_available("every_bad_exporter_is_reported_and_the_good_one_keeps_serving") {
-        return;
-    }
+    require_kernel();
     let dir = ManifestDir::new();
     dir.example("writes.yaml");
     let writes_wasm = path_source("plugins/writes.wasm");

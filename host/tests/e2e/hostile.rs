@@ -1,11 +1,9 @@
 //! Hostile decoders cost only their own series: the healthy demo exporter
 //! is served, correct and promtool-clean in the same scrape.
 
-use std::process::Command;
+use bpfhost::testing::{artifact, require_kernel};
 
-use bpfhost::testing::{artifact, kernel_available};
-
-use super::support::{Agent, ManifestDir, Scrape, get};
+use super::support::{Agent, ManifestDir, Scrape, get, sh};
 
 /// (case, decoder config, whether the exporter may still be up with only
 /// its valid series left, `decoder.limits` overrides)
@@ -72,10 +70,9 @@ fn manifest(case: &str, config: &str, limits: &str) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs root and a BPF-capable kernel"]
 async fn hostile_decoders_cost_only_their_own_series() {
-    if !kernel_available("hostile_decoders_cost_only_their_own_series") {
-        return;
-    }
+    require_kernel();
     let dir = ManifestDir::new();
     dir.example("writes.yaml");
     for (case, config, _, limits) in CASES {
@@ -92,15 +89,7 @@ async fn hostile_decoders_cost_only_their_own_series() {
     let rss_before = rss_kib();
     let agent = Agent::start(&[dir.path()]).await;
 
-    let child = Command::new("/bin/sh")
-        .args([
-            "-c",
-            "i=0; while [ $i -lt 50 ]; do echo x; i=$((i+1)); done >/dev/null",
-        ])
-        .spawn()
-        .expect("spawn sh");
-    let pid = child.id().to_string();
-    assert!(child.wait_with_output().expect("sh").status.success());
+    let pid = sh("i=0; while [ $i -lt 50 ]; do echo x; i=$((i+1)); done >/dev/null").to_string();
 
     for round in 0..3 {
         let scrape = agent.scrape().await;
@@ -230,10 +219,9 @@ async fn exporter_error(agent: &Agent, exporter: &str) -> String {
 /// stop the plugin, and the test process's RSS before the agent starts,
 /// after two scrapes, and after the agent stopped.
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs root and a BPF-capable kernel"]
 async fn each_hostile_case_alone_costs_bounded_time_and_memory() {
-    if !kernel_available("each_hostile_case_alone_costs_bounded_time_and_memory") {
-        return;
-    }
+    require_kernel();
     eprintln!(
         "\n{:<22} {:>4} {:>10} {:>11} {:>11} {:>11}",
         "case", "up", "stop (s)", "RSS before", "RSS loaded", "RSS after"

@@ -1,16 +1,15 @@
 //! The HTTP surface: content negotiation, health, garbage requests.
 
-use bpfhost::testing::kernel_available;
+use bpfhost::testing::require_kernel;
 
 use super::support::{Agent, ManifestDir, get, raw};
 
 const PROMETHEUS_ACCEPT: &str = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs root and a BPF-capable kernel"]
 async fn text_by_default_openmetrics_when_asked_health_and_garbage() {
-    if !kernel_available("text_by_default_openmetrics_when_asked_health_and_garbage") {
-        return;
-    }
+    require_kernel();
     let dir = ManifestDir::new();
     let manifest = dir.example("writes.yaml");
     let agent = Agent::start(&[&manifest]).await;

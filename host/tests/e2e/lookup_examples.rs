@@ -4,22 +4,17 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use bpfhost::testing::kernel_available;
+use bpfhost::testing::require_kernel;
 
-use super::support::{Agent, ManifestDir, scrape_until};
+use super::support::{Agent, ManifestDir, scrape_until, sh};
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs root and a BPF-capable kernel"]
 async fn syscalls_are_counted_by_name() {
-    if !kernel_available("syscalls_are_counted_by_name") {
-        return;
-    }
+    require_kernel();
     let dir = ManifestDir::new();
     let agent = Agent::start(&[&dir.example("syscalls.yaml")]).await;
-    let status = Command::new("/bin/sh")
-        .args(["-c", "for i in $(seq 50); do echo x; done > /dev/null"])
-        .status()
-        .expect("sh");
-    assert!(status.success());
+    sh("for i in $(seq 50); do echo x; done > /dev/null");
     let scrape = scrape_until(&agent, "write and openat by name", |s| {
         s.value_or_zero("syscalls_total", &[("syscall", "write")]) >= 50.0
             && s.value_or_zero("syscalls_total", &[("syscall", "openat")]) >= 1.0
@@ -71,11 +66,10 @@ const UID: &str = "0e6a1c7d-2f4b-4e8a-9b1c-aabbccddeeff";
 const ID: &str = "d00dfeed0123456789abcdef0123456789abcdef0123456789abcdef01234567";
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs root and a BPF-capable kernel"]
 async fn writes_from_a_pod_cgroup_carry_namespace_pod_and_container() {
-    if !kernel_available("writes_from_a_pod_cgroup_carry_namespace_pod_and_container") {
-        return;
-    }
-    let root = bpfhost::loader::cgroup2_root().expect("a cgroup v2 hierarchy");
+    require_kernel();
+    let root = bpfhost::sys::cgroup2_root().expect("a cgroup v2 hierarchy");
     // A private parent keeps the test away from a real kubelet's cgroups.
     let cgroups = Cgroups::create(
         &root,

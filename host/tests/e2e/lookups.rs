@@ -2,7 +2,7 @@
 //! decoder, the decoder's labels carry the answers, and a decoder that
 //! calls an ungranted lookup is refused with the grant to add.
 
-use bpfhost::testing::{artifact, kernel_available};
+use bpfhost::testing::{artifact, require_kernel};
 
 use super::support::{Agent, ManifestDir, get};
 
@@ -16,10 +16,9 @@ fn probe(name: &str, config: &str, lookups: &str) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs root and a BPF-capable kernel"]
 async fn granted_lookups_label_series_and_ungranted_ones_are_refused_by_name() {
-    if !kernel_available("granted_lookups_label_series_and_ungranted_ones_are_refused_by_name") {
-        return;
-    }
+    require_kernel();
     let dir = ManifestDir::new();
     let config = r#"{"syscalls": [257], "errnos": [2], "ifindexes": [1]}"#;
     dir.write(

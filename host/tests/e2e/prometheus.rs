@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use bpfhost::testing::kernel_available;
+use bpfhost::testing::require_kernel;
 
 use super::support::{Agent, ManifestDir, try_get};
 
@@ -96,10 +96,9 @@ fn encode(query: &str) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs root and a BPF-capable kernel"]
 async fn a_real_prometheus_ingests_both_demos() {
-    if !kernel_available("a_real_prometheus_ingests_both_demos") {
-        return;
-    }
+    require_kernel();
     let dir = ManifestDir::new();
     dir.example("packets.yaml");
     dir.example("writes.yaml");

@@ -4,7 +4,7 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use bpfhost::testing::{artifact, kernel_available};
+use bpfhost::testing::{artifact, require_kernel};
 
 use super::support::{Agent, ManifestDir, Scrape, get, scrape_until};
 
@@ -32,10 +32,9 @@ fn kernel_programs() -> String {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs root and a BPF-capable kernel"]
 async fn adding_editing_and_deleting_a_manifest_loads_reloads_and_unloads() {
-    if !kernel_available("adding_editing_and_deleting_a_manifest_loads_reloads_and_unloads") {
-        return;
-    }
+    require_kernel();
     let dir = ManifestDir::new();
     let agent = Agent::start(&[dir.path()]).await;
     let first = |s: &Scrape| s.value("first_ok", &[("kind", "fine")]) == Some(1.0);

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
-use bpfhost::testing::{artifact, kernel_available};
+use bpfhost::testing::{artifact, require_kernel};
 
 use super::support::{Agent, ManifestDir, Scrape, raw, request, scrape_until};
 
@@ -24,10 +24,9 @@ fn hostile(name: &str, config: &str, limits: &str) -> String {
 const SLOW_SPIN: u64 = 300_000_000;
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs root and a BPF-capable kernel"]
 async fn sixteen_concurrent_scrapes_share_one_collection() {
-    if !kernel_available("sixteen_concurrent_scrapes_share_one_collection") {
-        return;
-    }
+    require_kernel();
     let dir = ManifestDir::new();
     dir.example("writes.yaml");
     dir.write(
@@ -99,11 +98,9 @@ async fn sixteen_concurrent_scrapes_share_one_collection() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs root and a BPF-capable kernel"]
 async fn a_scrape_answers_within_prometheus_timeout_and_limits_apply_per_exporter() {
-    if !kernel_available("a_scrape_answers_within_prometheus_timeout_and_limits_apply_per_exporter")
-    {
-        return;
-    }
+    require_kernel();
     let dir = ManifestDir::new();
     dir.example("writes.yaml");
     let looping = |prefix: &str| format!(r#"{{"prefix":"{prefix}","fault":"loop"}}"#);
@@ -174,10 +171,9 @@ async fn a_scrape_answers_within_prometheus_timeout_and_limits_apply_per_exporte
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs root and a BPF-capable kernel"]
 async fn a_faulty_decoder_replaced_by_a_good_one_gets_its_series_back() {
-    if !kernel_available("a_faulty_decoder_replaced_by_a_good_one_gets_its_series_back") {
-        return;
-    }
+    require_kernel();
     let dir = ManifestDir::new();
     let panicking = hostile("mended", r#"{"prefix":"mended","fault":"panic"}"#, "");
     dir.write("mended.yaml", &panicking);

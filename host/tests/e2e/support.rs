@@ -12,6 +12,23 @@ use bpfhost::app::{self, App, RunConfig};
 use bpfhost::testing::artifact;
 use tokio_util::sync::CancellationToken;
 
+/// Runs `script` with `/bin/sh -c` to completion and returns the shell's
+/// pid, the process whose events the BPF programs saw.
+pub fn sh(script: &str) -> u32 {
+    let child = Command::new("/bin/sh")
+        .args(["-c", script])
+        .spawn()
+        .expect("spawn sh");
+    let pid = child.id();
+    let out = child.wait_with_output().expect("sh runs");
+    assert!(
+        out.status.success(),
+        "sh -c {script:?} failed: {}",
+        out.status
+    );
+    pid
+}
+
 /// A directory of manifests for one test.
 pub struct ManifestDir {
     pub dir: tempfile::TempDir,

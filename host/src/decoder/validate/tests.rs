@@ -15,13 +15,13 @@ fn family(name: &str, metric_type: MetricType, labels: &[&str]) -> Arc<Family> {
     })
 }
 
-fn spec(families: Vec<Arc<Family>>) -> Result<DecoderSpec, SpecError> {
+fn spec(families: Vec<Arc<Family>>) -> Result<Declaration, SpecError> {
     check_spec(
-        DecoderSpec {
+        Declaration {
             families,
             maps: vec![],
         },
-        &Bounds::default(),
+        &OutputBounds::default(),
     )
 }
 
@@ -29,20 +29,20 @@ fn spec(families: Vec<Arc<Family>>) -> Result<DecoderSpec, SpecError> {
 fn a_family_with_more_labels_than_allowed_is_refused() {
     let labels: Vec<String> = (0..5).map(|i| format!("l{i}")).collect();
     let labels: Vec<&str> = labels.iter().map(String::as_str).collect();
-    let declared = DecoderSpec {
+    let declared = Declaration {
         families: vec![family("wide", MetricType::Gauge, &labels)],
         maps: vec![],
     };
-    let bounds = Bounds {
+    let bounds = OutputBounds {
         max_labels: 4,
-        ..Bounds::default()
+        ..OutputBounds::default()
     };
     let err = check_spec(declared.clone(), &bounds).expect_err("too wide");
     assert_eq!(
         err.to_string(),
         "family `wide`: declares 5 labels, more than the 4 allowed"
     );
-    assert!(check_spec(declared, &Bounds::default()).is_ok());
+    assert!(check_spec(declared, &OutputBounds::default()).is_ok());
 }
 
 #[test]

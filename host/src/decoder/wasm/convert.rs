@@ -4,12 +4,12 @@ use std::sync::Arc;
 
 use super::bindings::types as wit;
 use crate::decoder::output::Row;
-use crate::decoder::{DecodeError, DecoderSpec, PluginErrorKind};
+use crate::decoder::{Declaration, DecodeError, PluginErrorKind};
 use crate::maps::{MapSnapshot, MapType};
 use crate::metrics::{Family, LabelPool, Labels, MetricType, Value};
 
-pub fn spec(spec: wit::Spec) -> DecoderSpec {
-    DecoderSpec {
+pub fn spec(spec: wit::Spec) -> Declaration {
+    Declaration {
         families: spec
             .families
             .into_iter()

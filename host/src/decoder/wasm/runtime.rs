@@ -13,7 +13,7 @@ use wasmtime::{Config, Engine};
 
 use super::cache::{CacheError, Compiled, ComponentCache};
 use super::restart::RestartPolicy;
-use crate::decoder::validate::Bounds;
+use crate::decoder::validate::OutputBounds;
 use crate::lookup::{Budget, Grants, Lookups};
 
 /// How often the epoch advances; deadlines are rounded up to this.
@@ -27,7 +27,7 @@ pub struct Limits {
     /// Largest linear memory the plugin may grow to.
     pub memory_bytes: usize,
     /// Bounds on each collection's output.
-    pub output: Bounds,
+    pub output: OutputBounds,
     /// Pacing of restarts after traps.
     pub restart: RestartPolicy,
     /// Host lookups the plugin may call; none by default.
@@ -41,7 +41,7 @@ impl Default for Limits {
         Self {
             deadline: Duration::from_secs(2),
             memory_bytes: 64 << 20,
-            output: Bounds::default(),
+            output: OutputBounds::default(),
             restart: RestartPolicy::default(),
             lookups: Grants::NONE,
             lookup_budget: Budget::default(),

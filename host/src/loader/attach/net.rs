@@ -11,7 +11,7 @@ use aya::programs::{
 use super::{Context, attach_error, load_error, program_mut, xdp_mode};
 use crate::loader::error::LoadError;
 use crate::loader::section::ProgramKind;
-use crate::loader::{cgroup, socket};
+use crate::loader::socket;
 use crate::manifest::spec::{AttachPoint, CgroupSkbTarget, Direction};
 
 /// Loads and attaches a socket filter, XDP or TC program.
@@ -78,7 +78,7 @@ pub(super) fn attach_cgroup_skb(
 ) -> Result<String, LoadError> {
     let path = match &target.cgroup {
         Some(path) => path.into(),
-        None => cgroup::cgroup2_root().ok_or_else(|| LoadError::NoCgroup2 {
+        None => crate::sys::cgroup2_root().ok_or_else(|| LoadError::NoCgroup2 {
             program: name.to_owned(),
         })?,
     };

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use super::{assert_unloaded, load_fixture, load_with};
 use crate::loader::{LoadError, LoadRequest, load};
 use crate::manifest::spec::{AttachPoint, GlobalValue, ProgramAttach, XdpMode, XdpTarget};
-use crate::testing::kernel_available;
+use crate::testing::require_kernel;
 
 fn xdp_on(interface: &str) -> AttachPoint {
     AttachPoint::Xdp(XdpTarget {
@@ -101,10 +101,9 @@ fn unknown_global_is_named() {
 }
 
 #[test]
+#[ignore = "needs root and a BPF-capable kernel"]
 fn missing_interface_is_reported() {
-    if !kernel_available("missing_interface_is_reported") {
-        return;
-    }
+    require_kernel();
     let programs = [ProgramAttach {
         name: "fx_xdp".into(),
         attach: xdp_on("nosuchif0"),
@@ -118,10 +117,9 @@ fn missing_interface_is_reported() {
 }
 
 #[test]
+#[ignore = "needs root and a BPF-capable kernel"]
 fn verifier_rejection_carries_the_log_tail() {
-    if !kernel_available("verifier_rejection_carries_the_log_tail") {
-        return;
-    }
+    require_kernel();
     let err = load_fixture("bpf/fixtures/verifier_reject.bpf.o", &[]).expect_err("rejected");
     let LoadError::Verifier {
         program, log_tail, ..
@@ -136,10 +134,9 @@ fn verifier_rejection_carries_the_log_tail() {
 }
 
 #[test]
+#[ignore = "needs root and a BPF-capable kernel"]
 fn partial_failure_releases_what_was_attached() {
-    if !kernel_available("partial_failure_releases_what_was_attached") {
-        return;
-    }
+    require_kernel();
     let err = load_fixture("bpf/fixtures/partial.bpf.o", &[]).expect_err("third fails");
     assert!(
         matches!(&err, LoadError::Attach { program, target, .. } if program == "fx_part_bad" && target == "syscalls/sys_enter_no_such_call"),
@@ -149,10 +146,9 @@ fn partial_failure_releases_what_was_attached() {
 }
 
 #[test]
+#[ignore = "needs root and a BPF-capable kernel"]
 fn programs_can_stay_unattached() {
-    if !kernel_available("programs_can_stay_unattached") {
-        return;
-    }
+    require_kernel();
     let programs = [ProgramAttach {
         name: "fx_xdp".into(),
         attach: AttachPoint::None,

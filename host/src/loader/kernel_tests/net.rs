@@ -8,7 +8,7 @@ use crate::loader::ProgramKind;
 use crate::manifest::spec::{
     AttachPoint, Direction, InterfaceTarget, ProgramAttach, TcTarget, XdpMode, XdpTarget,
 };
-use crate::testing::kernel_available;
+use crate::testing::require_kernel;
 
 const IPPROTO_UDP: u32 = 17;
 
@@ -20,10 +20,9 @@ fn send_udp_to_loopback(times: usize) {
 }
 
 #[test]
+#[ignore = "needs root and a BPF-capable kernel"]
 fn packets_program_counts_udp_on_every_interface() {
-    if !kernel_available("packets_program_counts_udp_on_every_interface") {
-        return;
-    }
+    require_kernel();
     let elf = super::fixture("bpf/packets.bpf.o");
     let globals = std::collections::BTreeMap::new();
     let object = crate::loader::load(&crate::loader::LoadRequest {
@@ -46,10 +45,9 @@ fn packets_program_counts_udp_on_every_interface() {
 }
 
 #[test]
+#[ignore = "needs root and a BPF-capable kernel"]
 fn socket_filter_attaches_to_one_interface() {
-    if !kernel_available("socket_filter_attaches_to_one_interface") {
-        return;
-    }
+    require_kernel();
     let programs = [ProgramAttach {
         name: "fx_socket".into(),
         attach: AttachPoint::Socket(InterfaceTarget {
@@ -64,10 +62,9 @@ fn socket_filter_attaches_to_one_interface() {
 }
 
 #[test]
+#[ignore = "needs root and a BPF-capable kernel"]
 fn xdp_attaches_by_ifname_section_and_by_explicit_interface() {
-    if !kernel_available("xdp_attaches_by_ifname_section_and_by_explicit_interface") {
-        return;
-    }
+    require_kernel();
     // `bhxdp0` is the interface named in the fixture's `xdp/bhxdp0` section.
     let veth = Veth::create("bhxdp0", 201);
     let object = load_fixture("bpf/fixtures/xdp_ifname.bpf.o", &[]).expect("load xdp/<ifname>");
@@ -95,10 +92,9 @@ fn xdp_attaches_by_ifname_section_and_by_explicit_interface() {
 }
 
 #[test]
+#[ignore = "needs root and a BPF-capable kernel"]
 fn tc_programs_attach_in_both_directions() {
-    if !kernel_available("tc_programs_attach_in_both_directions") {
-        return;
-    }
+    require_kernel();
     let veth = Veth::create("bhtc0", 202);
     let tc = |name: &str, direction| ProgramAttach {
         name: name.into(),
@@ -125,11 +121,10 @@ fn tc_programs_attach_in_both_directions() {
 }
 
 #[test]
+#[ignore = "needs root and a BPF-capable kernel"]
 fn cgroup_skb_attaches_to_the_cgroup2_root() {
-    if !kernel_available("cgroup_skb_attaches_to_the_cgroup2_root") {
-        return;
-    }
-    let root = crate::loader::cgroup2_root().expect("a cgroup v2 hierarchy");
+    require_kernel();
+    let root = crate::sys::cgroup2_root().expect("a cgroup v2 hierarchy");
     let object = load_fixture("bpf/fixtures/cgroup_skb.bpf.o", &[]).expect("load");
     assert_eq!(
         object.programs()[0].target,

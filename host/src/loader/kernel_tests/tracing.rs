@@ -8,7 +8,7 @@ use super::{
 };
 use crate::loader::{LoadError, ProgramKind};
 use crate::manifest::spec::{AttachPoint, GlobalValue, ProgramAttach, UprobeTarget};
-use crate::testing::kernel_available;
+use crate::testing::require_kernel;
 
 fn getppid() {
     // SAFETY: getppid has no preconditions.
@@ -16,10 +16,9 @@ fn getppid() {
 }
 
 #[test]
+#[ignore = "needs root and a BPF-capable kernel"]
 fn tracepoints_attach_by_both_section_spellings() {
-    if !kernel_available("tracepoints_attach_by_both_section_spellings") {
-        return;
-    }
+    require_kernel();
     let object = load_fixture("bpf/fixtures/tracepoint.bpf.o", &[]).expect("load");
     let targets: Vec<(&str, &str)> = object
         .programs()
@@ -42,10 +41,9 @@ fn tracepoints_attach_by_both_section_spellings() {
 }
 
 #[test]
+#[ignore = "needs root and a BPF-capable kernel"]
 fn raw_tracepoints_attach() {
-    if !kernel_available("raw_tracepoints_attach") {
-        return;
-    }
+    require_kernel();
     let object = load_fixture("bpf/fixtures/raw_tp.bpf.o", &[]).expect("load");
     getppid();
     assert!(hits(&object) > 0);
@@ -54,10 +52,9 @@ fn raw_tracepoints_attach() {
 }
 
 #[test]
+#[ignore = "needs root and a BPF-capable kernel"]
 fn btf_tracepoints_attach_and_read_typed_pointers() {
-    if !kernel_available("btf_tracepoints_attach_and_read_typed_pointers") {
-        return;
-    }
+    require_kernel();
     let object = load_fixture("bpf/fixtures/tp_btf.bpf.o", &[]).expect("load");
     eventually("a sched_switch", || {
         std::thread::yield_now();
@@ -75,10 +72,9 @@ const CORE_ARRAY_OPENS: u64 = 5;
 /// string 0:2:1, and a raw tracepoint's `ctx->args[1]`) failed in aya 0.14
 /// with "array index out of bounds" where libbpf loads them.
 #[test]
+#[ignore = "needs root and a BPF-capable kernel"]
 fn core_relocation_into_array_member_reads_syscall_args() {
-    if !kernel_available("core_relocation_into_array_member_reads_syscall_args") {
-        return;
-    }
+    require_kernel();
     let mut globals = BTreeMap::new();
     globals.insert(
         "target_tgid".to_owned(),
@@ -129,10 +125,9 @@ pub extern "C" fn bpfhost_uprobe_target(x: u64) -> u64 {
 }
 
 #[test]
+#[ignore = "needs root and a BPF-capable kernel"]
 fn uprobes_attach_to_this_binary_and_to_libc() {
-    if !kernel_available("uprobes_attach_to_this_binary_and_to_libc") {
-        return;
-    }
+    require_kernel();
     let exe = std::env::current_exe().expect("current exe");
     let programs = [ProgramAttach {
         name: "fx_uprobe".into(),
@@ -155,10 +150,9 @@ fn uprobes_attach_to_this_binary_and_to_libc() {
 }
 
 #[test]
+#[ignore = "needs root and a BPF-capable kernel"]
 fn perf_event_samples_cpu_clock_on_every_cpu() {
-    if !kernel_available("perf_event_samples_cpu_clock_on_every_cpu") {
-        return;
-    }
+    require_kernel();
     let object = load_fixture("bpf/fixtures/perf_event.bpf.o", &[]).expect("load");
     assert!(
         object.programs()[0]
@@ -176,10 +170,9 @@ fn lockdown_active() -> bool {
 }
 
 #[test]
+#[ignore = "needs root and a BPF-capable kernel"]
 fn fentry_reports_lockdown() {
-    if !kernel_available("fentry_reports_lockdown") {
-        return;
-    }
+    require_kernel();
     let err = match load_fixture("bpf/fixtures/fentry.bpf.o", &[]) {
         Ok(object) => {
             // A kernel without lockdown: fentry simply works.
@@ -201,10 +194,9 @@ fn fentry_reports_lockdown() {
 }
 
 #[test]
+#[ignore = "needs root and a BPF-capable kernel"]
 fn kprobe_reports_missing_kprobe_support() {
-    if !kernel_available("kprobe_reports_missing_kprobe_support") {
-        return;
-    }
+    require_kernel();
     let result = load_fixture("bpf/fixtures/kprobe.bpf.o", &[]);
     if std::path::Path::new("/sys/bus/event_source/devices/kprobe").exists() {
         result.expect("kprobes attach where the kernel has them");
@@ -255,10 +247,9 @@ fn load_writes(target_tgid: u32) -> crate::loader::LoadedObject {
 }
 
 #[test]
+#[ignore = "needs root and a BPF-capable kernel"]
 fn writes_program_counts_this_process_when_targeted() {
-    if !kernel_available("writes_program_counts_this_process_when_targeted") {
-        return;
-    }
+    require_kernel();
     let object = load_writes(std::process::id());
     let names: Vec<&str> = object.maps().iter().map(|m| m.name.as_str()).collect();
     assert_eq!(
@@ -274,10 +265,9 @@ fn writes_program_counts_this_process_when_targeted() {
 }
 
 #[test]
+#[ignore = "needs root and a BPF-capable kernel"]
 fn writes_global_filters_out_other_processes() {
-    if !kernel_available("writes_global_filters_out_other_processes") {
-        return;
-    }
+    require_kernel();
     let object = load_writes(1);
     write_to_dev_null("bpfh-writes-3", 3);
     let map = object.map("writes_by_process").expect("map");
@@ -289,10 +279,9 @@ fn writes_global_filters_out_other_processes() {
 }
 
 #[test]
+#[ignore = "needs root and a BPF-capable kernel"]
 fn kconfig_externs_resolve_to_the_running_kernel() {
-    if !kernel_available("kconfig_externs_resolve_to_the_running_kernel") {
-        return;
-    }
+    require_kernel();
     let object = load_fixture("bpf/fixtures/kconfig.bpf.o", &[]).expect("load");
     getppid();
     let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").expect("release");

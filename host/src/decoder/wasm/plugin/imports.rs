@@ -10,18 +10,27 @@ use wasmtime::Engine;
 use wasmtime::component::Component;
 use wasmtime::component::types::ComponentItem;
 
-use super::LoadError;
+use super::PluginLoadError;
 use crate::lookup::{Grants, Lookup};
 
+/// The one place the agent's WIT version is written; everything else that
+/// names it is derived from this (`WIT_VERSION`, `LOOKUPS`, the test that
+/// reads `wit/<version>/decoder.wit`).
+macro_rules! wit_version {
+    () => {
+        "0.2.0"
+    };
+}
+
 /// The version of the `bpfhost:decoder` WIT package this agent speaks
-/// (`wit/decoder.wit`); components built for any other are refused.
-pub(super) const WIT_VERSION: &str = "0.2.0";
+/// (`wit/<version>/decoder.wit`); components built for any other are refused.
+pub const WIT_VERSION: &str = wit_version!();
 
 /// The WIT package's interfaces, as a component names its imports.
 const PACKAGE: &str = "bpfhost:decoder/";
 
 /// The host lookups interface, as a component names its import.
-pub(super) const LOOKUPS: &str = "bpfhost:decoder/lookups@0.2.0";
+pub(super) const LOOKUPS: &str = concat!("bpfhost:decoder/lookups@", wit_version!());
 
 /// Refuses a component built for another version of the WIT package, then
 /// imports the agent does not offer, then lookups not granted.
@@ -29,7 +38,7 @@ pub(super) fn check(
     engine: &Engine,
     component: &Component,
     grants: Grants,
-) -> Result<(), LoadError> {
+) -> Result<(), PluginLoadError> {
     // Every decoder imports at least the `types` interface, versioned: a
     // component of another release is named as such rather than failing
     // to link on a type it no longer matches.
@@ -37,7 +46,7 @@ pub(super) fn check(
         if let Some(interface) = name.strip_prefix(PACKAGE) {
             let found = interface.split_once('@').map_or("", |(_, v)| v);
             if found != WIT_VERSION {
-                return Err(LoadError::WitVersion {
+                return Err(PluginLoadError::WitVersion {
                     found: if found.is_empty() {
                         "(unversioned)"
                     } else {
@@ -76,11 +85,11 @@ pub(super) fn check(
         }
     }
     if !refused.is_empty() {
-        return Err(LoadError::Imports(refused));
+        return Err(PluginLoadError::Imports(refused));
     }
     if !ungranted.is_empty() {
         ungranted.sort_unstable();
-        return Err(LoadError::NotGranted(ungranted));
+        return Err(PluginLoadError::NotGranted(ungranted));
     }
     Ok(())
 }
@@ -125,11 +134,18 @@ mod tests {
 
     #[test]
     fn the_accepted_version_is_the_wit_packages() {
-        let wit = include_str!("../../../../../wit/decoder.wit");
-        assert!(
-            wit.contains(&format!("package bpfhost:decoder@{WIT_VERSION};")),
-            "wit/decoder.wit declares another version than WIT_VERSION"
-        );
+        // The file the bindings are generated from (`bindings.rs`).
+        let wit = include_str!(concat!("../../../../wit/", wit_version!(), "/decoder.wit"));
+        let package = wit
+            .lines()
+            .find_map(|l| l.strip_prefix("package "))
+            .expect("a package line");
+        assert_eq!(package, format!("bpfhost:decoder@{WIT_VERSION};"));
         assert_eq!(LOOKUPS, format!("{PACKAGE}lookups@{WIT_VERSION}"));
+        let bindings = include_str!("../bindings.rs");
+        assert!(
+            bindings.contains(&format!("path: \"wit/{WIT_VERSION}\"")),
+            "bindings.rs must generate from wit/{WIT_VERSION}"
+        );
     }
 }

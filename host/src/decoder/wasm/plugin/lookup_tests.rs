@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use super::*;
 use crate::lookup::{Budget, Grants, Lookup, Lookups, Roots};
 use crate::metrics::Value;
-use crate::testing::{artifact, kernel_available};
+use crate::testing::{artifact, require_kernel};
 
 fn wasm(plugin: &str) -> Vec<u8> {
     std::fs::read(artifact(&format!("plugins/{plugin}.wasm"))).expect("read plugin")
@@ -74,7 +74,7 @@ fn an_ungranted_lookup_is_refused_at_load_naming_the_grant() {
         granting(&["cgroup", "pod"]),
     )
     .expect_err("most lookups are not granted");
-    let LoadError::NotGranted(missing) = &err else {
+    let PluginLoadError::NotGranted(missing) = &err else {
         panic!("refused for its grants, not: {err}");
     };
     assert_eq!(
@@ -147,7 +147,7 @@ fn granted_lookups_answer_through_the_plugin() {
     let id = std::fs::metadata(&cgroup).expect("stat").ino();
     kubelet_logs(&roots, "shop", "cart-7f9c", UID, "app", ID);
     let mut rt = Runtime::new().expect("wasm engine");
-    rt.set_lookups(Lookups::new(roots, crate::lookup::Bounds::default()));
+    rt.set_lookups(Lookups::new(roots, crate::lookup::CacheBounds::default()));
     let config = format!(
         r#"{{"cgroups": [{id}], "pids": [4242, 9], "ifindexes": [2], "syscalls": [257],
             "errnos": [-2], "addresses": [{}]}}"#,
@@ -237,11 +237,10 @@ impl Drop for CgroupTree {
 }
 
 #[test]
+#[ignore = "needs root and a BPF-capable kernel"]
 fn a_kubelet_shaped_cgroup_on_the_real_hierarchy_resolves_to_its_pod() {
-    if !kernel_available("a_kubelet_shaped_cgroup_on_the_real_hierarchy_resolves_to_its_pod") {
-        return;
-    }
-    let root = crate::loader::cgroup2_root().expect("a cgroup v2 hierarchy in mountinfo");
+    require_kernel();
+    let root = crate::sys::cgroup2_root().expect("a cgroup v2 hierarchy in mountinfo");
     // A private parent keeps the test away from a real kubelet's cgroups.
     let parent = format!("bpfhost-test-{}", std::process::id());
     let uid_ = UID.replace('-', "_");
@@ -264,7 +263,7 @@ fn a_kubelet_shaped_cgroup_on_the_real_hierarchy_resolves_to_its_pod() {
     kubelet_logs(&roots, "shop", "cart-7f9c", UID, "app", ID);
     kubelet_logs(&roots, "shop", "cart-7f9c", UID, "sidecar", other);
     let mut rt = Runtime::new().expect("wasm engine");
-    rt.set_lookups(Lookups::new(roots, crate::lookup::Bounds::default()));
+    rt.set_lookups(Lookups::new(roots, crate::lookup::CacheBounds::default()));
     let config = format!(r#"{{"cgroups": [{}, {}]}}"#, systemd.id(), cgroupfs.id());
     let mut decoder =
         WasmDecoder::load(&rt, &wasm("lookups-probe"), &config, Limits::all_lookups())

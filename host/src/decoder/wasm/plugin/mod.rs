@@ -2,6 +2,8 @@
 
 mod imports;
 
+pub use imports::WIT_VERSION;
+
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -16,14 +18,14 @@ use super::lookups::{self, LookupSession};
 use super::restart::Restarts;
 use super::runtime::{Limits, Runtime};
 use crate::decoder::validate::{DropReason, SpecError, check_spec};
-use crate::decoder::{Collection, DecodeError, Decoder, DecoderSpec, TrapKind, assemble};
+use crate::decoder::{Collection, Declaration, DecodeError, Decoder, TrapKind, assemble};
 use crate::lookup::{Lookup, Lookups};
 use crate::maps::MapSnapshot;
 
 /// Errors starting a decoder component.
 #[derive(Debug, thiserror::Error)]
-pub enum LoadError {
-    #[error("not a valid decoder component: {0:#}")]
+pub enum PluginLoadError {
+    #[error("not a valid decoder component")]
     Compile(#[source] wasmtime::Error),
     #[error(
         "the decoder imports what the agent does not offer (decoders get no WASI or other host \
@@ -42,11 +44,11 @@ pub enum LoadError {
         accepted = imports::WIT_VERSION
     )]
     WitVersion { found: String, import: String },
-    #[error("cannot instantiate the decoder: {0:#}")]
+    #[error("cannot instantiate the decoder")]
     Instantiate(#[source] wasmtime::Error),
-    #[error("decoder init failed: {0}")]
+    #[error("decoder init failed")]
     Init(#[source] DecodeError),
-    #[error("decoder declared an unusable family: {0}")]
+    #[error("decoder declared an unusable family")]
     Spec(#[source] SpecError),
 }
 
@@ -85,7 +87,7 @@ struct Live {
 /// fresh one from the compiled component.
 pub struct WasmDecoder {
     setup: Setup,
-    spec: DecoderSpec,
+    spec: Declaration,
     live: Option<Live>,
     restarts: Restarts,
 }
@@ -108,15 +110,15 @@ impl WasmDecoder {
         wasm: &[u8],
         config_json: &str,
         limits: Limits,
-    ) -> Result<Self, LoadError> {
+    ) -> Result<Self, PluginLoadError> {
         let engine = runtime.engine().clone();
         let started = Instant::now();
-        let (component, compiled) = runtime.compile(wasm).map_err(LoadError::Compile)?;
+        let (component, compiled) = runtime.compile(wasm).map_err(PluginLoadError::Compile)?;
         tracing::debug!(?compiled, elapsed = ?started.elapsed(), "decoder component ready");
         imports::check(&engine, &component, limits.lookups)?;
         let mut linker = Linker::new(&engine);
         lookups::add_to_linker(&mut linker, |state: &mut State| &mut state.lookups)
-            .map_err(LoadError::Instantiate)?;
+            .map_err(PluginLoadError::Instantiate)?;
         let setup = Setup {
             engine,
             component,
@@ -142,7 +144,7 @@ impl WasmDecoder {
 
 impl Setup {
     /// A fresh instance, initialized.
-    fn start(&self) -> Result<(Live, DecoderSpec), LoadError> {
+    fn start(&self) -> Result<(Live, Declaration), PluginLoadError> {
         let limits = self.limits;
         let state = State {
             limiter: Limiter::new(limits.memory_bytes),
@@ -159,12 +161,13 @@ impl Setup {
         // The linker offers only the lookups: `load` refused components
         // that import anything else.
         let bindings = Bindings::instantiate(&mut store, &self.component, &self.linker)
-            .map_err(LoadError::Instantiate)?;
+            .map_err(PluginLoadError::Instantiate)?;
         let spec = bindings
             .call_init(&mut store, &self.config_json)
-            .map_err(|e| LoadError::Init(trap(&e)))?
-            .map_err(|e| LoadError::Init(convert::plugin_error(e)))?;
-        let spec = check_spec(convert::spec(spec), &limits.output).map_err(LoadError::Spec)?;
+            .map_err(|e| PluginLoadError::Init(trap(&e)))?
+            .map_err(|e| PluginLoadError::Init(convert::plugin_error(e)))?;
+        let spec =
+            check_spec(convert::spec(spec), &limits.output).map_err(PluginLoadError::Spec)?;
         Ok((Live { store, bindings }, spec))
     }
 }
@@ -191,7 +194,7 @@ fn trap(error: &wasmtime::Error) -> DecodeError {
 }
 
 impl Decoder for WasmDecoder {
-    fn spec(&self) -> &DecoderSpec {
+    fn spec(&self) -> &Declaration {
         &self.spec
     }
 

@@ -87,7 +87,7 @@ fn garbage_bytes_are_rejected_as_not_a_component() {
     let rt = runtime();
     let err =
         WasmDecoder::load(&rt, b"\0asm garbage", "{}", Limits::default()).expect_err("garbage");
-    assert!(matches!(err, LoadError::Compile(_)), "{err}");
+    assert!(matches!(err, PluginLoadError::Compile(_)), "{err}");
 }
 
 #[test]
@@ -95,7 +95,7 @@ fn a_plugin_importing_wasi_filesystem_is_refused_naming_the_import() {
     let rt = runtime();
     let wasm = std::fs::read(artifact("plugins/wasi-fs.wasm")).expect("read plugin");
     let err = WasmDecoder::load(&rt, &wasm, "{}", Limits::default()).expect_err("refused");
-    let LoadError::Imports(imports) = &err else {
+    let PluginLoadError::Imports(imports) = &err else {
         panic!("refused for its imports, not: {err}");
     };
     assert!(
@@ -110,7 +110,7 @@ fn a_plugin_built_for_wit_0_1_is_refused_naming_the_versions() {
     let wasm = std::fs::read(artifact("plugins/old-wit.wasm")).expect("read plugin");
     let err = WasmDecoder::load(&rt, &wasm, "{}", Limits::default()).expect_err("refused");
     assert!(
-        matches!(&err, LoadError::WitVersion { found, .. } if found == "0.1.0"),
+        matches!(&err, PluginLoadError::WitVersion { found, .. } if found == "0.1.0"),
         "refused for its version, not: {err}"
     );
     let message = err.to_string();
@@ -152,7 +152,11 @@ mod hostile {
     use super::*;
     use crate::decoder::TrapKind;
 
-    fn hostile(runtime: &Runtime, config: &str, limits: Limits) -> Result<WasmDecoder, LoadError> {
+    fn hostile(
+        runtime: &Runtime,
+        config: &str,
+        limits: Limits,
+    ) -> Result<WasmDecoder, PluginLoadError> {
         let wasm = std::fs::read(artifact("plugins/hostile.wasm")).expect("read plugin");
         WasmDecoder::load(runtime, &wasm, config, limits)
     }
@@ -267,7 +271,7 @@ mod hostile {
         assert!(
             matches!(
                 err,
-                LoadError::Init(DecodeError::Trap {
+                PluginLoadError::Init(DecodeError::Trap {
                     kind: TrapKind::Unreachable,
                     ..
                 })
@@ -276,7 +280,8 @@ mod hostile {
         );
         let err =
             hostile(&rt, r#"{"fault":"nonsense"}"#, Limits::default()).expect_err("bad config");
-        assert!(err.to_string().contains("invalid config"), "{err}");
+        let message = crate::error_chain(&err);
+        assert!(message.contains("invalid config"), "{message}");
     }
 
     #[test]

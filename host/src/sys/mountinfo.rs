@@ -1,5 +1,6 @@
-//! Finding the cgroup v2 hierarchy: `/sys/fs/cgroup` on pure-v2 hosts,
-//! `/sys/fs/cgroup/unified` on hybrid ones; read from mountinfo, never assumed.
+//! Mount points from `/proc/self/mountinfo`: the cgroup v2 hierarchy is
+//! `/sys/fs/cgroup` on pure-v2 hosts and `/sys/fs/cgroup/unified` on hybrid
+//! ones; it is read from mountinfo, never assumed.
 
 use std::path::PathBuf;
 
