@@ -5,7 +5,7 @@ use std::process::Command;
 
 use bpfhost::testing::{artifact, require_kernel};
 
-use super::support::{Agent, ManifestDir, get, scrape_until, sh};
+use super::support::{Agent, ManifestDir, get, run_ok, scrape_until, sh};
 
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "needs root and a BPF-capable kernel"]
@@ -31,22 +31,17 @@ async fn a_dump_recorded_live_replays_offline_to_the_same_series() {
     let dump_path = dir.write("writes.dump.json", &dump.body);
     agent.stop().await;
 
-    let out = Command::new(env!("CARGO_BIN_EXE_bpfhost"))
-        .args(["plugin", "test"])
-        .arg(artifact("plugins/writes.wasm"))
-        .arg("--dump")
-        .arg(&dump_path)
-        .output()
-        .expect("bpfhost plugin test runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let body = run_ok(
+        Command::new(env!("CARGO_BIN_EXE_bpfhost"))
+            .args(["plugin", "test"])
+            .arg(artifact("plugins/writes.wasm"))
+            .arg("--dump")
+            .arg(&dump_path),
     );
     let offline = super::support::Scrape {
         status: 200,
         content_type: String::new(),
-        body: String::from_utf8(out.stdout).expect("utf-8"),
+        body,
     };
     assert_eq!(
         offline.value("write_syscalls_total", &series),
@@ -68,22 +63,16 @@ async fn a_template_crate_built_outside_the_repository_serves_its_metrics() {
     let scratch = tempfile::tempdir().expect("tempdir");
     let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let bpfhost = |args: &[&str]| {
-        let out = Command::new(env!("CARGO_BIN_EXE_bpfhost"))
-            .args(args)
-            .env("PATH", path_without_wasm_tools())
-            // Kept between runs, so only the first compiles the SDK.
-            .env(
-                "CARGO_TARGET_DIR",
-                bpfhost::testing::artifacts_dir().join("../template-e2e"),
-            )
-            .output()
-            .expect("bpfhost runs");
-        assert!(
-            out.status.success(),
-            "bpfhost {args:?} failed:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).expect("utf-8")
+        run_ok(
+            Command::new(env!("CARGO_BIN_EXE_bpfhost"))
+                .args(args)
+                .env("PATH", path_without_wasm_tools())
+                // Kept between runs, so only the first compiles the SDK.
+                .env(
+                    "CARGO_TARGET_DIR",
+                    bpfhost::testing::artifacts_dir().join("../template-e2e"),
+                ),
+        )
     };
     let sdk = repo.join("plugin-sdk");
     let parent = scratch.path().to_str().expect("utf-8 path");
@@ -113,18 +102,13 @@ async fn a_template_crate_built_outside_the_repository_serves_its_metrics() {
     );
 
     let include = artifact("include/vmlinux.h");
-    let clang = Command::new("clang")
-        .args(["-O2", "-g", "-target", "bpf", "-D__TARGET_ARCH_x86", "-I"])
-        .arg(include.parent().expect("include dir"))
-        .arg("-I/usr/include/x86_64-linux-gnu")
-        .args(["-c", "opens.bpf.c", "-o", "opens.bpf.o"])
-        .current_dir(&crate_dir)
-        .output()
-        .expect("clang runs");
-    assert!(
-        clang.status.success(),
-        "{}",
-        String::from_utf8_lossy(&clang.stderr)
+    run_ok(
+        Command::new("clang")
+            .args(["-O2", "-g", "-target", "bpf", "-D__TARGET_ARCH_x86", "-I"])
+            .arg(include.parent().expect("include dir"))
+            .arg("-I/usr/include/x86_64-linux-gnu")
+            .args(["-c", "opens.bpf.c", "-o", "opens.bpf.o"])
+            .current_dir(&crate_dir),
     );
 
     let agent = Agent::start(&[&crate_dir.join("manifest.yaml")]).await;

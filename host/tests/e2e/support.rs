@@ -29,6 +29,19 @@ pub fn sh(script: &str) -> u32 {
     pid
 }
 
+/// Runs `command` to completion and returns its standard output; panics
+/// with its standard error when it fails.
+pub fn run_ok(command: &mut Command) -> String {
+    let out = command.output().expect("the command starts");
+    assert!(
+        out.status.success(),
+        "{command:?} failed ({}):\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8 output")
+}
+
 /// A directory of manifests for one test.
 pub struct ManifestDir {
     pub dir: tempfile::TempDir,
