@@ -15,6 +15,7 @@ use crate::agent::{Agent, FileReconciler};
 use crate::cluster::KubeConfig;
 use crate::decoder::wasm::Runtime;
 use crate::lookup::{CacheBounds, Lookups, Roots};
+use crate::manifest::Builtins;
 
 /// Validated configuration of `bpfhost run`.
 #[derive(Debug, Clone)]
@@ -34,6 +35,9 @@ pub struct RunConfig {
     pub enable_dump: bool,
     /// The kubelet's log directory (`/var/log`), read by the `pod` lookup.
     pub kubelet_log_dir: PathBuf,
+    /// Where `decoder.builtin` components are read from; `None` for
+    /// [`Builtins::default_dir`].
+    pub builtin_dir: Option<PathBuf>,
 }
 
 /// Default of [`RunConfig::rescan`].
@@ -82,6 +86,15 @@ pub async fn start(config: &RunConfig, shutdown: CancellationToken) -> Result<Ap
         CacheBounds::default(),
     ));
     let runtime = Arc::new(runtime);
+    let setup = KernelSetup {
+        runtime: runtime.clone(),
+        builtins: Builtins::new(
+            config
+                .builtin_dir
+                .clone()
+                .unwrap_or_else(Builtins::default_dir),
+        ),
+    };
     let agent = Arc::new(Agent::new(config.node_name.clone()));
     let watcher = match &config.kube {
         // The controller loads exporters once the API has been listed; the
@@ -90,18 +103,15 @@ pub async fn start(config: &RunConfig, shutdown: CancellationToken) -> Result<Ap
             let client = kube::Client::try_default()
                 .await
                 .map_err(StartError::Kube)?;
-            let setup = Arc::new(KernelSetup {
-                runtime: runtime.clone(),
-            });
             tokio::spawn(crate::cluster::run(
                 client,
                 kube.clone(),
                 agent.clone(),
-                setup,
+                Arc::new(setup),
                 shutdown.clone(),
             ))
         }
-        None => watch_files(config, &agent, &runtime, &shutdown).await?,
+        None => watch_files(config, &agent, setup, &shutdown).await?,
     };
     let listener = TcpListener::bind(config.listen)
         .await
@@ -137,10 +147,10 @@ pub async fn start(config: &RunConfig, shutdown: CancellationToken) -> Result<Ap
 async fn watch_files(
     config: &RunConfig,
     agent: &Arc<Agent>,
-    runtime: &Arc<Runtime>,
+    setup: KernelSetup,
     shutdown: &CancellationToken,
 ) -> Result<JoinHandle<()>, StartError> {
-    let reconciler = FileReconciler::new(config.manifests.clone(), agent.clone(), runtime.clone());
+    let reconciler = FileReconciler::new(config.manifests.clone(), agent.clone(), setup);
     let mut reconciler = tokio::task::spawn_blocking(move || {
         let mut reconciler = reconciler;
         reconciler.reconcile();

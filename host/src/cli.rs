@@ -66,6 +66,12 @@ pub struct RunArgs {
     /// `bpfhost plugin test`. Map contents can be sensitive.
     #[arg(long)]
     pub enable_dump: bool,
+    /// Directory of the built-in decoders (`decoder: {builtin: NAME}` reads
+    /// `DIR/NAME.wasm`). Default: `<executable's dir>/../share/bpfhost/decoders`
+    /// when it exists, else the development build's `target/artifacts/plugins`
+    /// (`$BPFHOST_ARTIFACTS/plugins` when set).
+    #[arg(long, value_name = "DIR")]
+    pub builtin_dir: Option<PathBuf>,
 }
 
 /// Flags of `bpfhost plugin`.

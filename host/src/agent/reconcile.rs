@@ -19,8 +19,7 @@ use std::sync::Arc;
 
 use super::Agent;
 use super::setup::{KernelSetup, Setup, SetupError};
-use crate::decoder::wasm::Runtime;
-use crate::manifest::{self, ConfigMaps, Loaded, Manifest};
+use crate::manifest::{self, Builtins, ConfigMaps, Loaded, Manifest};
 
 /// Where setting up an exporter failed, in the order setup runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -119,7 +118,7 @@ impl Reconciler {
         let mut wanted = BTreeSet::new();
         for manifest in &desired.exporters {
             let name = manifest.name().to_owned();
-            let print = fingerprint(manifest, &desired.config_maps);
+            let print = fingerprint(manifest, &desired.config_maps, self.setup.builtins());
             if self.applied.get(&name).map(|a| a.print) != Some(print) {
                 let outcome = self.load(manifest, &desired.config_maps);
                 self.applied
@@ -200,10 +199,10 @@ pub struct FileReconciler {
 
 impl FileReconciler {
     /// A reconciler for `paths` feeding `agent`.
-    pub fn new(paths: Vec<PathBuf>, agent: Arc<Agent>, runtime: Arc<Runtime>) -> Self {
+    pub fn new(paths: Vec<PathBuf>, agent: Arc<Agent>, setup: KernelSetup) -> Self {
         Self {
             paths,
-            core: Reconciler::new(agent, Arc::new(KernelSetup { runtime })),
+            core: Reconciler::new(agent, Arc::new(setup)),
         }
     }
 
@@ -216,14 +215,14 @@ impl FileReconciler {
 
 /// Hashes what an exporter is made of; unreadable sources hash as their
 /// error, so fixing them counts as a change.
-fn fingerprint(manifest: &Manifest, config_maps: &ConfigMaps) -> u64 {
+fn fingerprint(manifest: &Manifest, config_maps: &ConfigMaps, builtins: &Builtins) -> u64 {
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     serde_json::to_string(&manifest.exporter.spec)
         .unwrap_or_default()
         .hash(&mut hasher);
     for bytes in [
         manifest.object_bytes(config_maps),
-        manifest.decoder_bytes(config_maps),
+        manifest.decoder_bytes(config_maps, builtins),
     ] {
         match bytes {
             Ok(b) => b.hash(&mut hasher),

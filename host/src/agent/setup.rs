@@ -7,7 +7,7 @@ use super::{Agent, Exporter};
 use crate::decoder::Decoder as _;
 use crate::decoder::wasm::{self, Limits, Runtime, WasmDecoder};
 use crate::loader::{self, LoadRequest, LoadedObject};
-use crate::manifest::{ConfigMaps, DecoderLimits, Manifest, ManifestError};
+use crate::manifest::{Builtins, ConfigMaps, DecoderLimits, Manifest, ManifestError};
 use crate::maps::{BpfCommand, KernelMap, MapError, MapSource};
 
 /// Why an exporter could not be set up.
@@ -43,12 +43,20 @@ pub trait Setup: Send + Sync + std::fmt::Debug {
         config_maps: &ConfigMaps,
         agent: &Agent,
     ) -> Result<Exporter, SetupError>;
+
+    /// Where `decoder.builtin` components are read from; none by default.
+    fn builtins(&self) -> &Builtins {
+        const NONE: &Builtins = &Builtins::none();
+        NONE
+    }
 }
 
 /// The real [`Setup`]: wasm decoders in `runtime`, objects in the kernel.
 #[derive(Debug, Clone)]
 pub struct KernelSetup {
     pub runtime: std::sync::Arc<Runtime>,
+    /// The built-in decoder directory.
+    pub builtins: Builtins,
 }
 
 impl Setup for KernelSetup {
@@ -58,7 +66,11 @@ impl Setup for KernelSetup {
         config_maps: &ConfigMaps,
         agent: &Agent,
     ) -> Result<Exporter, SetupError> {
-        load_exporter(manifest, config_maps, &self.runtime, agent)
+        load_exporter(manifest, config_maps, &self.builtins, &self.runtime, agent)
+    }
+
+    fn builtins(&self) -> &Builtins {
+        &self.builtins
     }
 }
 
@@ -67,22 +79,17 @@ impl Setup for KernelSetup {
 pub fn load_exporter(
     manifest: &Manifest,
     config_maps: &ConfigMaps,
+    builtins: &Builtins,
     runtime: &Runtime,
     agent: &Agent,
 ) -> Result<Exporter, SetupError> {
     let name = &manifest.exporter.metadata.name;
     let spec = &manifest.exporter.spec;
     let wasm = manifest
-        .decoder_bytes(config_maps)
+        .decoder_bytes(config_maps, builtins)
         .map_err(SetupError::DecoderSource)?;
     let mut limits = limits(spec.decoder.limits.as_ref());
-    // Validation already refused unknown lookup names.
-    limits.lookups = spec
-        .decoder
-        .lookups
-        .iter()
-        .filter_map(|name| name.parse().ok())
-        .collect();
+    limits.lookups = manifest.granted_lookups().into_iter().collect();
     let decoder = WasmDecoder::load(runtime, &wasm, &manifest.decoder_config_json(), limits)?;
     if let Some((family, exporter)) = agent.family_conflict(name, &decoder.spec().families) {
         return Err(SetupError::FamilyCollision { family, exporter });

@@ -22,7 +22,7 @@ use crate::agent::{Agent, Exporter};
 use crate::decoder::validate::OutputBounds;
 use crate::decoder::{Collection, Declaration, DecodeError, Decoder, assemble};
 use crate::loader::LoadError;
-use crate::manifest::{ConfigMaps, Manifest};
+use crate::manifest::{Builtins, ConfigMaps, Manifest};
 use crate::maps::MapSnapshot;
 use crate::metrics::{Family, MetricType};
 
@@ -76,7 +76,7 @@ impl Setup for FakeSetup {
             .clone()
             .unwrap_or_default();
         let decoder = manifest
-            .decoder_bytes(config_maps)
+            .decoder_bytes(config_maps, &Builtins::none())
             .map_err(SetupError::DecoderSource)?;
         manifest
             .object_bytes(config_maps)

@@ -272,6 +272,20 @@ pub enum ManifestError {
         name: String,
         key: String,
     },
+    /// A `decoder.builtin` naming no component in the agent's built-in
+    /// decoder directory.
+    #[error(
+        "{at}: {field}: unknown built-in decoder `{name}` ({}); available: {}",
+        builtin_dir(.dir.as_deref()),
+        comma_list(.available)
+    )]
+    UnknownBuiltin {
+        at: Box<Location>,
+        field: String,
+        name: String,
+        dir: Option<PathBuf>,
+        available: Vec<String>,
+    },
 }
 
 impl ManifestError {
@@ -304,6 +318,23 @@ fn and_list(items: &[&str]) -> String {
         [] => "none".to_owned(),
         [one] => (*one).to_owned(),
         [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    }
+}
+
+/// Where built-in decoders were looked for.
+fn builtin_dir(dir: Option<&std::path::Path>) -> String {
+    dir.map_or_else(
+        || "no built-in decoder directory".to_owned(),
+        |dir| format!("in {}", dir.display()),
+    )
+}
+
+/// `none`, `a`, `a, b`.
+fn comma_list(items: &[String]) -> String {
+    if items.is_empty() {
+        "none".to_owned()
+    } else {
+        items.join(", ")
     }
 }
 

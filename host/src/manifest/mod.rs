@@ -11,9 +11,11 @@
 //!   reports them without reading anything else.
 //! - [`Manifest::object_bytes`] and [`Manifest::decoder_bytes`] read a
 //!   source: a `path` relative to the manifest's directory, `inline` base64,
-//!   or a `configMapKeyRef` in the exporter's namespace.
+//!   a `configMapKeyRef` in the exporter's namespace, or for a decoder a
+//!   `builtin` one shipped with the agent ([`Builtins`]).
 //! - [`LabelSelector::matches`] decides whether a node runs an exporter.
 
+mod builtin;
 mod configmap;
 mod crd;
 mod encoding;
@@ -32,14 +34,15 @@ mod validate;
 #[cfg(test)]
 mod tests;
 
+pub use builtin::Builtins;
 pub use configmap::{ConfigMap, ConfigMaps, DEFAULT_NAMESPACE};
 pub use crd::{CRD_FILE, crd, crd_yaml};
 pub use error::{Location, ManifestError};
 pub use limits::{DecoderLimits, Quantity, TimeSpan};
 pub use load::{Loaded, load_paths, load_str};
 pub use resource::Manifest;
-pub use schema::SOURCE_FIELDS;
+pub use schema::{DECODER_SOURCE_FIELDS, SOURCE_FIELDS};
 pub use selector::{Operator, UnknownOperator};
-pub use source::SourceRef;
+pub use source::{NotOneSource, SourceRef};
 pub use spec::*;
 pub use status::{BpfExporterStatus, NodeCondition, NodeStatus, VERIFIER_LOG_TAIL_MAX};

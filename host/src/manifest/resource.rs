@@ -4,11 +4,13 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use super::builtin::Builtins;
 use super::configmap::{ConfigMaps, DEFAULT_NAMESPACE};
 use super::error::{Location, ManifestError};
 use super::source::Resolver;
 use super::spec::{BpfExporter, KIND};
 use super::validate::check_exporter;
+use crate::lookup::Lookup;
 
 /// A validated `BpfExporter` and its origin.
 ///
@@ -102,14 +104,35 @@ impl Manifest {
 
     /// The bytes of the eBPF ELF object (`spec.object`).
     pub fn object_bytes(&self, config_maps: &ConfigMaps) -> Result<Vec<u8>, ManifestError> {
-        self.resolver(config_maps)
+        const NO_BUILTINS: Builtins = Builtins::none();
+        self.resolver(config_maps, &NO_BUILTINS)
             .read(self.exporter.spec.object.source_ref(), "spec.object")
     }
 
-    /// The bytes of the wasm decoder component (`spec.decoder`).
-    pub fn decoder_bytes(&self, config_maps: &ConfigMaps) -> Result<Vec<u8>, ManifestError> {
-        self.resolver(config_maps)
+    /// The bytes of the wasm decoder component (`spec.decoder`); a
+    /// `builtin` one is read from `builtins`.
+    pub fn decoder_bytes(
+        &self,
+        config_maps: &ConfigMaps,
+        builtins: &Builtins,
+    ) -> Result<Vec<u8>, ManifestError> {
+        self.resolver(config_maps, builtins)
             .read(self.exporter.spec.decoder.source_ref(), "spec.decoder")
+    }
+
+    /// The host lookups the decoder may call: `spec.decoder.lookups`, or
+    /// when that is empty those a built-in decoder needs.
+    pub fn granted_lookups(&self) -> Vec<Lookup> {
+        let decoder = &self.exporter.spec.decoder;
+        match &decoder.builtin {
+            Some(name) if decoder.lookups.is_empty() => Builtins::implied_lookups(name).to_vec(),
+            // Validation already refused unknown lookup names.
+            _ => decoder
+                .lookups
+                .iter()
+                .filter_map(|n| n.parse().ok())
+                .collect(),
+        }
     }
 
     /// `spec.decoder.config` as JSON text, `{}` when absent.
@@ -122,12 +145,13 @@ impl Manifest {
             .map_or_else(|| "{}".to_owned(), ToString::to_string)
     }
 
-    fn resolver<'a>(&'a self, config_maps: &'a ConfigMaps) -> Resolver<'a> {
+    fn resolver<'a>(&'a self, config_maps: &'a ConfigMaps, builtins: &'a Builtins) -> Resolver<'a> {
         Resolver {
             at: &self.location,
             base_dir: &self.base_dir,
             namespace: self.namespace(),
             config_maps,
+            builtins,
         }
     }
 }

@@ -8,7 +8,7 @@
 //!
 //! - **Exactly one source.** `spec.object` and `spec.decoder` carry
 //!   `oneOf: [{required: [path]}, {required: [inline]}, {required:
-//!   [configMapKeyRef]}]`: with none set no branch matches, with two set two
+//!   [configMapKeyRef]}]` (`spec.decoder` also `{required: [builtin]}`): with none set no branch matches, with two set two
 //!   match, so the API server rejects both, on every Kubernetes version
 //!   (no CEL needed). File mode enforces the same rule with its own message.
 //! - **Free-form values.** `decoder.config` (any JSON), `globals` (symbol to
@@ -29,13 +29,26 @@ use super::limits::{Quantity, TimeSpan};
 /// order messages list them.
 pub const SOURCE_FIELDS: &[&str] = &["path", "inline", "configMapKeyRef"];
 
+/// The field names of `spec.decoder`'s source: a [`super::Source`]'s, or a
+/// decoder shipped with the agent.
+pub const DECODER_SOURCE_FIELDS: &[&str] = &["path", "inline", "configMapKeyRef", "builtin"];
+
 /// The `x-kubernetes-preserve-unknown-fields` extension.
 const PRESERVE_UNKNOWN_FIELDS: &str = "x-kubernetes-preserve-unknown-fields";
 
-/// Adds the exactly-one-source `oneOf` to the schema of [`super::Source`]
-/// or [`super::DecoderSpec`].
+/// Adds the exactly-one-source `oneOf` to the schema of [`super::Source`].
 pub(super) fn exactly_one_source(schema: &mut Schema) {
-    let branches: Vec<Value> = SOURCE_FIELDS
+    exactly_one_of(schema, SOURCE_FIELDS);
+}
+
+/// Adds the exactly-one-source `oneOf` to the schema of
+/// [`super::DecoderSpec`].
+pub(super) fn exactly_one_decoder_source(schema: &mut Schema) {
+    exactly_one_of(schema, DECODER_SOURCE_FIELDS);
+}
+
+fn exactly_one_of(schema: &mut Schema, fields: &[&str]) {
+    let branches: Vec<Value> = fields
         .iter()
         .map(|field| json!({ "required": [field] }))
         .collect();

@@ -1,14 +1,15 @@
-//! Byte sources (`path`, `inline`, `configMapKeyRef`): choosing one and
-//! reading its bytes.
+//! Byte sources (`path`, `inline`, `configMapKeyRef`, and for a decoder
+//! `builtin`): choosing one and reading its bytes.
 
 use std::fs;
 use std::io;
 use std::path::{Component, Path};
 
+use super::builtin::{self, Builtins};
 use super::configmap::ConfigMaps;
 use super::encoding::decode_base64;
 use super::error::{Location, ManifestError};
-use super::schema::SOURCE_FIELDS;
+use super::schema::{DECODER_SOURCE_FIELDS, SOURCE_FIELDS};
 use super::spec::{ConfigMapKeyRef, DecoderSpec, Source};
 
 /// The one field a [`Source`] (or a [`DecoderSpec`]) sets.
@@ -20,31 +21,53 @@ pub enum SourceRef<'a> {
     Inline(&'a str),
     /// A key of a `ConfigMap` in the resource's namespace.
     ConfigMapKeyRef(&'a ConfigMapKeyRef),
+    /// A decoder shipped with the agent (`spec.decoder` only).
+    Builtin(&'a str),
+}
+
+/// Not exactly one source field is set: the names of the set ones, and
+/// the names that could be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotOneSource {
+    pub found: Vec<&'static str>,
+    pub choices: &'static [&'static str],
 }
 
 impl SourceRef<'_> {
     /// Picks the one set field, or returns the names of all set fields when
-    /// that is not exactly one.
+    /// that is not exactly one. `builtin` is `None` for an object source.
     fn select<'a>(
         path: Option<&'a String>,
         inline: Option<&'a String>,
         config_map_key_ref: Option<&'a ConfigMapKeyRef>,
-    ) -> Result<SourceRef<'a>, Vec<&'static str>> {
-        match (path, inline, config_map_key_ref) {
-            (Some(path), None, None) => Ok(SourceRef::Path(path)),
-            (None, Some(inline), None) => Ok(SourceRef::Inline(inline)),
-            (None, None, Some(key_ref)) => Ok(SourceRef::ConfigMapKeyRef(key_ref)),
+        builtin: Option<Option<&'a String>>,
+    ) -> Result<SourceRef<'a>, NotOneSource> {
+        let builtin_set = builtin.flatten();
+        match (path, inline, config_map_key_ref, builtin_set) {
+            (Some(path), None, None, None) => Ok(SourceRef::Path(path)),
+            (None, Some(inline), None, None) => Ok(SourceRef::Inline(inline)),
+            (None, None, Some(key_ref), None) => Ok(SourceRef::ConfigMapKeyRef(key_ref)),
+            (None, None, None, Some(name)) => Ok(SourceRef::Builtin(name)),
             _ => {
                 let set = [
                     path.is_some(),
                     inline.is_some(),
                     config_map_key_ref.is_some(),
+                    builtin_set.is_some(),
                 ];
-                Err(SOURCE_FIELDS
-                    .iter()
-                    .zip(set)
-                    .filter_map(|(name, set)| set.then_some(*name))
-                    .collect())
+                let choices = if builtin.is_some() {
+                    DECODER_SOURCE_FIELDS
+                } else {
+                    SOURCE_FIELDS
+                };
+                Err(NotOneSource {
+                    found: choices
+                        .iter()
+                        .zip(set)
+                        .filter_map(|(name, set)| set.then_some(*name))
+                        .collect(),
+                    choices,
+                })
             }
         }
     }
@@ -52,11 +75,12 @@ impl SourceRef<'_> {
 
 impl Source {
     /// The one field this source sets; the names of the set fields otherwise.
-    pub fn source_ref(&self) -> Result<SourceRef<'_>, Vec<&'static str>> {
+    pub fn source_ref(&self) -> Result<SourceRef<'_>, NotOneSource> {
         SourceRef::select(
             self.path.as_ref(),
             self.inline.as_ref(),
             self.config_map_key_ref.as_ref(),
+            None,
         )
     }
 }
@@ -64,11 +88,12 @@ impl Source {
 impl DecoderSpec {
     /// The one source field this decoder sets; the names of the set fields
     /// otherwise.
-    pub fn source_ref(&self) -> Result<SourceRef<'_>, Vec<&'static str>> {
+    pub fn source_ref(&self) -> Result<SourceRef<'_>, NotOneSource> {
         SourceRef::select(
             self.path.as_ref(),
             self.inline.as_ref(),
             self.config_map_key_ref.as_ref(),
+            Some(self.builtin.as_ref()),
         )
     }
 }
@@ -76,7 +101,7 @@ impl DecoderSpec {
 /// Checks what can be checked without reading anything: exactly one field is
 /// set, `inline` is valid base64 and a `path` is not empty.
 pub(crate) fn check(
-    source: Result<SourceRef<'_>, Vec<&'static str>>,
+    source: Result<SourceRef<'_>, NotOneSource>,
     at: &Location,
     field: &str,
 ) -> Result<(), ManifestError> {
@@ -88,6 +113,13 @@ pub(crate) fn check(
         SourceRef::Path(path) => confined(path, at, &format!("{field}.path")),
         SourceRef::Inline(text) => decode_base64(text, at, &format!("{field}.inline")).map(drop),
         SourceRef::ConfigMapKeyRef(_) => Ok(()),
+        SourceRef::Builtin(name) if builtin::valid_name(name) => Ok(()),
+        SourceRef::Builtin(name) => Err(ManifestError::InvalidFormat {
+            at: at.boxed(),
+            field: format!("{field}.builtin"),
+            value: name.to_owned(),
+            expected: "a built-in decoder name (lowercase letters, digits and `-`)",
+        }),
     }
 }
 
@@ -100,13 +132,15 @@ pub(crate) struct Resolver<'a> {
     /// Namespace `configMapKeyRef` sources are looked up in.
     pub namespace: &'a str,
     pub config_maps: &'a ConfigMaps,
+    /// Where `builtin` decoders are found.
+    pub builtins: &'a Builtins,
 }
 
 impl Resolver<'_> {
     /// Reads the bytes of the source at `field` (e.g. `spec.object`).
     pub fn read(
         &self,
-        source: Result<SourceRef<'_>, Vec<&'static str>>,
+        source: Result<SourceRef<'_>, NotOneSource>,
         field: &str,
     ) -> Result<Vec<u8>, ManifestError> {
         match one_of(source, self.at, field)? {
@@ -114,6 +148,10 @@ impl Resolver<'_> {
             SourceRef::Inline(text) => decode_base64(text, self.at, &format!("{field}.inline")),
             SourceRef::ConfigMapKeyRef(key_ref) => {
                 self.read_config_map(key_ref, &format!("{field}.configMapKeyRef"))
+            }
+            SourceRef::Builtin(name) => {
+                self.builtins
+                    .read(name, self.at, &format!("{field}.builtin"))
             }
         }
     }
@@ -193,15 +231,15 @@ fn confined(path: &str, at: &Location, field: &str) -> Result<(), ManifestError>
 
 /// Maps "not exactly one field set" to [`ManifestError::ExactlyOne`].
 fn one_of<'a>(
-    source: Result<SourceRef<'a>, Vec<&'static str>>,
+    source: Result<SourceRef<'a>, NotOneSource>,
     at: &Location,
     field: &str,
 ) -> Result<SourceRef<'a>, ManifestError> {
-    source.map_err(|found| ManifestError::ExactlyOne {
+    source.map_err(|error| ManifestError::ExactlyOne {
         at: at.boxed(),
         field: field.to_owned(),
-        choices: SOURCE_FIELDS,
-        found,
+        choices: error.choices,
+        found: error.found,
     })
 }
 
@@ -221,7 +259,32 @@ mod tests {
             inline: Some(String::new()),
             ..Source::default()
         };
-        assert_eq!(both.source_ref(), Err(vec!["path", "inline"]));
-        assert_eq!(Source::default().source_ref(), Err(vec![]));
+        assert_eq!(
+            both.source_ref().map_err(|e| e.found),
+            Err(vec!["path", "inline"])
+        );
+        assert_eq!(
+            Source::default().source_ref().map_err(|e| e.found),
+            Err(vec![])
+        );
+    }
+
+    #[test]
+    fn a_decoder_may_be_builtin_instead() {
+        let builtin = DecoderSpec {
+            builtin: Some("ebpf-exporter".into()),
+            ..DecoderSpec::default()
+        };
+        assert_eq!(
+            builtin.source_ref(),
+            Ok(SourceRef::Builtin("ebpf-exporter"))
+        );
+        let both = DecoderSpec {
+            path: Some("d.wasm".into()),
+            ..builtin
+        };
+        let error = both.source_ref().expect_err("two sources");
+        assert_eq!(error.found, ["path", "builtin"]);
+        assert_eq!(error.choices, DECODER_SOURCE_FIELDS);
     }
 }

@@ -133,13 +133,15 @@ pub struct ConfigMapKeyRef {
 
 /// The decoder: a source for the component plus its free-form configuration.
 ///
-/// The first three fields repeat [`Source`]'s rather than embedding it with
+/// The component comes from exactly one of `path`, `inline`,
+/// `configMapKeyRef` and `builtin`. The first three fields repeat
+/// [`Source`]'s rather than embedding it with
 /// `#[serde(flatten)]`: serde's `flatten` does not work together with
 /// `deny_unknown_fields`, and a typo in a manifest must be an error.
 /// [`DecoderSpec::source`] gives them back as a `Source`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-#[schemars(transform = schema::exactly_one_source)]
+#[schemars(transform = schema::exactly_one_decoder_source)]
 pub struct DecoderSpec {
     /// A file, relative to the manifest's directory.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -150,6 +152,11 @@ pub struct DecoderSpec {
     /// A key of a `ConfigMap` (`binaryData` or `data`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub config_map_key_ref: Option<ConfigMapKeyRef>,
+    /// A decoder shipped with the agent, by name (`ebpf-exporter`): the
+    /// agent's `<builtin dir>/<name>.wasm`. It is granted the lookups it
+    /// needs unless `lookups` lists them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub builtin: Option<String>,
     /// Handed to the plugin's `init` as JSON.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "schema::free_form")]

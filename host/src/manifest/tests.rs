@@ -60,7 +60,9 @@ fn multi_document_file_loads_exporters_and_config_maps() {
     assert_eq!(packets.namespace(), "default");
     let object = packets.object_bytes(&loaded.config_maps).expect("object");
     assert_eq!(object, b"ELF");
-    let decoder = packets.decoder_bytes(&loaded.config_maps).expect("decoder");
+    let decoder = packets
+        .decoder_bytes(&loaded.config_maps, &Builtins::none())
+        .expect("decoder");
     assert_eq!(decoder, b"\0asm");
     assert_eq!(packets.decoder_config_json(), r#"{"ports":[80,443]}"#);
     assert!(packets.selects(&BTreeMap::from([("role".into(), "edge".into())])));
@@ -167,7 +169,8 @@ fn config_map_key_ref_uses_the_exporter_namespace_across_files() {
         b"prod"
     );
     assert_eq!(
-        prod.decoder_bytes(&loaded.config_maps).expect("prod cfg"),
+        prod.decoder_bytes(&loaded.config_maps, &Builtins::none())
+            .expect("prod cfg"),
         b"text"
     );
     let err = default
@@ -262,8 +265,8 @@ fn cluster_resources_are_validated_and_resolve_against_base_dir() {
     assert_eq!(
         messages(&errors),
         [
-            "BpfExporter default/a: spec.decoder: exactly one of path, inline, configMapKeyRef \
-          must be set, found path and inline"
+            "BpfExporter default/a: spec.decoder: exactly one of path, inline, configMapKeyRef, \
+             builtin must be set, found path and inline"
         ]
     );
 }
@@ -311,7 +314,11 @@ fn render_errors(case: &Path, dir: &Path) -> String {
     let mut errors = loaded.errors;
     for manifest in &loaded.exporters {
         errors.extend(manifest.object_bytes(&loaded.config_maps).err());
-        errors.extend(manifest.decoder_bytes(&loaded.config_maps).err());
+        errors.extend(
+            manifest
+                .decoder_bytes(&loaded.config_maps, &Builtins::none())
+                .err(),
+        );
     }
     let prefix = format!("{}/", dir.display());
     let mut text = String::new();
@@ -320,4 +327,35 @@ fn render_errors(case: &Path, dir: &Path) -> String {
         text.push('\n');
     }
     text
+}
+
+#[test]
+fn a_builtin_decoder_is_granted_its_lookups_unless_the_manifest_lists_them() {
+    let text = [
+        exporter(
+            "implied",
+            "  object: {inline: AA==}\n  decoder: {builtin: ebpf-exporter}\n",
+        ),
+        exporter(
+            "explicit",
+            "  object: {inline: AA==}\n  decoder: {builtin: ebpf-exporter, lookups: [ksym]}\n",
+        ),
+        exporter("plain", INLINE_SPEC),
+    ]
+    .join("---\n");
+    let loaded = load_str(Path::new("x.yaml"), &text);
+    assert!(loaded.errors.is_empty(), "{:?}", messages(&loaded.errors));
+    let granted: Vec<Vec<&str>> = loaded
+        .exporters
+        .iter()
+        .map(|m| m.granted_lookups().iter().map(|l| l.as_str()).collect())
+        .collect();
+    assert_eq!(
+        granted,
+        [
+            vec!["errno", "syscall", "ifname", "ksym", "cgroup"],
+            vec!["ksym"],
+            vec![],
+        ]
+    );
 }

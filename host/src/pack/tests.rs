@@ -5,7 +5,7 @@
 use std::fs;
 
 use super::*;
-use crate::manifest::{BpfExporterResource, load_paths};
+use crate::manifest::{BpfExporterResource, Builtins, load_paths};
 use crate::testing::artifact;
 
 fn options(config_map: bool) -> PackOptions {
@@ -37,7 +37,7 @@ fn assert_round_trips(text: &str, options: &PackOptions) -> crate::manifest::Man
         "object bytes"
     );
     let decoder = manifest
-        .decoder_bytes(&loaded.config_maps)
+        .decoder_bytes(&loaded.config_maps, &Builtins::none())
         .expect("decoder");
     assert!(
         decoder == fs::read(&options.decoder).expect("read"),
