@@ -11,7 +11,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::agent::setup::KernelSetup;
-use crate::agent::{Agent, FileReconciler};
+use crate::agent::{Agent, ExtraFamilies, FileReconciler, ManifestSource, SlotStatus};
 use crate::cluster::KubeConfig;
 use crate::decoder::wasm::Runtime;
 use crate::lookup::{CacheBounds, Lookups, Roots};
@@ -22,6 +22,8 @@ use crate::manifest::Builtins;
 pub struct RunConfig {
     /// Manifest files and directories (file mode).
     pub manifests: Vec<PathBuf>,
+    /// File mode: read the manifests from here instead of `manifests`.
+    pub source: Option<ManifestSource>,
     /// Kubernetes mode: watch `BpfExporter`s instead of files.
     pub kube: Option<KubeConfig>,
     pub listen: SocketAddr,
@@ -38,6 +40,33 @@ pub struct RunConfig {
     /// Where `decoder.builtin` components are read from; `None` for
     /// [`Builtins::default_dir`].
     pub builtin_dir: Option<PathBuf>,
+    /// Where the metrics are served besides `/metrics`.
+    pub metrics_path: String,
+    /// Families served beside the agent's own.
+    pub extra_families: Option<Arc<dyn ExtraFamilies>>,
+    /// File mode: refuse to start when an exporter fails to load.
+    pub strict: bool,
+}
+
+impl Default for RunConfig {
+    /// `bpfhost run`'s defaults, with no manifests.
+    fn default() -> Self {
+        Self {
+            manifests: Vec::new(),
+            source: None,
+            kube: None,
+            listen: SocketAddr::from(([0, 0, 0, 0], 9387)),
+            node_name: crate::cli::hostname(),
+            rescan: DEFAULT_RESCAN,
+            cache_dir: Some(PathBuf::from("/var/cache/bpfhost")),
+            enable_dump: false,
+            kubelet_log_dir: PathBuf::from("/var/log"),
+            builtin_dir: None,
+            metrics_path: METRICS_PATH.to_owned(),
+            extra_families: None,
+            strict: false,
+        }
+    }
 }
 
 /// Default of [`RunConfig::rescan`].
@@ -59,6 +88,8 @@ pub enum StartError {
     Setup(#[source] tokio::task::JoinError),
     #[error("cannot configure the Kubernetes client (in-cluster service account or kubeconfig)")]
     Kube(#[source] kube::Error),
+    #[error("{} exporter(s) failed to load: {}", .failed.len(), .failed.join("; "))]
+    Strict { failed: Vec<String> },
 }
 
 /// A started agent.
@@ -74,28 +105,11 @@ pub struct App {
 
 /// Loads every manifest, sets up the exporters, binds and starts serving.
 pub async fn start(config: &RunConfig, shutdown: CancellationToken) -> Result<App, StartError> {
-    let mut runtime = Runtime::new().map_err(StartError::Engine)?;
-    if let Some(dir) = &config.cache_dir
-        && let Err(e) = runtime.enable_cache(dir)
-    {
-        // Only start-up time suffers: every load compiles.
-        tracing::warn!(error = %crate::error_chain(&e), "component cache disabled");
-    }
-    runtime.set_lookups(Lookups::new(
-        Roots::default().with_kubelet_logs(&config.kubelet_log_dir),
-        CacheBounds::default(),
-    ));
-    let runtime = Arc::new(runtime);
-    let setup = KernelSetup {
-        runtime: runtime.clone(),
-        builtins: Builtins::new(
-            config
-                .builtin_dir
-                .clone()
-                .unwrap_or_else(Builtins::default_dir),
-        ),
-    };
+    let (runtime, setup) = kernel_setup(config)?;
     let agent = Arc::new(Agent::new(config.node_name.clone()));
+    if let Some(extra) = &config.extra_families {
+        agent.set_extra_families(extra.clone());
+    }
     let watcher = match &config.kube {
         // The controller loads exporters once the API has been listed; the
         // port serves /healthz meanwhile.
@@ -125,6 +139,9 @@ pub async fn start(config: &RunConfig, shutdown: CancellationToken) -> Result<Ap
     })?;
     tracing::info!(%addr, exporters = agent.slots().len(), "serving /metrics");
     let mut router = crate::server::router(agent.clone());
+    if config.metrics_path != METRICS_PATH {
+        router = alias(router, &config.metrics_path, METRICS_PATH);
+    }
     if config.enable_dump {
         router = router.merge(crate::server::dump_routes(agent.clone()));
     }
@@ -142,6 +159,70 @@ pub async fn start(config: &RunConfig, shutdown: CancellationToken) -> Result<Ap
     })
 }
 
+/// The wasm runtime (with its component cache and host lookups) and the
+/// setup that turns manifests into exporters.
+fn kernel_setup(config: &RunConfig) -> Result<(Arc<Runtime>, KernelSetup), StartError> {
+    let mut runtime = Runtime::new().map_err(StartError::Engine)?;
+    if let Some(dir) = &config.cache_dir
+        && let Err(e) = runtime.enable_cache(dir)
+    {
+        // Only start-up time suffers: every load compiles.
+        tracing::warn!(error = %crate::error_chain(&e), "component cache disabled");
+    }
+    runtime.set_lookups(Lookups::new(
+        Roots::default().with_kubelet_logs(&config.kubelet_log_dir),
+        CacheBounds::default(),
+    ));
+    let runtime = Arc::new(runtime);
+    let setup = KernelSetup {
+        runtime: runtime.clone(),
+        builtins: Builtins::new(
+            config
+                .builtin_dir
+                .clone()
+                .unwrap_or_else(Builtins::default_dir),
+        ),
+    };
+    Ok((runtime, setup))
+}
+
+/// The path the server router serves metrics on.
+const METRICS_PATH: &str = "/metrics";
+
+/// Serves `router`'s `to` at `from` as well.
+fn alias(router: axum::Router, from: &str, to: &'static str) -> axum::Router {
+    use tower::ServiceExt as _;
+    let target = router.clone();
+    router.route(
+        from,
+        axum::routing::get(move |mut request: axum::extract::Request| async move {
+            *request.uri_mut() = axum::http::Uri::from_static(to);
+            target.oneshot(request).await
+        }),
+    )
+}
+
+/// The file-mode manifest source of `config`.
+fn manifest_source(config: &RunConfig) -> ManifestSource {
+    config
+        .source
+        .clone()
+        .unwrap_or_else(|| ManifestSource::paths(config.manifests.clone()))
+}
+
+/// What kept exporters from loading: manifest errors, then failed
+/// exporters (`name: error`).
+fn failed(agent: &Agent) -> Vec<String> {
+    let mut failed = agent.manifest_errors();
+    for status in agent.slots().iter().map(|slot| slot.status()) {
+        if status.state == "failed" {
+            let error = status.error.unwrap_or_default();
+            failed.push(format!("{}: {error}", status.name));
+        }
+    }
+    failed
+}
+
 /// File mode: the first pass completes before the port is bound, then the
 /// files are rescanned every `config.rescan`.
 async fn watch_files(
@@ -150,7 +231,7 @@ async fn watch_files(
     setup: KernelSetup,
     shutdown: &CancellationToken,
 ) -> Result<JoinHandle<()>, StartError> {
-    let reconciler = FileReconciler::new(config.manifests.clone(), agent.clone(), setup);
+    let reconciler = FileReconciler::new(manifest_source(config), agent.clone(), setup);
     let mut reconciler = tokio::task::spawn_blocking(move || {
         let mut reconciler = reconciler;
         reconciler.reconcile();
@@ -158,6 +239,12 @@ async fn watch_files(
     })
     .await
     .map_err(StartError::Setup)?;
+    if config.strict {
+        let failed = failed(agent);
+        if !failed.is_empty() {
+            return Err(StartError::Strict { failed });
+        }
+    }
     let (shutdown, rescan) = (shutdown.clone(), config.rescan);
     Ok(tokio::spawn(async move {
         let mut tick = tokio::time::interval(rescan);
@@ -200,6 +287,30 @@ impl App {
         self.watcher.await?;
         Ok(())
     }
+}
+
+/// What [`check`] found.
+#[derive(Debug)]
+pub struct Checked {
+    /// Each exporter's state after loading and one collection.
+    pub exporters: Vec<SlotStatus>,
+    /// Manifests that did not become an exporter.
+    pub manifest_errors: Vec<String>,
+}
+
+/// Loads every exporter of `config` once (file mode), collects each once,
+/// and unloads them. Serves nothing.
+pub fn check(config: &RunConfig) -> Result<Checked, StartError> {
+    let (_runtime, setup) = kernel_setup(config)?;
+    let agent = Arc::new(Agent::new(config.node_name.clone()));
+    FileReconciler::new(manifest_source(config), agent.clone(), setup).reconcile();
+    // A collection finds what only the maps tell: a key layout the config
+    // does not match.
+    drop(agent.collect());
+    Ok(Checked {
+        exporters: agent.slots().iter().map(|slot| slot.status()).collect(),
+        manifest_errors: agent.manifest_errors(),
+    })
 }
 
 /// `bpfhost validate`: parses and checks manifests, loads nothing.

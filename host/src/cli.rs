@@ -27,6 +27,93 @@ pub enum Command {
     Crd,
     /// Pack an ELF object and a decoder into a ready `BpfExporter` manifest.
     Pack(PackArgs),
+    /// Drop-in for `cloudflare/ebpf_exporter`: its flags, configs and objects,
+    /// its series.
+    EbpfExporter(EbpfExporterArgs),
+    /// Turn other tools' configs into `BpfExporter` manifests.
+    #[command(subcommand)]
+    Convert(ConvertCommand),
+}
+
+/// Flags of `bpfhost ebpf-exporter`: `ebpf_exporter`'s own, then bpfhost's.
+#[derive(Debug, Args)]
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "ebpf_exporter's switches, each its own flag"
+)]
+pub struct EbpfExporterArgs {
+    /// Config dir path: `<name>.yaml` and `<name>.bpf.o` per config.
+    #[arg(long = "config.dir", value_name = "DIR")]
+    pub config_dir: PathBuf,
+    /// Comma separated names of configs to load.
+    #[arg(long = "config.names", value_name = "NAMES")]
+    pub config_names: String,
+    /// Check whether configs load and attach, and exit.
+    #[arg(long = "config.check")]
+    pub config_check: bool,
+    /// Refuse to start unless every config loads and attaches.
+    #[arg(long = "config.strict")]
+    pub config_strict: bool,
+    /// Log at debug level (unless `RUST_LOG` says otherwise).
+    #[arg(long)]
+    pub debug: bool,
+    /// The address to listen on for HTTP requests.
+    #[arg(
+        long = "web.listen-address",
+        default_value = ":9435",
+        value_name = "ADDR"
+    )]
+    pub listen_address: String,
+    /// Path under which to expose metrics.
+    #[arg(
+        long = "web.telemetry-path",
+        default_value = "/metrics",
+        value_name = "PATH"
+    )]
+    pub telemetry_path: String,
+    /// Only `all` (the default): bpfhost keeps the capabilities it starts with.
+    #[arg(long = "capabilities.keep", default_value = "all", value_name = "CAPS")]
+    pub capabilities_keep: String,
+    /// Only the kernel's own BTF (empty, the default, or /sys/kernel/btf/vmlinux).
+    #[arg(long = "btf.path", default_value = "", value_name = "FILE")]
+    pub btf_path: String,
+    /// Not supported; refused with the reason.
+    #[arg(long = "log.no-timestamps", hide = true)]
+    pub log_no_timestamps: bool,
+    /// Not supported; refused with the reason.
+    #[arg(long = "config.skip-cache-size", hide = true, value_name = "N")]
+    pub skip_cache_size: Option<String>,
+    /// bpfhost: directory of the built-in decoders (see `bpfhost run --help`).
+    #[arg(long, value_name = "DIR")]
+    pub builtin_dir: Option<PathBuf>,
+    /// bpfhost: node name for the `node` label; defaults to the host name.
+    #[arg(long, env = "NODE_NAME", value_name = "NAME")]
+    pub node_name: Option<String>,
+}
+
+/// `bpfhost convert` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ConvertCommand {
+    /// Print `BpfExporter` manifests for `ebpf_exporter` configs, run by the
+    /// built-in `ebpf-exporter` decoder.
+    EbpfExporter(ConvertEbpfExporterArgs),
+}
+
+/// Flags of `bpfhost convert ebpf-exporter`.
+#[derive(Debug, Args)]
+pub struct ConvertEbpfExporterArgs {
+    /// Config dir path: `<name>.yaml` and `<name>.bpf.o` per config.
+    #[arg(long = "config.dir", value_name = "DIR")]
+    pub config_dir: PathBuf,
+    /// Comma separated names of configs to convert.
+    #[arg(long = "config.names", value_name = "NAMES")]
+    pub config_names: String,
+    /// Namespace of the resources; none by default.
+    #[arg(long, value_name = "NS")]
+    pub namespace: Option<String>,
+    /// Put each object in a `ConfigMap` (`binaryData`) instead of inline base64.
+    #[arg(long)]
+    pub configmap: bool,
 }
 
 /// Flags of `bpfhost run`.
@@ -171,6 +258,17 @@ impl From<PackArgs> for crate::pack::PackOptions {
             name: args.name,
             namespace: args.namespace,
             config_map: args.configmap,
+        }
+    }
+}
+
+impl Command {
+    /// The log level when `RUST_LOG` is not set: `debug` for
+    /// `bpfhost ebpf-exporter --debug`, else `info`.
+    pub fn default_log_level(&self) -> &'static str {
+        match self {
+            Command::EbpfExporter(args) if args.debug => "debug",
+            _ => "info",
         }
     }
 }

@@ -9,6 +9,7 @@ pub mod app;
 pub mod cli;
 pub mod cluster;
 pub mod decoder;
+pub mod ebpf_exporter;
 pub mod exposition;
 pub mod loader;
 pub mod lookup;

@@ -1,7 +1,7 @@
 use std::process::ExitCode;
 
 use bpfhost::app::{self, RunConfig};
-use bpfhost::cli::{Cli, Command, PluginCommand, hostname};
+use bpfhost::cli::{Cli, Command, ConvertCommand, EbpfExporterArgs, PluginCommand, hostname};
 use bpfhost::cluster::KubeConfig;
 use clap::Parser;
 use tokio_util::sync::CancellationToken;
@@ -12,7 +12,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+            EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| EnvFilter::new(cli.command.default_log_level())),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -32,6 +33,7 @@ fn main() -> ExitCode {
                 enable_dump: args.enable_dump,
                 kubelet_log_dir: args.kubelet_log_dir,
                 builtin_dir: args.builtin_dir,
+                ..RunConfig::default()
             })
         }
         Command::Validate(args) => app::validate(&args.manifests),
@@ -45,6 +47,19 @@ fn main() -> ExitCode {
         Command::Pack(args) => bpfhost::pack::pack(&args.into())
             .map(|yaml| print!("{yaml}"))
             .map_err(Into::into),
+        Command::EbpfExporter(args) => ebpf_exporter(&args),
+        Command::Convert(ConvertCommand::EbpfExporter(args)) => {
+            bpfhost::ebpf_exporter::ConfigSet::new(args.config_dir, &args.config_names)
+                .map_err(anyhow::Error::from)
+                .and_then(|configs| {
+                    Ok(bpfhost::ebpf_exporter::convert(
+                        &configs,
+                        args.namespace.as_deref(),
+                        args.configmap,
+                    )?)
+                })
+                .map(|yaml| print!("{yaml}"))
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -81,6 +96,16 @@ fn tune_malloc() {
             // SAFETY: as above.
             unsafe { libc::mallopt(libc::M_MMAP_THRESHOLD, MMAP_THRESHOLD) };
         }
+    }
+}
+
+/// `bpfhost ebpf-exporter`: check the configs, or serve them.
+fn ebpf_exporter(args: &EbpfExporterArgs) -> anyhow::Result<()> {
+    let dropin = bpfhost::ebpf_exporter::DropIn::from_args(args)?;
+    if dropin.check {
+        dropin.check()
+    } else {
+        run(&dropin.run_config())
     }
 }
 

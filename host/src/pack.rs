@@ -129,7 +129,7 @@ fn inline(
     config: Option<serde_json::Value>,
     header: &str,
 ) -> Result<String, PackError> {
-    let b64 = |bytes: &[u8]| Some(base64::engine::general_purpose::STANDARD.encode(bytes));
+    let b64 = |bytes: &[u8]| Some(to_base64(bytes));
     let exporter = exporter(
         metadata,
         Source {
@@ -141,7 +141,19 @@ fn inline(
             ..decoder_spec(config)
         },
     );
-    let size = json_size(&exporter);
+    check_inline_size(&exporter)?;
+    Ok(format!("{header}{}", to_yaml(&exporter)))
+}
+
+/// Base64 text of `bytes`, as an `inline` source holds it.
+pub(crate) fn to_base64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// Refuses an exporter with inline sources that etcd would refuse once
+/// agents add their status.
+pub(crate) fn check_inline_size(exporter: &BpfExporter) -> Result<(), PackError> {
+    let size = json_size(exporter);
     let limit = OBJECT_LIMIT - STATUS_RESERVE;
     if size > limit {
         return Err(PackError::TooLarge {
@@ -152,7 +164,48 @@ fn inline(
             hint: "use --configmap, or ship the files with the agent and use `path` sources",
         });
     }
-    Ok(format!("{header}{}", to_yaml(&exporter)))
+    Ok(())
+}
+
+/// A `ConfigMap` named like the exporter of `metadata`, labelled so the
+/// agent watches it, holding `files` as `binaryData`; refused when the API
+/// server would refuse it.
+pub(crate) fn config_map(
+    metadata: &ObjectMeta,
+    files: Vec<(String, Vec<u8>)>,
+) -> Result<ConfigMap, PackError> {
+    let size: usize = files
+        .iter()
+        .map(|(key, bytes)| key.len() + bytes.len())
+        .sum();
+    if size > CONFIG_MAP_LIMIT {
+        return Err(PackError::TooLarge {
+            what: "the configmap's data",
+            size,
+            limit: CONFIG_MAP_LIMIT,
+            why: "the API server allows a configmap",
+            hint: "ship the files with the agent and use `path` sources",
+        });
+    }
+    Ok(ConfigMap {
+        metadata: KubeMeta {
+            name: Some(metadata.name.clone()),
+            namespace: metadata.namespace.clone(),
+            // The agent watches only labelled ConfigMaps by default.
+            labels: Some(BTreeMap::from([(
+                crate::cluster::DEFAULT_CONFIG_MAP_SELECTOR.to_owned(),
+                "true".to_owned(),
+            )])),
+            ..KubeMeta::default()
+        },
+        binary_data: Some(
+            files
+                .into_iter()
+                .map(|(key, bytes)| (key, ByteString(bytes)))
+                .collect(),
+        ),
+        ..ConfigMap::default()
+    })
 }
 
 /// A `ConfigMap` holding both files, then an exporter referencing it.
@@ -165,37 +218,17 @@ fn with_config_map(
     header: &str,
 ) -> Result<String, PackError> {
     let (object_key, decoder_key) = keys(&options.object, &options.decoder);
-    let size = object_key.len() + object.len() + decoder_key.len() + decoder.len();
-    if size > CONFIG_MAP_LIMIT {
-        return Err(PackError::TooLarge {
-            what: "the configmap's data",
-            size,
-            limit: CONFIG_MAP_LIMIT,
-            why: "the API server allows a configmap",
-            hint: "ship the files with the agent and use `path` sources",
-        });
-    }
+    let map = config_map(
+        &metadata,
+        vec![
+            (object_key.clone(), object.to_vec()),
+            (decoder_key.clone(), decoder.to_vec()),
+        ],
+    )?;
     let map_name = metadata.name.clone();
     let key_ref = |key: &str| ConfigMapKeyRef {
         name: map_name.clone(),
         key: key.to_owned(),
-    };
-    let map = ConfigMap {
-        metadata: KubeMeta {
-            name: Some(metadata.name.clone()),
-            namespace: metadata.namespace.clone(),
-            // The agent watches only labelled ConfigMaps by default.
-            labels: Some(BTreeMap::from([(
-                crate::cluster::DEFAULT_CONFIG_MAP_SELECTOR.to_owned(),
-                "true".to_owned(),
-            )])),
-            ..KubeMeta::default()
-        },
-        binary_data: Some(BTreeMap::from([
-            (object_key.clone(), ByteString(object.to_vec())),
-            (decoder_key.clone(), ByteString(decoder.to_vec())),
-        ])),
-        ..ConfigMap::default()
     };
     let exporter = exporter(
         metadata,
@@ -274,7 +307,7 @@ fn keys(object: &Path, decoder: &Path) -> (String, String) {
 }
 
 /// `writes.bpf.o` → `writes`; `TCP_rtt.o` → `tcp-rtt`.
-fn derive_name(object: &Path) -> Option<String> {
+pub(crate) fn derive_name(object: &Path) -> Option<String> {
     let file = object.file_name()?.to_str()?;
     let stem = file
         .strip_suffix(".bpf.o")
@@ -309,7 +342,7 @@ fn read_config(path: &Path) -> Result<serde_json::Value, PackError> {
     })
 }
 
-fn to_yaml<T: serde::Serialize>(value: &T) -> String {
+pub(crate) fn to_yaml<T: serde::Serialize>(value: &T) -> String {
     serde_yaml::to_string(value).expect("manifests always serialize")
 }
 
@@ -319,7 +352,7 @@ fn json_size<T: serde::Serialize>(value: &T) -> usize {
 }
 
 /// Loads `text` the way `bpfhost run --manifests` would.
-fn check_loads(text: &str) -> Result<(), PackError> {
+pub(crate) fn check_loads(text: &str) -> Result<(), PackError> {
     let loaded = load_str(Path::new("packed.yaml"), text);
     if loaded.errors.is_empty() {
         Ok(())

@@ -51,7 +51,9 @@ impl Slot {
             last_error,
         } = &mut *state
         {
+            report.loaded = true;
             report.programs_attached = exporter.programs_attached();
+            report.programs = exporter.programs().clone();
             match exporter.collect() {
                 Ok(collection) => {
                     report.up = true;
@@ -183,7 +185,10 @@ impl Agent {
             reports.push(ExporterReport::new(name));
         }
         reports.sort_by(|a, b| a.exporter.cmp(&b.exporter));
-        let own = self_metrics.render(&reports, self.manifest_errors().len());
+        let mut own = self_metrics.render(&reports, self.manifest_errors().len());
+        if let Some(extra) = self.extra_families() {
+            own.extend(extra.render(&reports, &self_metrics));
+        }
         Scrape { exporters, own }
     }
 }

@@ -1,6 +1,7 @@
 //! One running exporter.
 
 use std::any::Any;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::decoder::{Collection, DecodeError, Decoder};
@@ -17,6 +18,8 @@ pub struct Exporter {
     snapshots: Vec<MapSnapshot>,
     decoder: Box<dyn Decoder>,
     programs_attached: usize,
+    /// The object's programs, as the kernel knows them.
+    programs: Arc<[ProgramInfo]>,
     /// How long the decoder took in the last collection that reached it.
     last_decode: Option<Duration>,
 }
@@ -32,6 +35,19 @@ impl std::fmt::Debug for Exporter {
             .field("programs_attached", &self.programs_attached)
             .finish_non_exhaustive()
     }
+}
+
+/// One program of an exporter's object, as the kernel knows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProgramInfo {
+    /// The program's function name.
+    pub name: String,
+    /// The kernel's program id; 0 when it could not be read.
+    pub id: u32,
+    /// The kernel's program tag (a hash of its instructions), 16 hex digits.
+    pub tag: String,
+    /// Whether it is attached (a program may be loaded and left unattached).
+    pub attached: bool,
 }
 
 /// Errors of one collection.
@@ -67,8 +83,21 @@ impl Exporter {
             snapshots,
             decoder,
             programs_attached,
+            programs: Arc::new([]),
             last_decode: None,
         }
+    }
+
+    /// The exporter with its programs' kernel identities.
+    #[must_use]
+    pub fn with_programs(mut self, programs: Vec<ProgramInfo>) -> Self {
+        self.programs = programs.into();
+        self
+    }
+
+    /// The object's programs, as the kernel knows them.
+    pub fn programs(&self) -> &Arc<[ProgramInfo]> {
+        &self.programs
     }
 
     /// The exporter's name (`metadata.name`).

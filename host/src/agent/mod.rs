@@ -9,6 +9,7 @@
 
 mod collect;
 mod exporter;
+mod extra;
 mod reconcile;
 mod registry;
 mod self_metrics;
@@ -17,7 +18,8 @@ pub mod setup;
 mod tests;
 
 pub use collect::Scrape;
-pub use exporter::{CollectError, Exporter};
-pub use reconcile::{Failure, FileReconciler, Outcome, Reconciler, Stage};
+pub use exporter::{CollectError, Exporter, ProgramInfo};
+pub use extra::ExtraFamilies;
+pub use reconcile::{Failure, FileReconciler, ManifestSource, Outcome, Reconciler, Stage};
 pub use registry::{Agent, Slot, SlotStatus};
-pub use self_metrics::SelfMetrics;
+pub use self_metrics::{ExporterReport, SelfMetrics, family, series};

@@ -190,25 +190,65 @@ impl Reconciler {
     }
 }
 
+/// Where file mode's desired set comes from, read again at every pass:
+/// manifest files, or manifests a compatibility mode builds from its own
+/// config files (`bpfhost ebpf-exporter`).
+#[derive(Clone)]
+pub struct ManifestSource {
+    what: String,
+    read: Arc<dyn Fn() -> Loaded + Send + Sync>,
+}
+
+impl ManifestSource {
+    /// The manifests of files and directories of them.
+    pub fn paths(paths: Vec<PathBuf>) -> Self {
+        let what = paths
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
+        Self::new(what, move || manifest::load_paths(&paths))
+    }
+
+    /// The manifests `read` returns; `what` describes them for logs.
+    pub fn new(what: impl Into<String>, read: impl Fn() -> Loaded + Send + Sync + 'static) -> Self {
+        Self {
+            what: what.into(),
+            read: Arc::new(read),
+        }
+    }
+
+    /// Reads the desired set now.
+    pub fn read(&self) -> Loaded {
+        (self.read)()
+    }
+}
+
+impl std::fmt::Debug for ManifestSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("ManifestSource").field(&self.what).finish()
+    }
+}
+
 /// File mode: the desired set is what the manifest files say.
 #[derive(Debug)]
 pub struct FileReconciler {
-    paths: Vec<PathBuf>,
+    source: ManifestSource,
     core: Reconciler,
 }
 
 impl FileReconciler {
-    /// A reconciler for `paths` feeding `agent`.
-    pub fn new(paths: Vec<PathBuf>, agent: Arc<Agent>, setup: KernelSetup) -> Self {
+    /// A reconciler for the manifests of `source` feeding `agent`.
+    pub fn new(source: ManifestSource, agent: Arc<Agent>, setup: KernelSetup) -> Self {
         Self {
-            paths,
+            source,
             core: Reconciler::new(agent, Arc::new(setup)),
         }
     }
 
     /// One pass: reads every manifest and applies them.
     pub fn reconcile(&mut self) {
-        let loaded = manifest::load_paths(&self.paths);
+        let loaded = self.source.read();
         self.core.apply(&loaded, &BTreeMap::new());
     }
 }

@@ -2,11 +2,12 @@
 //! reconciler (file watch or Kubernetes) while scrapes go on.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 use tokio::sync::watch;
 
 use super::exporter::Exporter;
+use super::extra::ExtraFamilies;
 use super::self_metrics::{ExporterReport, SelfMetrics};
 use crate::decoder::validate::exposed_names;
 use crate::maps::MapError;
@@ -107,6 +108,8 @@ pub struct Agent {
     /// Manifest documents that could not be parsed into an exporter.
     manifest_errors: RwLock<Vec<String>>,
     pub(super) self_metrics: Mutex<SelfMetrics>,
+    /// Families served beside the agent's own (a compatibility mode's).
+    extra: OnceLock<Arc<dyn ExtraFamilies>>,
 }
 
 impl Agent {
@@ -117,7 +120,19 @@ impl Agent {
             slots: RwLock::default(),
             manifest_errors: RwLock::default(),
             self_metrics: Mutex::default(),
+            extra: OnceLock::new(),
         }
+    }
+
+    /// Serves `extra`'s families in every scrape, after the agent's own.
+    /// Only the first call takes effect.
+    pub fn set_extra_families(&self, extra: Arc<dyn ExtraFamilies>) {
+        let _ = self.extra.set(extra);
+    }
+
+    /// The families served beside the agent's own, if any.
+    pub(super) fn extra_families(&self) -> Option<&Arc<dyn ExtraFamilies>> {
+        self.extra.get()
     }
 
     /// The node name every series is labelled with.

@@ -8,14 +8,21 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::exporter::ProgramInfo;
 use crate::decoder::TrapKind;
 use crate::decoder::validate::DropReason;
 use crate::metrics::{Family, FamilySamples, Labels, MetricType, Series, Value};
 
 /// What one exporter's collection looked like.
 #[derive(Debug, Clone, Default)]
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "independent facts about one collection"
+)]
 pub struct ExporterReport {
     pub exporter: String,
+    /// Whether the exporter is loaded (its collection may still fail).
+    pub loaded: bool,
     pub up: bool,
     pub decode_error: bool,
     pub dropped: [u64; DropReason::ALL.len()],
@@ -31,6 +38,8 @@ pub struct ExporterReport {
     pub quarantined: bool,
     /// Linear memory of the decoder's sandbox, when it has one running.
     pub memory_bytes: Option<u64>,
+    /// The object's programs; empty when the exporter is not running.
+    pub programs: Arc<[ProgramInfo]>,
 }
 
 impl ExporterReport {
@@ -78,7 +87,8 @@ pub struct SelfMetrics {
     timeouts: BTreeMap<String, u64>,
 }
 
-fn family(name: &str, help: &str, metric_type: MetricType, labels: &[&str]) -> Arc<Family> {
+/// A family without unit or buckets.
+pub fn family(name: &str, help: &str, metric_type: MetricType, labels: &[&str]) -> Arc<Family> {
     Arc::new(Family {
         name: name.into(),
         help: help.into(),
@@ -89,7 +99,8 @@ fn family(name: &str, help: &str, metric_type: MetricType, labels: &[&str]) -> A
     })
 }
 
-fn series(labels: &[&str], value: f64) -> Series {
+/// A series with a numeric value.
+pub fn series(labels: &[&str], value: f64) -> Series {
     Series {
         labels: Labels::new(labels),
         value: Value::Number(value),
@@ -139,6 +150,11 @@ impl SelfMetrics {
                 .or_default()
                 .observe(call.as_secs_f64());
         }
+    }
+
+    /// Collections of `exporter` that failed to read or decode its maps.
+    pub fn decode_errors(&self, exporter: &str) -> u64 {
+        self.decode_errors.get(exporter).copied().unwrap_or(0)
     }
 
     /// Counts a scrape that ran out of budget before `exporter` was done.

@@ -35,15 +35,15 @@ pub struct NotOneSource {
 
 impl SourceRef<'_> {
     /// Picks the one set field, or returns the names of all set fields when
-    /// that is not exactly one. `builtin` is `None` for an object source.
+    /// that is not exactly one of `choices` (an object has no `builtin`).
     fn select<'a>(
         path: Option<&'a String>,
         inline: Option<&'a String>,
         config_map_key_ref: Option<&'a ConfigMapKeyRef>,
-        builtin: Option<Option<&'a String>>,
+        builtin: Option<&'a String>,
+        choices: &'static [&'static str],
     ) -> Result<SourceRef<'a>, NotOneSource> {
-        let builtin_set = builtin.flatten();
-        match (path, inline, config_map_key_ref, builtin_set) {
+        match (path, inline, config_map_key_ref, builtin) {
             (Some(path), None, None, None) => Ok(SourceRef::Path(path)),
             (None, Some(inline), None, None) => Ok(SourceRef::Inline(inline)),
             (None, None, Some(key_ref), None) => Ok(SourceRef::ConfigMapKeyRef(key_ref)),
@@ -53,13 +53,8 @@ impl SourceRef<'_> {
                     path.is_some(),
                     inline.is_some(),
                     config_map_key_ref.is_some(),
-                    builtin_set.is_some(),
+                    builtin.is_some(),
                 ];
-                let choices = if builtin.is_some() {
-                    DECODER_SOURCE_FIELDS
-                } else {
-                    SOURCE_FIELDS
-                };
                 Err(NotOneSource {
                     found: choices
                         .iter()
@@ -81,6 +76,7 @@ impl Source {
             self.inline.as_ref(),
             self.config_map_key_ref.as_ref(),
             None,
+            SOURCE_FIELDS,
         )
     }
 }
@@ -93,7 +89,8 @@ impl DecoderSpec {
             self.path.as_ref(),
             self.inline.as_ref(),
             self.config_map_key_ref.as_ref(),
-            Some(self.builtin.as_ref()),
+            self.builtin.as_ref(),
+            DECODER_SOURCE_FIELDS,
         )
     }
 }

@@ -107,7 +107,7 @@ impl Agent {
             cache_dir: None,
             enable_dump: true,
             kubelet_log_dir: "/var/log".into(),
-            builtin_dir: None,
+            ..RunConfig::default()
         };
         configure(&mut config);
         let app = app::start(&config, shutdown.clone())

@@ -1,0 +1,172 @@
+use std::path::Path;
+
+use super::*;
+
+const TIMERS: &str = "\
+metrics:
+  counters:
+    - name: timer_starts_total
+      help: Timers fired in the kernel
+      labels:
+        - name: function
+          size: 8
+          decoders:
+            - name: ksym
+";
+
+fn dir_with(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (name, text) in files {
+        fs::write(dir.path().join(name), text).expect("write");
+    }
+    dir
+}
+
+fn messages(loaded: &Loaded, dir: &Path) -> Vec<String> {
+    let prefix = format!("{}/", dir.display());
+    loaded
+        .errors
+        .iter()
+        .map(|e| e.to_string().replace(&prefix, ""))
+        .collect()
+}
+
+#[test]
+fn a_config_becomes_an_exporter_of_the_builtin_decoder() {
+    let dir = dir_with(&[("timers.yaml", TIMERS), ("timers.bpf.o", "ELF")]);
+    let configs = ConfigSet::new(dir.path().to_owned(), "timers").expect("names");
+    let loaded = configs.load();
+    assert!(
+        loaded.errors.is_empty(),
+        "{:?}",
+        messages(&loaded, dir.path())
+    );
+    let [manifest] = loaded.exporters.as_slice() else {
+        panic!("one exporter expected, got {}", loaded.exporters.len());
+    };
+    assert_eq!(manifest.name(), "timers");
+    assert_eq!(
+        manifest.file(),
+        Some(dir.path().join("timers.yaml").as_path())
+    );
+    let spec = &manifest.exporter.spec;
+    assert_eq!(spec.object.path.as_deref(), Some("timers.bpf.o"));
+    assert_eq!(
+        manifest.object_bytes(&loaded.config_maps).expect("object"),
+        b"ELF"
+    );
+    assert_eq!(spec.decoder.builtin.as_deref(), Some(DECODER));
+    let expected: Value = serde_yaml::from_str(TIMERS).expect("yaml");
+    assert_eq!(spec.decoder.config.as_ref(), Some(&expected));
+    let lookups: Vec<&str> = manifest
+        .granted_lookups()
+        .iter()
+        .map(|l| l.as_str())
+        .collect();
+    assert_eq!(lookups, ["errno", "syscall", "ifname", "ksym", "cgroup"]);
+}
+
+#[test]
+fn names_become_kubernetes_names_and_keep_their_config_label() {
+    let configs = ConfigSet::new("/x".into(), "kfree_skb, timers").expect("names");
+    assert_eq!(
+        configs.names(),
+        [
+            ConfigName {
+                config: "kfree_skb".into(),
+                exporter: "kfree-skb".into()
+            },
+            ConfigName {
+                config: "timers".into(),
+                exporter: "timers".into()
+            },
+        ]
+    );
+}
+
+#[test]
+fn unusable_names_are_refused() {
+    let error = |names: &str| ConfigSet::new("/x".into(), names).expect_err(names);
+    assert_eq!(error(""), NamesError::Empty);
+    assert_eq!(error("a,,b"), NamesError::Invalid(String::new()));
+    assert_eq!(error("../etc/x"), NamesError::Invalid("../etc/x".into()));
+    assert_eq!(error("a,a"), NamesError::Duplicate("a".into()));
+    assert_eq!(
+        error("kfree_skb,kfree-skb").to_string(),
+        "--config.names: `kfree_skb` and `kfree-skb` both become exporter `kfree-skb`"
+    );
+}
+
+#[test]
+fn a_bad_config_names_its_file_and_the_others_still_load() {
+    let dir = dir_with(&[
+        ("timers.yaml", TIMERS),
+        ("timers.bpf.o", "ELF"),
+        ("broken.yaml", "metrics: [\n"),
+        ("broken.bpf.o", "ELF"),
+        ("list.yaml", "- 1\n"),
+        ("list.bpf.o", "ELF"),
+        ("noobj.yaml", TIMERS),
+        ("kaddr.yaml", "kaddrs: {a: b}\nmetrics: {}\n"),
+        ("kaddr.bpf.o", "ELF"),
+    ]);
+    let configs = ConfigSet::new(
+        dir.path().to_owned(),
+        "timers,missing,broken,list,noobj,kaddr",
+    )
+    .expect("names");
+    let loaded = configs.load();
+    let names: Vec<&str> = loaded.exporters.iter().map(Manifest::name).collect();
+    assert_eq!(names, ["timers"]);
+    let messages = messages(&loaded, dir.path());
+    assert_eq!(messages.len(), 5, "{messages:#?}");
+    assert_eq!(messages[0], "missing.yaml: does not exist");
+    assert!(
+        messages[1].starts_with("broken.yaml: invalid yaml: "),
+        "{}",
+        messages[1]
+    );
+    assert_eq!(
+        messages[2],
+        "list.yaml: expected a mapping: an ebpf_exporter config with `metrics`"
+    );
+    assert_eq!(messages[3], "noobj.bpf.o: does not exist");
+    assert!(
+        messages[4].starts_with("kaddr.yaml: kaddrs: invalid type: map"),
+        "{}",
+        messages[4]
+    );
+}
+
+#[test]
+fn kaddrs_become_globals_and_leave_the_decoder_config() {
+    let dir = dir_with(&[
+        ("k.yaml", "kaddrs: [jiffies_64]\nmetrics: {counters: []}\n"),
+        ("k.bpf.o", "ELF"),
+        ("kallsyms", "ffffffff82a3c5e0 D jiffies_64\n"),
+    ]);
+    let mut configs = ConfigSet::new(dir.path().to_owned(), "k").expect("names");
+    configs.kallsyms = Kallsyms::at(dir.path().join("kallsyms"));
+    let (exporter, _) = configs.exporter("k").expect("config");
+    assert_eq!(
+        exporter.spec.globals.get("kaddr_jiffies_64"),
+        Some(&GlobalValue::Unsigned(0xffff_ffff_82a3_c5e0))
+    );
+    let config = exporter.spec.decoder.config.expect("config");
+    assert!(config.get("kaddrs").is_none(), "{config}");
+
+    fs::write(dir.path().join("k.yaml"), "kaddrs: [nope]\nmetrics: {}\n").expect("write");
+    let error = configs
+        .exporter("k")
+        .expect_err("unknown symbol")
+        .to_string();
+    let kallsyms = dir.path().join("kallsyms");
+    assert_eq!(
+        error,
+        format!(
+            "{}: kaddrs[0]: kernel symbol `nope` not found in {}",
+            dir.path().join("k.yaml").display(),
+            kallsyms.display()
+        )
+    );
+}

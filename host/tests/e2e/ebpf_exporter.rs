@@ -1,0 +1,221 @@
+//! `bpfhost ebpf-exporter`, the drop-in for `cloudflare/ebpf_exporter`, as
+//! its users run it: the binary with `ebpf_exporter`'s flags, a config
+//! directory of `<name>.yaml` beside `<name>.bpf.o`, scraped over HTTP.
+
+use std::net::{SocketAddr, TcpListener};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use bpfhost::testing::{artifact, artifacts_dir, require_kernel};
+
+use super::support::{Scrape, get, sh};
+
+/// An `ebpf_exporter` config for `bpf/syscalls.bpf.c`'s per-CPU map of
+/// `u32` syscall numbers to `u64` counts.
+const SYSCALLS: &str = "\
+metrics:
+  counters:
+    - name: syscalls_by_nr
+      help: System calls by name
+      labels:
+        - name: syscall
+          size: 4
+          decoders:
+            - name: uint
+            - name: syscall
+";
+
+/// A config dir with `syscalls` and `broken`, both on the syscalls object.
+fn config_dir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // The same with a misspelt decoder.
+    let broken = SYSCALLS.replace(
+        "            - name: syscall\n",
+        "            - name: syscal\n",
+    );
+    for (name, yaml) in [("syscalls", SYSCALLS), ("broken", &broken)] {
+        std::fs::write(dir.path().join(format!("{name}.yaml")), yaml).expect("write config");
+        std::fs::copy(
+            artifact("bpf/syscalls.bpf.o"),
+            dir.path().join(format!("{name}.bpf.o")),
+        )
+        .expect("copy object");
+    }
+    dir
+}
+
+/// `bpfhost ebpf-exporter --config.dir DIR` with `flags`.
+fn command(dir: &Path, flags: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_bpfhost"));
+    command
+        .arg("ebpf-exporter")
+        .arg(format!("--config.dir={}", dir.display()))
+        .args(flags)
+        .arg("--builtin-dir")
+        .arg(artifacts_dir().join("plugins"));
+    command
+}
+
+/// A free local port.
+fn free_addr() -> SocketAddr {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+}
+
+/// Kills the agent when the test ends, however it ends.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Scrapes `path` until it answers, for at most 60 s.
+async fn first_scrape(addr: SocketAddr, path: &str, agent: &mut Running) -> Scrape {
+    let started = Instant::now();
+    loop {
+        if let Ok(Some(status)) = agent.0.try_wait() {
+            panic!("bpfhost ebpf-exporter exited early: {status}");
+        }
+        if let Ok(scrape) = super::support::try_get(addr, path, None).await {
+            return scrape;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "bpfhost ebpf-exporter never served {path}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs root and a BPF-capable kernel"]
+async fn serves_ebpf_exporter_configs_and_its_builtin_metrics() {
+    require_kernel();
+    let dir = config_dir();
+    let addr = free_addr();
+    let mut agent = Running(
+        command(
+            dir.path(),
+            &[
+                "--config.names=syscalls,broken",
+                &format!("--web.listen-address={addr}"),
+                "--web.telemetry-path=/ebpf",
+            ],
+        )
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("bpfhost starts"),
+    );
+    let before = first_scrape(addr, "/ebpf", &mut agent).await;
+    assert_eq!(before.status, 200, "{}", before.body);
+    let family = "ebpf_exporter_syscalls_by_nr_total";
+    let execs = |s: &Scrape| s.value_or_zero(family, &[("syscall", "execve")]);
+    sh("for i in 1 2 3 4 5 6 7 8 9 10; do /bin/true; done");
+    let after = get(addr, "/ebpf", None).await;
+    assert!(
+        execs(&after) >= execs(&before) + 10.0,
+        "execve went from {} to {}:\n{}",
+        execs(&before),
+        execs(&after),
+        after.body
+    );
+    assert!(
+        after
+            .body
+            .contains("# HELP ebpf_exporter_syscalls_by_nr_total System calls by name"),
+        "{}",
+        after.body
+    );
+
+    // ebpf_exporter's own series: the loaded config is enabled, with its
+    // program attached; the broken one is not, and counts from 0.
+    assert_eq!(
+        after.value("ebpf_exporter_enabled_configs", &[("name", "syscalls")]),
+        Some(1.0)
+    );
+    assert_eq!(
+        after.value("ebpf_exporter_enabled_configs", &[("name", "broken")]),
+        None
+    );
+    let info = after
+        .body
+        .lines()
+        .find(|l| l.starts_with("ebpf_exporter_ebpf_program_info{config=\"syscalls\""))
+        .unwrap_or_else(|| panic!("no program info:\n{}", after.body));
+    assert!(info.contains("program=\"count_syscall\""), "{info}");
+    let id = info
+        .split("id=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("an id label");
+    assert!(id.parse::<u32>().is_ok_and(|id| id > 0), "{info}");
+    assert_eq!(
+        after.value("ebpf_exporter_ebpf_program_attached", &[("id", id)]),
+        Some(1.0)
+    );
+    for config in ["syscalls", "broken"] {
+        assert_eq!(
+            after.value("ebpf_exporter_decoder_errors_total", &[("config", config)]),
+            Some(0.0),
+            "{config}"
+        );
+    }
+    assert_eq!(
+        after.value("bpfhost_exporter_up", &[("exporter", "broken")]),
+        Some(0.0)
+    );
+    after.assert_promtool_accepts();
+}
+
+#[test]
+#[ignore = "needs root and a BPF-capable kernel"]
+fn check_and_strict_name_the_bad_config_file() {
+    require_kernel();
+    let dir = config_dir();
+    let out = command(
+        dir.path(),
+        &["--config.names=syscalls,broken,missing", "--config.check"],
+    )
+    .output()
+    .expect("bpfhost runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "the check passed:\n{stdout}");
+    let file = |name: &str| dir.path().join(name).display().to_string();
+    assert!(
+        stdout.contains(&format!("ok: {}", file("syscalls.yaml"))),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("error: {}: ", file("broken.yaml")))
+            && stdout.contains("unknown decoder `syscal`"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("error: {}: does not exist", file("missing.yaml"))),
+        "{stdout}"
+    );
+
+    let addr = free_addr();
+    let out = command(
+        dir.path(),
+        &[
+            "--config.names=syscalls,broken",
+            "--config.strict",
+            &format!("--web.listen-address={addr}"),
+        ],
+    )
+    .output()
+    .expect("bpfhost runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "strict mode served:\n{stderr}");
+    assert!(
+        stderr.contains("1 exporter(s) failed to load: broken: "),
+        "{stderr}"
+    );
+}
