@@ -4,9 +4,13 @@
 //!
 //! # Use
 //!
-//! Put the content of `ebpf_exporter`'s `<name>.yaml` under the manifest's
-//! `decoder.config` and load `<name>.bpf.o`, the same object `ebpf_exporter`
-//! loads:
+//! `bpfhost ebpf-exporter --config.dir DIR --config.names NAME,...` runs
+//! `ebpf_exporter`'s configs with this decoder as they are (README.md,
+//! "Coming from ebpf_exporter"); `bpfhost convert ebpf-exporter` prints the
+//! manifests it builds. By hand: put the content of `ebpf_exporter`'s
+//! `<name>.yaml` under the manifest's `decoder.config` and load
+//! `<name>.bpf.o`, the same object `ebpf_exporter` loads. The agent ships
+//! this decoder as the built-in `ebpf-exporter`:
 //!
 //! ```yaml
 //! apiVersion: bpfhost.dev/v1alpha1
@@ -15,8 +19,7 @@
 //! spec:
 //!   object: {path: timers.bpf.o}
 //!   decoder:
-//!     path: ebpf-exporter.wasm
-//!     lookups: [errno, syscall, ifname, ksym, cgroup]   # always all five, see below
+//!     builtin: ebpf-exporter      # granted the five lookups it needs, see below
 //!     config:                     # timers.yaml, as it is
 //!       metrics:
 //!         counters:
@@ -67,7 +70,8 @@
 //! (`errno-name`, `syscall-name`, `interface-name`, `kernel-symbol`,
 //! `cgroup-path`). Which of them a config uses is only known at `init`,
 //! but the agent checks a component's imports at load, and this component
-//! imports all five: a manifest must grant
+//! imports all five: as `builtin: ebpf-exporter` it is granted them; loaded
+//! from a `path` (or inline, or a `ConfigMap`) a manifest must grant
 //! `lookups: [errno, syscall, ifname, ksym, cgroup]`, whatever its config
 //! uses, or the agent refuses to load it. It never calls `pod-of-cgroup`
 //! or `process-name`. Names are cached: a name for as long as the decoder
@@ -96,7 +100,9 @@
 //! `bucket_type`, bounds that are not finite and ascending. Not supported
 //! yet, and refused by name: `majorminor` and the `pci_*` decoders (they
 //! need host lookups the agent does not have), `perf_event_array`
-//! counters, `tracing` spans, `kaddrs` and `cgroup_id_map`.
+//! counters, `tracing` spans, `kaddrs` and `cgroup_id_map`. (`kaddrs` is the
+//! agent's part of a config: `bpfhost ebpf-exporter` turns it into globals
+//! and hands this decoder the rest.)
 //!
 //! # Where it differs from `ebpf_exporter`
 //!
@@ -116,8 +122,8 @@
 //!   text exposition leaves it out.
 //! - `ebpf_exporter`'s own series (`ebpf_exporter_enabled_configs`,
 //!   `ebpf_exporter_ebpf_program_info`, `ebpf_exporter_decoder_errors_total`,
-//!   …) are not exported: the agent's `bpfhost_exporter_*` series say the
-//!   same.
+//!   …) are not this decoder's: `bpfhost ebpf-exporter` serves them beside
+//!   the agent's `bpfhost_exporter_*` series.
 //!
 //! [cloudflare/ebpf_exporter]: https://github.com/cloudflare/ebpf_exporter
 
