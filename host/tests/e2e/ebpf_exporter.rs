@@ -26,7 +26,34 @@ metrics:
             - name: syscall
 ";
 
-/// A config dir with `syscalls` and `broken`, both on the syscalls object.
+/// An `ebpf_exporter` config for `bpf/ebpf-exporter/sleeps.bpf.c`: a
+/// histogram and a counter labelled by kernel symbol.
+const SLEEPS: &str = "\
+metrics:
+  counters:
+    - name: timer_starts_total
+      help: Timers fired in the kernel
+      labels:
+        - name: function
+          size: 8
+          decoders:
+            - name: ksym
+  histograms:
+    - name: nanosleep_latency_seconds
+      help: Latency of clock_nanosleep
+      bucket_type: exp2zero
+      bucket_min: 0
+      bucket_max: 26
+      bucket_multiplier: 0.000001
+      labels:
+        - name: bucket
+          size: 4
+          decoders:
+            - name: uint
+";
+
+/// A config dir with `syscalls` and `broken` (both on the syscalls
+/// object) and `sleeps`.
 fn config_dir() -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
     // The same with a misspelt decoder.
@@ -34,10 +61,14 @@ fn config_dir() -> tempfile::TempDir {
         "            - name: syscall\n",
         "            - name: syscal\n",
     );
-    for (name, yaml) in [("syscalls", SYSCALLS), ("broken", &broken)] {
+    for (name, yaml, object) in [
+        ("syscalls", SYSCALLS, "syscalls"),
+        ("broken", &broken, "syscalls"),
+        ("sleeps", SLEEPS, "ebpf-exporter/sleeps"),
+    ] {
         std::fs::write(dir.path().join(format!("{name}.yaml")), yaml).expect("write config");
         std::fs::copy(
-            artifact("bpf/syscalls.bpf.o"),
+            artifact(&format!("bpf/{object}.bpf.o")),
             dir.path().join(format!("{name}.bpf.o")),
         )
         .expect("copy object");
@@ -55,6 +86,31 @@ fn command(dir: &Path, flags: &[&str]) -> Command {
         .arg("--builtin-dir")
         .arg(artifacts_dir().join("plugins"));
     command
+}
+
+/// The count of `histogram`'s buckets with upper bounds in `(low, high]`
+/// (cumulative buckets, so the upper one less the lower one).
+fn in_range(scrape: &Scrape, histogram: &str, low: f64, high: f64) -> f64 {
+    let prefix = format!("{histogram}_bucket{{");
+    let mut below = 0.0;
+    let mut upto = 0.0;
+    for line in scrape.body.lines().filter(|l| l.starts_with(&prefix)) {
+        let le = line
+            .split("le=\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .and_then(|le| le.parse::<f64>().ok());
+        let count = line.rsplit(' ').next().and_then(|v| v.parse::<f64>().ok());
+        if let (Some(le), Some(count)) = (le, count) {
+            if le <= low {
+                below = f64::max(below, count);
+            }
+            if le <= high {
+                upto = f64::max(upto, count);
+            }
+        }
+    }
+    upto - below
 }
 
 /// A free local port.
@@ -102,7 +158,7 @@ async fn serves_ebpf_exporter_configs_and_its_builtin_metrics() {
         command(
             dir.path(),
             &[
-                "--config.names=syscalls,broken",
+                "--config.names=syscalls,broken,sleeps",
                 &format!("--web.listen-address={addr}"),
                 "--web.telemetry-path=/ebpf",
             ],
@@ -116,7 +172,7 @@ async fn serves_ebpf_exporter_configs_and_its_builtin_metrics() {
     assert_eq!(before.status, 200, "{}", before.body);
     let family = "ebpf_exporter_syscalls_by_nr_total";
     let execs = |s: &Scrape| s.value_or_zero(family, &[("syscall", "execve")]);
-    sh("for i in 1 2 3 4 5 6 7 8 9 10; do /bin/true; done");
+    sh("for i in 1 2 3 4 5 6 7 8 9 10; do /bin/true; done; sleep 0.02; sleep 0.02; sleep 0.02");
     let after = get(addr, "/ebpf", None).await;
     assert!(
         execs(&after) >= execs(&before) + 10.0,
@@ -131,6 +187,34 @@ async fn serves_ebpf_exporter_configs_and_its_builtin_metrics() {
             .contains("# HELP ebpf_exporter_syscalls_by_nr_total System calls by name"),
         "{}",
         after.body
+    );
+
+    // The histogram: three 20 ms sleeps more in the bucket (16.384 ms,
+    // 32.768 ms], exp2zero of microseconds.
+    let histogram = "ebpf_exporter_nanosleep_latency_seconds";
+    let sleeps = |s: &Scrape| in_range(s, histogram, 0.016, 0.033);
+    assert!(
+        sleeps(&after) >= sleeps(&before) + 3.0,
+        "20 ms sleeps went from {} to {}:\n{}",
+        sleeps(&before),
+        sleeps(&after),
+        after.body
+    );
+    assert!(
+        after.value(&format!("{histogram}_sum"), &[]) >= Some(0.06),
+        "{}",
+        after.body
+    );
+    // Timers by kernel symbol: the `ksym` lookup granted to the builtin.
+    let timers: Vec<&str> = after
+        .body
+        .lines()
+        .filter(|l| l.starts_with("ebpf_exporter_timer_starts_total{function=\""))
+        .collect();
+    assert!(!timers.is_empty(), "no timer starts:\n{}", after.body);
+    assert!(
+        timers.iter().any(|l| !l.contains("unknown_addr")),
+        "no timer function resolved: {timers:#?}"
     );
 
     // ebpf_exporter's own series: the loaded config is enabled, with its

@@ -5,13 +5,14 @@ use super::*;
 const TIMERS: &str = "\
 metrics:
   counters:
-    - name: timer_starts_total
-      help: Timers fired in the kernel
+    - name: softirqs_total
+      help: Softirqs by kind
       labels:
-        - name: function
-          size: 8
+        - name: kind
+          size: 4
           decoders:
-            - name: ksym
+            - name: static_map
+              static_map: {0: hi, 1: timer}
 ";
 
 fn dir_with(files: &[(&str, &str)]) -> tempfile::TempDir {
