@@ -5,9 +5,9 @@
 //! # Use
 //!
 //! `bpfhost ebpf-exporter --config.dir DIR --config.names NAME,...` runs
-//! `ebpf_exporter`'s configs with this decoder as they are (README.md,
-//! "Coming from ebpf_exporter"); `bpfhost convert ebpf-exporter` prints the
-//! manifests it builds. By hand: put the content of `ebpf_exporter`'s
+//! `ebpf_exporter`'s configs with this decoder as they are (README.md, its
+//! section on coming from `ebpf_exporter`); `bpfhost convert ebpf-exporter`
+//! prints the manifests it builds. By hand: put the content of `ebpf_exporter`'s
 //! `<name>.yaml` under the manifest's `decoder.config` and load
 //! `<name>.bpf.o`, the same object `ebpf_exporter` loads. The agent ships
 //! this decoder as the built-in `ebpf-exporter`:
