@@ -7,7 +7,7 @@ use clap::{Args, Parser, Subcommand};
 
 /// bpfhost: eBPF maps decoded by sandboxed wasm plugins, served to Prometheus.
 #[derive(Debug, Parser)]
-#[command(name = "bpfhost", version, about)]
+#[command(name = "bpfhost", version = crate::version::LONG, about)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
