@@ -1,5 +1,8 @@
 //! Starting and stopping the agent: manifests are loaded and exporters set
-//! up before the port is bound; the server drains on cancellation.
+//! up before the port is bound; on cancellation the agent reports itself
+//! not ready, stops accepting, lets scrapes in flight finish (bounded),
+//! stops the reconcilers and unloads every exporter, within
+//! [`SHUTDOWN_BOUND`].
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -38,6 +41,15 @@ pub struct RunConfig {
 
 /// Default of [`RunConfig::rescan`].
 pub const DEFAULT_RESCAN: Duration = Duration::from_secs(2);
+
+/// How long a stop may take, from the signal to the process's exit; the
+/// `DaemonSet`'s `terminationGracePeriodSeconds` leaves room above it.
+pub const SHUTDOWN_BOUND: Duration = Duration::from_secs(5);
+
+/// How long scrapes in flight get to finish once shutdown starts.
+const DRAIN: Duration = Duration::from_secs(2);
+/// How long the reconcilers get to finish a pass once shutdown starts.
+const STOP_RECONCILERS: Duration = Duration::from_secs(1);
 
 /// Errors starting the agent. Exporter failures are not among them: those
 /// are reported per exporter while the others serve.
@@ -148,6 +160,7 @@ async fn watch_files(
     })
     .await
     .map_err(StartError::Setup)?;
+    agent.readiness().set_ready();
     let (shutdown, rescan) = (shutdown.clone(), config.rescan);
     Ok(tokio::spawn(async move {
         let mut tick = tokio::time::interval(rescan);
@@ -184,11 +197,62 @@ impl App {
         &self.agent
     }
 
-    /// Waits for the server to drain after the shutdown token fires.
+    /// Stops the agent once the shutdown token has fired: waits for the
+    /// server to drain (scrapes in flight get [`DRAIN`], then are cut), for
+    /// the reconcilers to stop, and unloads every exporter. A decoder call
+    /// still running (one stuck until its deadline) keeps its exporter
+    /// until it returns or the process exits, which releases its kernel
+    /// objects either way.
     pub async fn join(self) -> anyhow::Result<()> {
-        self.server.await??;
-        self.watcher.await?;
-        Ok(())
+        self.agent.readiness().set_draining();
+        let served = bounded(self.server, DRAIN, "scrapes in flight").await;
+        bounded(self.watcher, STOP_RECONCILERS, "the reconciler").await;
+        let slots = self.agent.clear();
+        tracing::info!(exporters = slots.len(), "unloading exporters");
+        let started = std::time::Instant::now();
+        if tokio::task::spawn_blocking(move || unload(slots))
+            .await
+            .is_err()
+        {
+            tracing::error!("unloading exporters failed");
+        }
+        tracing::info!(took = ?started.elapsed(), "exporters unloaded");
+        match served {
+            Some(result) => result.map_err(Into::into),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Drops the exporters' slots on several threads: detaching a tracing
+/// program waits for an RCU grace period (tens of milliseconds), which one
+/// by one adds up to seconds for 50 exporters.
+fn unload(slots: Vec<Arc<crate::agent::Slot>>) {
+    const THREADS: usize = 8;
+    let per_thread = slots.len().div_ceil(THREADS).max(1);
+    let mut slots = slots;
+    std::thread::scope(|scope| {
+        while !slots.is_empty() {
+            let batch: Vec<_> = slots.drain(..per_thread.min(slots.len())).collect();
+            scope.spawn(move || drop(batch));
+        }
+    });
+}
+
+/// Waits up to `limit` for `task`; past it the task is aborted and `None`
+/// returned. A task that failed is logged and `None` returned too.
+async fn bounded<T>(mut task: JoinHandle<T>, limit: Duration, what: &str) -> Option<T> {
+    match tokio::time::timeout(limit, &mut task).await {
+        Ok(Ok(value)) => Some(value),
+        Ok(Err(error)) => {
+            tracing::error!(%error, "{what}: task failed during shutdown");
+            None
+        }
+        Err(_) => {
+            tracing::warn!(limit = ?limit, "{what}: not finished in time; abandoned");
+            task.abort();
+            None
+        }
     }
 }
 

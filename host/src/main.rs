@@ -85,7 +85,7 @@ fn tune_malloc() {
 
 fn run(config: &RunConfig) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new()?;
-    runtime.block_on(async {
+    let result = runtime.block_on(async {
         let shutdown = CancellationToken::new();
         let app = app::start(config, shutdown.clone()).await?;
         tokio::select! {
@@ -94,8 +94,15 @@ fn run(config: &RunConfig) -> anyhow::Result<()> {
         }
         shutdown.cancel();
         app.join().await
-    })
+    });
+    // A decoder call stuck until its deadline (up to a minute) runs on a
+    // blocking thread that must not hold the exit up; exiting ends it.
+    runtime.shutdown_timeout(SHUTDOWN_SLACK);
+    result
 }
+
+/// What is left of [`app::SHUTDOWN_BOUND`] for the runtime's own threads.
+const SHUTDOWN_SLACK: std::time::Duration = std::time::Duration::from_millis(500);
 
 async fn wait_for_signal() {
     use tokio::signal::unix::{SignalKind, signal};

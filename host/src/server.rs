@@ -1,4 +1,4 @@
-//! The HTTP surface: `/metrics`, `/healthz` and `/status`.
+//! The HTTP surface: `/metrics`, `/healthz`, `/readyz` and `/status`.
 
 use std::io::Write as _;
 use std::sync::Arc;
@@ -15,7 +15,7 @@ use axum::routing::get;
 use flate2::Compression;
 use flate2::write::GzEncoder;
 
-use crate::agent::Agent;
+use crate::agent::{Agent, ReadyState};
 use crate::exposition::{BodyPool, Encoder, Format};
 
 /// The agent's routes; served by [`crate::app`], driven with `oneshot` in tests.
@@ -23,6 +23,7 @@ pub fn router(agent: Arc<Agent>) -> Router {
     Router::new()
         .route("/metrics", get(metrics))
         .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
         .route("/status", get(status))
         .with_state(agent)
 }
@@ -53,8 +54,19 @@ async fn dump(State(agent): State<Arc<Agent>>, Path(exporter): Path<String>) -> 
     }
 }
 
+/// Liveness: the process answers.
 async fn healthz() -> &'static str {
     "ok\n"
+}
+
+/// Readiness: 200 once the agent runs what it should, 503 before that and
+/// from the moment it starts shutting down.
+async fn readyz(State(agent): State<Arc<Agent>>) -> (StatusCode, &'static str) {
+    match agent.readiness().state() {
+        ReadyState::Ready => (StatusCode::OK, "ready\n"),
+        ReadyState::Starting => (StatusCode::SERVICE_UNAVAILABLE, "starting\n"),
+        ReadyState::Draining => (StatusCode::SERVICE_UNAVAILABLE, "shutting down\n"),
+    }
 }
 
 async fn status(State(agent): State<Arc<Agent>>) -> Response {
@@ -185,6 +197,30 @@ mod tests {
         ] {
             assert_eq!(scrape_budget(junk), DEFAULT_BUDGET, "{junk:?}");
         }
+    }
+
+    #[tokio::test]
+    async fn readyz_follows_the_agents_readiness() {
+        use axum::body::Body;
+        use axum::http::Request;
+        use tower::ServiceExt as _;
+
+        let agent = Arc::new(Agent::new("node"));
+        let probe = async |agent: &Arc<Agent>| {
+            let request = Request::get("/readyz")
+                .body(Body::empty())
+                .expect("request");
+            let response = router(agent.clone())
+                .oneshot(request)
+                .await
+                .expect("infallible");
+            response.status()
+        };
+        assert_eq!(probe(&agent).await, StatusCode::SERVICE_UNAVAILABLE);
+        agent.readiness().set_ready();
+        assert_eq!(probe(&agent).await, StatusCode::OK);
+        agent.readiness().set_draining();
+        assert_eq!(probe(&agent).await, StatusCode::SERVICE_UNAVAILABLE);
     }
 
     #[test]

@@ -16,4 +16,5 @@ mod e2e {
     mod prometheus;
     mod reconcile;
     mod sandbox;
+    mod shutdown;
 }

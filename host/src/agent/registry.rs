@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use tokio::sync::watch;
 
 use super::exporter::Exporter;
+use super::readiness::Readiness;
 use super::self_metrics::{ExporterReport, SelfMetrics};
 use crate::decoder::validate::exposed_names;
 use crate::maps::MapError;
@@ -107,6 +108,7 @@ pub struct Agent {
     /// Manifest documents that could not be parsed into an exporter.
     manifest_errors: RwLock<Vec<String>>,
     pub(super) self_metrics: Mutex<SelfMetrics>,
+    readiness: Readiness,
 }
 
 impl Agent {
@@ -117,7 +119,13 @@ impl Agent {
             slots: RwLock::default(),
             manifest_errors: RwLock::default(),
             self_metrics: Mutex::default(),
+            readiness: Readiness::default(),
         }
+    }
+
+    /// Whether the agent is ready to be scraped (`/readyz`).
+    pub fn readiness(&self) -> &Readiness {
+        &self.readiness
     }
 
     /// The node name every series is labelled with.
@@ -158,6 +166,14 @@ impl Agent {
     /// Removes an exporter; returns its slot (dropping it unloads it).
     pub fn remove(&self, name: &str) -> Option<Arc<Slot>> {
         write(&self.slots).remove(name)
+    }
+
+    /// Removes every exporter and returns their slots (dropping them
+    /// unloads them), for shutdown.
+    pub fn clear(&self) -> Vec<Arc<Slot>> {
+        std::mem::take(&mut *write(&self.slots))
+            .into_values()
+            .collect()
     }
 
     /// One exporter's slot.

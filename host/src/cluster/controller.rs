@@ -79,6 +79,7 @@ pub async fn run(
     tracing::info!(node = %config.node_name, "watching BpfExporters and ConfigMaps");
 
     let mut node = NodeLabels::new(client.clone(), &config.node_name);
+    let readiness_of = agent.clone();
     let mut reconciler = Reconciler::new(agent, setup);
     let mut writer = StatusWriter::new(client.clone(), &config.node_name);
     let mut resync = tokio::time::interval(config.resync);
@@ -97,6 +98,8 @@ pub async fn run(
                 return;
             };
             reconciler = r;
+            // Both watches have listed and this node runs what they ask.
+            readiness_of.readiness().set_ready();
             !report(&mut writer, &reconciler, &state, &exporters.state()).await
         } else {
             true

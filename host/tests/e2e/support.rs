@@ -42,6 +42,14 @@ pub fn run_ok(command: &mut Command) -> String {
     String::from_utf8(out.stdout).expect("utf-8 output")
 }
 
+/// A loopback address with a port free at the time of the call, for an
+/// agent started as a separate process.
+pub fn free_port() -> SocketAddr {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+}
+
 /// A directory of manifests for one test.
 pub struct ManifestDir {
     pub dir: tempfile::TempDir,
@@ -212,7 +220,8 @@ pub fn raw(addr: SocketAddr, request: &[u8]) -> Scrape {
     try_raw(addr, request).expect("http exchange")
 }
 
-fn try_raw(addr: SocketAddr, request: &[u8]) -> std::io::Result<Scrape> {
+/// Like [`raw`], with the connection's errors returned.
+pub fn try_raw(addr: SocketAddr, request: &[u8]) -> std::io::Result<Scrape> {
     let mut stream = TcpStream::connect(addr)?;
     stream.set_read_timeout(Some(Duration::from_secs(30)))?;
     stream.write_all(request)?;
