@@ -45,6 +45,11 @@ pub struct RunArgs {
     /// File mode ignores it.
     #[arg(long, default_value = crate::cluster::DEFAULT_CONFIG_MAP_SELECTOR, value_name = "SELECTOR")]
     pub configmap_selector: String,
+    /// Kubernetes mode: run only the `BpfExporter`s of these namespaces
+    /// (comma-separated; default: every namespace). Exporters elsewhere get
+    /// a status entry saying why; `ConfigMap`s are watched only here.
+    #[arg(long, value_delimiter = ',', requires = "kube", value_name = "NS,...")]
+    pub namespaces: Vec<String>,
     /// Address to serve /metrics, /healthz and /status on.
     #[arg(long, default_value = "0.0.0.0:9387", value_name = "ADDR")]
     pub listen: SocketAddr,

@@ -23,6 +23,7 @@ fn main() -> ExitCode {
                 manifests: args.manifests,
                 kube: args.kube.then(|| KubeConfig {
                     config_map_selector: Some(args.configmap_selector),
+                    scope: bpfhost::cluster::Scope::only(args.namespaces),
                     ..KubeConfig::new(node_name.clone())
                 }),
                 listen: args.listen,

@@ -61,22 +61,43 @@ pub async fn run(
     {
         config_map_watch = config_map_watch.labels(selector);
     }
-    let config_maps = reflect::<ConfigMap>(
-        "ConfigMap",
-        Api::all(client.clone()),
-        config_map_watch,
-        &changed,
-        &shutdown,
-    );
+    // ConfigMaps are read only where exporters may run: with --namespaces,
+    // one watch per namespace (so RBAC may grant them there only).
+    let config_map_apis: Vec<Api<ConfigMap>> = match config.scope.namespaces() {
+        None => vec![Api::all(client.clone())],
+        Some(namespaces) => namespaces
+            .iter()
+            .map(|ns| Api::namespaced(client.clone(), ns))
+            .collect(),
+    };
+    let config_maps: Vec<_> = config_map_apis
+        .into_iter()
+        .map(|api| {
+            reflect::<ConfigMap>(
+                "ConfigMap",
+                api,
+                config_map_watch.clone(),
+                &changed,
+                &shutdown,
+            )
+        })
+        .collect();
     let synced = async {
-        let (a, b) = tokio::join!(exporters.wait_until_ready(), config_maps.wait_until_ready());
-        a.is_ok() && b.is_ok()
+        let (a, b) = tokio::join!(
+            exporters.wait_until_ready(),
+            futures::future::join_all(config_maps.iter().map(reflector::Store::wait_until_ready))
+        );
+        a.is_ok() && b.iter().all(Result::is_ok)
     };
     tokio::select! {
         () = shutdown.cancelled() => return,
         ok = synced => if !ok { return },
     }
-    tracing::info!(node = %config.node_name, "watching BpfExporters and ConfigMaps");
+    tracing::info!(
+        node = %config.node_name,
+        namespaces = %config.scope,
+        "watching BpfExporters and ConfigMaps"
+    );
 
     let mut node = NodeLabels::new(client.clone(), &config.node_name);
     let readiness_of = agent.clone();
@@ -87,12 +108,17 @@ pub async fn run(
     let mut retry = RETRY_MIN;
     loop {
         let failed = if node.labels.is_some() {
+            let sources: Vec<_> = config_maps
+                .iter()
+                .flat_map(reflector::Store::state)
+                .collect();
             let state = desired(
                 &exporters.state(),
-                &config_maps.state(),
+                &sources,
                 &config.node_name,
                 node.labels.as_ref().unwrap_or(&BTreeMap::new()),
                 &config.base_dir,
+                &config.scope,
             );
             let Some((r, state)) = apply(reconciler, state).await else {
                 return;

@@ -163,9 +163,15 @@ impl Harness {
     }
 
     fn start(&mut self) {
+        self.start_in(crate::cluster::Scope::all());
+    }
+
+    /// Starts the controller acting on the namespaces of `scope` only.
+    fn start_in(&mut self, scope: crate::cluster::Scope) {
         let config = KubeConfig {
             resync: Duration::from_millis(100),
             sweep: Duration::from_millis(200),
+            scope,
             ..KubeConfig::new(NODE)
         };
         self.task = Some(tokio::spawn(run(
@@ -651,5 +657,46 @@ async fn the_same_name_in_two_namespaces_is_refused_in_status() {
     .await;
     assert!(h.running("x"));
     assert_eq!(h.loads().len(), 1);
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn exporters_outside_the_agents_namespaces_are_refused_in_status() {
+    let mut h = Harness::new();
+    h.api
+        .put(Kind::Exporter, exporter("x", &json!({}), &json!({})));
+    let mut other = exporter("y", &json!({}), &json!({}));
+    other["metadata"]["namespace"] = json!("zz");
+    h.api.put(Kind::Exporter, other);
+    h.start_in(crate::cluster::Scope::only(["obs"]));
+    h.wait("y's refusal", |api| {
+        api.get(Kind::Exporter, "zz", "y")
+            .and_then(|y| y["status"]["nodes"].as_array().cloned())
+            .is_some_and(|nodes| {
+                nodes.iter().any(|n| {
+                    n["message"]
+                        .as_str()
+                        .is_some_and(|m| m.contains("--namespaces"))
+                })
+            })
+    })
+    .await;
+    assert!(h.running("x"));
+    assert!(h.agent.slot("y").is_none());
+    // ConfigMaps are read in the allowed namespace only.
+    let config_map_paths: Vec<String> = h
+        .api
+        .requests()
+        .into_iter()
+        .filter(|r| r.path.ends_with("/configmaps"))
+        .map(|r| r.path)
+        .collect();
+    assert!(!config_map_paths.is_empty());
+    assert!(
+        config_map_paths
+            .iter()
+            .all(|p| p == "/api/v1/namespaces/obs/configmaps"),
+        "{config_map_paths:?}"
+    );
     h.stop().await;
 }

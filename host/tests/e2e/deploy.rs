@@ -130,6 +130,34 @@ fn load() -> Deploy {
     deploy
 }
 
+/// The ClusterRole named `name`.
+fn role<'a>(deploy: &'a Deploy, name: &str) -> &'a ClusterRole {
+    deploy
+        .roles
+        .iter()
+        .find(|r| r.metadata.name.as_deref() == Some(name))
+        .unwrap_or_else(|| panic!("no ClusterRole {name}"))
+}
+
+/// A role's rules as (API group, resource) → verbs.
+fn rules_of(role: &ClusterRole) -> BTreeMap<(String, String), Vec<String>> {
+    role.rules
+        .iter()
+        .flatten()
+        .flat_map(|rule| {
+            let groups = rule.api_groups.clone().unwrap_or_default();
+            let resources = rule.resources.clone().unwrap_or_default();
+            groups.into_iter().flat_map(move |group| {
+                let verbs = rule.verbs.clone();
+                resources
+                    .clone()
+                    .into_iter()
+                    .map(move |resource| ((group.clone(), resource), verbs.clone()))
+            })
+        })
+        .collect()
+}
+
 fn one<'a, T>(items: &'a [T], what: &str) -> &'a T {
     let [item] = items else {
         panic!("expected one {what}, found {}", items.len());
@@ -143,12 +171,8 @@ fn deploy_manifests_are_typed_and_consistent() {
     let namespace = one(&deploy.namespaces, "Namespace").metadata.name.clone();
     let account = one(&deploy.accounts, "ServiceAccount");
     assert_eq!(account.metadata.namespace, namespace);
-    let role = one(&deploy.roles, "ClusterRole");
     let binding = one(&deploy.bindings, "ClusterRoleBinding");
-    assert_eq!(
-        binding.role_ref.name,
-        role.metadata.name.clone().unwrap_or_default()
-    );
+    assert_eq!(binding.role_ref.name, "bpfhost-agent");
     let subject = one(binding.subjects.as_deref().unwrap_or_default(), "subject");
     assert_eq!(
         (Some(&subject.name), &subject.namespace),
@@ -194,23 +218,7 @@ fn deploy_manifests_are_typed_and_consistent() {
 #[test]
 fn cluster_role_grants_only_what_the_agent_needs() {
     let deploy = load();
-    let role = one(&deploy.roles, "ClusterRole");
-    let rules: BTreeMap<(String, String), Vec<String>> = role
-        .rules
-        .iter()
-        .flatten()
-        .flat_map(|rule| {
-            let groups = rule.api_groups.clone().unwrap_or_default();
-            let resources = rule.resources.clone().unwrap_or_default();
-            groups.into_iter().flat_map(move |group| {
-                let verbs = rule.verbs.clone();
-                resources
-                    .clone()
-                    .into_iter()
-                    .map(move |resource| ((group.clone(), resource), verbs.clone()))
-            })
-        })
-        .collect();
+    let rules = rules_of(role(&deploy, "bpfhost-agent"));
     let expected: BTreeMap<(String, String), Vec<String>> = [
         ("bpfhost.dev", "bpfexporters", &["get", "list", "watch"][..]),
         ("bpfhost.dev", "bpfexporters/status", &["patch"]),
@@ -227,6 +235,35 @@ fn cluster_role_grants_only_what_the_agent_needs() {
     })
     .collect();
     assert_eq!(rules, expected);
+}
+
+#[test]
+fn the_exporter_editor_role_is_not_aggregated_and_bound_to_nobody() {
+    let deploy = load();
+    let editor = role(&deploy, "bpfhost-exporter-editor");
+    let labels = editor.metadata.labels.clone().unwrap_or_default();
+    assert!(
+        !labels
+            .keys()
+            .any(|k| k.starts_with("rbac.authorization.k8s.io/aggregate-to")),
+        "{labels:?}"
+    );
+    assert!(editor.aggregation_rule.is_none());
+    let rules = rules_of(editor);
+    assert!(rules.contains_key(&("bpfhost.dev".to_owned(), "bpfexporters".to_owned())));
+    assert!(
+        !rules
+            .keys()
+            .any(|(_, resource)| resource.contains("status")),
+        "people do not write the agents' status: {rules:?}"
+    );
+    assert!(
+        deploy
+            .bindings
+            .iter()
+            .all(|b| b.role_ref.name != "bpfhost-exporter-editor"),
+        "the install binds the editor role to nobody"
+    );
 }
 
 #[test]
