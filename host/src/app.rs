@@ -18,6 +18,7 @@ use crate::agent::{Agent, FileReconciler};
 use crate::cluster::KubeConfig;
 use crate::decoder::wasm::Runtime;
 use crate::lookup::{CacheBounds, Lookups, Roots};
+use crate::web::{TlsListener, Web};
 
 /// Validated configuration of `bpfhost run`.
 #[derive(Debug, Clone)]
@@ -37,6 +38,9 @@ pub struct RunConfig {
     pub enable_dump: bool,
     /// The kubelet's log directory (`/var/log`), read by the `pod` lookup.
     pub kubelet_log_dir: PathBuf,
+    /// TLS, basic auth and headers (`--web.config.file`); `None` serves
+    /// plain HTTP.
+    pub web_config: Option<PathBuf>,
 }
 
 /// Default of [`RunConfig::rescan`].
@@ -67,6 +71,8 @@ pub enum StartError {
     Setup(#[source] tokio::task::JoinError),
     #[error("cannot configure the Kubernetes client (in-cluster service account or kubeconfig)")]
     Kube(#[source] kube::Error),
+    #[error("--web.config.file")]
+    Web(#[source] crate::web::WebConfigError),
 }
 
 /// A started agent.
@@ -82,6 +88,10 @@ pub struct App {
 
 /// Loads every manifest, sets up the exporters, binds and starts serving.
 pub async fn start(config: &RunConfig, shutdown: CancellationToken) -> Result<App, StartError> {
+    let web = Arc::new(match &config.web_config {
+        Some(path) => Web::load(path).map_err(StartError::Web)?,
+        None => Web::plain(),
+    });
     let mut runtime = Runtime::new().map_err(StartError::Engine)?;
     if let Some(dir) = &config.cache_dir
         && let Err(e) = runtime.enable_cache(dir)
@@ -125,16 +135,36 @@ pub async fn start(config: &RunConfig, shutdown: CancellationToken) -> Result<Ap
         addr: config.listen,
         source,
     })?;
-    tracing::info!(%addr, exporters = agent.slots().len(), "serving /metrics");
+    tracing::info!(
+        %addr,
+        tls = web.uses_tls(),
+        exporters = agent.slots().len(),
+        "serving /metrics"
+    );
     let mut router = crate::server::router(agent.clone());
     if config.enable_dump {
         router = router.merge(crate::server::dump_routes(agent.clone()));
     }
-    let server = tokio::spawn(async move {
-        axum::serve(listener, router)
-            .with_graceful_shutdown(shutdown.cancelled_owned())
-            .await
-    });
+    let router = crate::web::layer(router, web.clone());
+    let server = if web.uses_tls() {
+        let listener = TlsListener::spawn(listener, web, shutdown.clone()).map_err(|source| {
+            StartError::Bind {
+                addr: config.listen,
+                source,
+            }
+        })?;
+        tokio::spawn(async move {
+            axum::serve(listener, router)
+                .with_graceful_shutdown(shutdown.cancelled_owned())
+                .await
+        })
+    } else {
+        tokio::spawn(async move {
+            axum::serve(listener, router)
+                .with_graceful_shutdown(shutdown.cancelled_owned())
+                .await
+        })
+    };
     Ok(App {
         addr,
         agent,

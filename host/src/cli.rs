@@ -67,6 +67,11 @@ pub struct RunArgs {
     /// the `pod` lookup finds pod names, namespaces and container names.
     #[arg(long, default_value = "/var/log", value_name = "DIR")]
     pub kubelet_log_dir: PathBuf,
+    /// TLS, basic auth and response headers, in the Prometheus
+    /// exporter-toolkit's web config format (the file node_exporter's
+    /// `--web.config.file` reads); re-read when it or its files change.
+    #[arg(long = "web.config.file", value_name = "FILE")]
+    pub web_config_file: Option<PathBuf>,
     /// Serve `/debug/dump/EXPORTER`: an exporter's raw maps as a dump for
     /// `bpfhost plugin test`. Map contents can be sensitive.
     #[arg(long)]

@@ -23,6 +23,7 @@ pub mod sys;
 pub mod template;
 pub mod testing;
 pub mod version;
+pub mod web;
 
 /// An error and its sources, joined with `: `, on one line, for logs and
 /// status. Each error in the chain either shows its cause in its message or

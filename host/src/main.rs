@@ -32,6 +32,7 @@ fn main() -> ExitCode {
                 cache_dir: (!args.no_cache).then_some(args.cache_dir),
                 enable_dump: args.enable_dump,
                 kubelet_log_dir: args.kubelet_log_dir,
+                web_config: args.web_config_file,
             })
         }
         Command::Validate(args) => app::validate(&args.manifests),

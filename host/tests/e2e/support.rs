@@ -115,6 +115,7 @@ impl Agent {
             cache_dir: None,
             enable_dump: true,
             kubelet_log_dir: "/var/log".into(),
+            web_config: None,
         };
         configure(&mut config);
         let app = app::start(&config, shutdown.clone())
