@@ -95,6 +95,8 @@ pub fn load_exporter(
         elf: &elf,
         globals: &spec.globals,
         programs: &spec.programs,
+        maps: &spec.maps,
+        attach_policy: spec.attach_policy,
     })?;
     let sources = map_sources(&object, &decoder.spec().maps)?;
     let attached = object.programs().len();
