@@ -13,6 +13,7 @@ mod e2e {
     mod http;
     mod lookup_examples;
     mod lookups;
+    mod programs;
     mod prometheus;
     mod reconcile;
     mod sandbox;

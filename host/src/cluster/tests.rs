@@ -39,6 +39,8 @@ struct FakeSetup {
 
 struct Guard(Arc<AtomicUsize>);
 
+impl crate::agent::Kernel for Guard {}
+
 impl Drop for Guard {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::SeqCst);

@@ -42,6 +42,7 @@ mod plan;
 mod rewrite;
 mod section;
 mod socket;
+mod stats;
 mod tracefs;
 
 #[cfg(test)]
@@ -57,6 +58,7 @@ use aya::{Btf, Ebpf, EbpfError, EbpfLoader};
 pub use attach::{AttachedProgram, NotAttached, NotAttachedReason, UNATTACHED};
 pub use error::{AttachSource, ElfError, LoadError, VERIFIER_LOG_TAIL_LINES};
 pub use section::{DEFAULT_PERF_FREQUENCY, ProgramKind};
+pub use stats::{BPF_STATS_ENABLED, ProgramStats, RunStats};
 pub use tracefs::TRACEFS;
 
 use crate::manifest::spec::{AttachPolicy, GlobalValue, MapOverride, ProgramAttach};

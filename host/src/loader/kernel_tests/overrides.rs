@@ -124,6 +124,12 @@ fn autoload_false_leaves_a_program_unloaded_while_the_others_run() {
         !loaded_program_names().iter().any(|n| n == "fx_be_missing"),
         "a program with autoload: false is not loaded"
     );
+    let loaded: Vec<String> = object
+        .program_stats()
+        .into_iter()
+        .map(|s| s.program)
+        .collect();
+    assert_eq!(loaded, ["fx_be_writes"]);
 
     assert_counts_writes(&object, "bpfh-autoload", 4);
     drop_and_assert_unloaded(object);
