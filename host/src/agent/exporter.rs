@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::programs::{Kernel, ProgramState, ProgramStatus};
+use super::programs::{KernelObject, ProgramState, ProgramStatus};
 use crate::decoder::{Collection, DecodeError, Decoder};
 use crate::loader::ProgramStats;
 use crate::maps::{MapError, MapSnapshot, MapSource};
@@ -13,7 +13,7 @@ pub struct Exporter {
     name: String,
     /// Everything that must live as long as the exporter (the loaded object,
     /// its links and sockets); dropped last, which detaches and unloads.
-    kernel: Option<Box<dyn Kernel>>,
+    kernel: Option<Box<dyn KernelObject>>,
     sources: Vec<Box<dyn MapSource>>,
     snapshots: Vec<MapSnapshot>,
     decoder: Box<dyn Decoder>,
@@ -51,7 +51,7 @@ impl Exporter {
     /// for, in any order.
     pub fn new(
         name: impl Into<String>,
-        kernel: Option<Box<dyn Kernel>>,
+        kernel: Option<Box<dyn KernelObject>>,
         sources: Vec<Box<dyn MapSource>>,
         decoder: Box<dyn Decoder>,
         programs_attached: usize,

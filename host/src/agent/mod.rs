@@ -19,7 +19,7 @@ mod tests;
 
 pub use collect::Scrape;
 pub use exporter::{CollectError, Exporter};
-pub use programs::{Kernel, ProgramState, ProgramStatus, program_statuses};
+pub use programs::{KernelObject, ProgramState, ProgramStatus, program_statuses};
 pub use reconcile::{Failure, FileReconciler, Outcome, Reconciler, Stage};
 pub use registry::{Agent, Slot, SlotStatus};
 pub use self_metrics::SelfMetrics;

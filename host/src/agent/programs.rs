@@ -1,6 +1,6 @@
 //! An exporter's programs as status and self-metrics show them: which are
 //! attached, which are not and why (fixed at load), and what the kernel
-//! counts for each (read at every collection through [`Kernel`]).
+//! counts for each (read at every collection through [`KernelObject`]).
 
 use serde::Serialize;
 
@@ -9,14 +9,14 @@ use crate::loader::{LoadedObject, NotAttachedReason, ProgramStats};
 /// The kernel side of an exporter, kept alive as long as the exporter:
 /// dropping it detaches and unloads everything. The seam in front of
 /// `bpf_prog_info`, so tests can run exporters without a kernel.
-pub trait Kernel: Send {
+pub trait KernelObject: Send {
     /// The kernel's view of every loaded program; none by default.
     fn program_stats(&self) -> Vec<ProgramStats> {
         Vec::new()
     }
 }
 
-impl Kernel for LoadedObject {
+impl KernelObject for LoadedObject {
     fn program_stats(&self) -> Vec<ProgramStats> {
         LoadedObject::program_stats(self)
     }

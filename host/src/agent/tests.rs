@@ -3,7 +3,7 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 
-use super::{Agent, Exporter, Kernel, ProgramState, ProgramStatus};
+use super::{Agent, Exporter, KernelObject, ProgramState, ProgramStatus};
 use crate::decoder::{
     Collection, Declaration, DecodeError, Decoder, PluginErrorKind, Row, assemble,
 };
@@ -182,16 +182,16 @@ fn a_failing_exporter_costs_only_its_own_series() {
 }
 
 /// A kernel side whose programs report fixed `bpf_prog_info` figures.
-struct FakeKernel(Vec<ProgramStats>);
+struct FakeKernelObject(Vec<ProgramStats>);
 
-impl Kernel for FakeKernel {
+impl KernelObject for FakeKernelObject {
     fn program_stats(&self) -> Vec<ProgramStats> {
         self.0.clone()
     }
 }
 
 /// An exporter `name` on `kernel` whose object holds `programs`.
-fn with_kernel(name: &str, kernel: FakeKernel, programs: Vec<ProgramStatus>) -> Exporter {
+fn with_kernel(name: &str, kernel: FakeKernelObject, programs: Vec<ProgramStatus>) -> Exporter {
     let map = FakeMap {
         name: "m",
         entries: 1,
@@ -231,7 +231,7 @@ fn stats(name: &str, id: u32, run: Option<RunStats>) -> ProgramStats {
 #[test]
 fn each_program_is_reported_attached_or_not_with_its_kernel_figures() {
     let agent = Agent::new("n1");
-    let kernel = FakeKernel(vec![
+    let kernel = FakeKernelObject(vec![
         stats(
             "on",
             41,
@@ -298,7 +298,7 @@ fn each_program_is_reported_attached_or_not_with_its_kernel_figures() {
 #[test]
 fn run_figures_are_left_out_while_kernel_stats_are_off() {
     let agent = Agent::new("n1");
-    let kernel = FakeKernel(vec![stats("on", 1, None)]);
+    let kernel = FakeKernelObject(vec![stats("on", 1, None)]);
     let programs = vec![program("on", ProgramState::Attached, None)];
     agent.insert(with_kernel("q", kernel, programs));
     let scrape = agent.collect();

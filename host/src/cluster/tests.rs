@@ -39,7 +39,7 @@ struct FakeSetup {
 
 struct Guard(Arc<AtomicUsize>);
 
-impl crate::agent::Kernel for Guard {}
+impl crate::agent::KernelObject for Guard {}
 
 impl Drop for Guard {
     fn drop(&mut self) {
