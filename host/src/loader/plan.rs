@@ -43,7 +43,7 @@ pub(super) fn plan(info: &ElfInfo, entries: &[ProgramAttach]) -> Result<Vec<Plan
         })?;
         let entry = entries.iter().find(|e| e.name == program.name);
         let point = match entry {
-            Some(entry) if !entry.autoload => None,
+            Some(entry) if !entry.loads() => None,
             _ => Some(attach_point(
                 &program.name,
                 &program.section,

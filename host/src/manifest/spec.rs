@@ -215,9 +215,10 @@ pub struct ProgramAttach {
     pub attach: Option<AttachPoint>,
     /// `false`: the program is neither loaded nor attached (libbpf's
     /// `bpf_program__set_autoload`), e.g. to pick one of an fentry and a
-    /// kprobe variant. Cannot be combined with `attach`.
-    #[serde(default = "autoload_default", skip_serializing_if = "is_true")]
-    pub autoload: bool,
+    /// kprobe variant; cannot be combined with `attach`. `true` (the
+    /// default) may be written out, e.g. by a template.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub autoload: Option<bool>,
 }
 
 impl ProgramAttach {
@@ -226,7 +227,7 @@ impl ProgramAttach {
         Self {
             name: name.into(),
             attach: Some(point),
-            autoload: true,
+            autoload: None,
         }
     }
 
@@ -235,18 +236,14 @@ impl ProgramAttach {
         Self {
             name: name.into(),
             attach: None,
-            autoload: false,
+            autoload: Some(false),
         }
     }
-}
 
-fn autoload_default() -> bool {
-    true
-}
-
-#[expect(clippy::trivially_copy_pass_by_ref, reason = "serde's signature")]
-fn is_true(value: &bool) -> bool {
-    *value
+    /// Whether the program is loaded (`autoload` is not `false`).
+    pub fn loads(&self) -> bool {
+        self.autoload != Some(false)
+    }
 }
 
 /// Settings of one map of the object.

@@ -134,12 +134,12 @@ fn check_program(program: &ProgramAttach, at: &Location, field: &str) -> Vec<Man
         });
     }
     match (&program.attach, program.autoload) {
-        (None, true) => errors.push(ManifestError::ProgramEntry {
+        (None, None) => errors.push(ManifestError::ProgramEntry {
             at: at.boxed(),
             field: field.to_owned(),
-            reason: "sets nothing: give `attach` or `autoload: false`",
+            reason: "sets nothing: give `attach` or `autoload`",
         }),
-        (Some(_), false) => errors.push(ManifestError::ProgramEntry {
+        (Some(_), Some(false)) => errors.push(ManifestError::ProgramEntry {
             at: at.boxed(),
             field: format!("{field}.attach"),
             reason: "a program with `autoload: false` is not attached anywhere",
