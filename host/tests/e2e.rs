@@ -14,6 +14,7 @@ mod e2e {
     mod image;
     mod lookup_examples;
     mod lookups;
+    mod programs;
     mod prometheus;
     mod reconcile;
     mod sandbox;

@@ -52,6 +52,8 @@ impl Slot {
         } = &mut *state
         {
             report.programs_attached = exporter.programs_attached();
+            report.programs = exporter.programs().to_vec();
+            report.program_stats = exporter.program_stats();
             match exporter.collect() {
                 Ok(collection) => {
                     report.up = true;

@@ -1,9 +1,10 @@
 //! One running exporter.
 
-use std::any::Any;
 use std::time::{Duration, Instant};
 
+use super::programs::{KernelObject, ProgramState, ProgramStatus};
 use crate::decoder::{Collection, DecodeError, Decoder};
+use crate::loader::ProgramStats;
 use crate::maps::{MapError, MapSnapshot, MapSource};
 
 /// A loaded exporter: kernel objects kept alive, map sources, a decoder and
@@ -12,11 +13,13 @@ pub struct Exporter {
     name: String,
     /// Everything that must live as long as the exporter (the loaded object,
     /// its links and sockets); dropped last, which detaches and unloads.
-    kernel: Option<Box<dyn Any + Send>>,
+    kernel: Option<Box<dyn KernelObject>>,
     sources: Vec<Box<dyn MapSource>>,
     snapshots: Vec<MapSnapshot>,
     decoder: Box<dyn Decoder>,
     programs_attached: usize,
+    /// Every program of the object and where it stands.
+    programs: Vec<ProgramStatus>,
     /// How long the decoder took in the last collection that reached it.
     last_decode: Option<Duration>,
 }
@@ -48,7 +51,7 @@ impl Exporter {
     /// for, in any order.
     pub fn new(
         name: impl Into<String>,
-        kernel: Option<Box<dyn Any + Send>>,
+        kernel: Option<Box<dyn KernelObject>>,
         sources: Vec<Box<dyn MapSource>>,
         decoder: Box<dyn Decoder>,
         programs_attached: usize,
@@ -67,8 +70,33 @@ impl Exporter {
             snapshots,
             decoder,
             programs_attached,
+            programs: Vec::new(),
             last_decode: None,
         }
+    }
+
+    /// Records every program of the object and where it stands; the
+    /// attached count follows from them.
+    #[must_use]
+    pub fn with_programs(mut self, programs: Vec<ProgramStatus>) -> Self {
+        self.programs_attached = programs
+            .iter()
+            .filter(|p| p.state == ProgramState::Attached)
+            .count();
+        self.programs = programs;
+        self
+    }
+
+    /// Every program of the object and where it stands.
+    pub fn programs(&self) -> &[ProgramStatus] {
+        &self.programs
+    }
+
+    /// The kernel's view of the loaded programs, read now.
+    pub fn program_stats(&self) -> Vec<ProgramStats> {
+        self.kernel
+            .as_ref()
+            .map_or_else(Vec::new, |k| k.program_stats())
     }
 
     /// The exporter's name (`metadata.name`).

@@ -9,6 +9,7 @@
 
 mod collect;
 mod exporter;
+mod programs;
 mod readiness;
 mod reconcile;
 mod registry;
@@ -19,6 +20,7 @@ mod tests;
 
 pub use collect::Scrape;
 pub use exporter::{CollectError, Exporter};
+pub use programs::{KernelObject, ProgramState, ProgramStatus, program_statuses};
 pub use readiness::{Readiness, ReadyState};
 pub use reconcile::{Failure, FileReconciler, Outcome, Reconciler, Stage};
 pub use registry::{Agent, Slot, SlotStatus};

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use tokio::sync::watch;
 
 use super::exporter::Exporter;
+use super::programs::ProgramStatus;
 use super::readiness::Readiness;
 use super::self_metrics::{ExporterReport, SelfMetrics};
 use crate::decoder::validate::exposed_names;
@@ -48,6 +49,10 @@ pub struct SlotStatus {
     /// Why the last reload failed while the previous version kept running.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reload_error: Option<String>,
+    /// Every program of a running exporter's object and where it stands:
+    /// `attached`, `unattached`, `failed` (with its error) or `disabled`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub programs: Vec<ProgramStatus>,
 }
 
 /// One exporter's collection: its series and how it went.
@@ -87,15 +92,19 @@ impl Slot {
 
     /// The exporter's current state.
     pub fn status(&self) -> SlotStatus {
-        let (state, error) = match &*lock(&self.state) {
-            SlotState::Running { last_error, .. } => ("running", last_error.clone()),
-            SlotState::Failed(e) => ("failed", Some(e.clone())),
+        let (state, error, programs) = match &*lock(&self.state) {
+            SlotState::Running {
+                exporter,
+                last_error,
+            } => ("running", last_error.clone(), exporter.programs().to_vec()),
+            SlotState::Failed(e) => ("failed", Some(e.clone()), Vec::new()),
         };
         SlotStatus {
             name: self.name.clone(),
             state,
             error,
             reload_error: lock(&self.reload_error).clone(),
+            programs,
         }
     }
 }

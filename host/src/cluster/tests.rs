@@ -18,7 +18,7 @@ use tokio_util::sync::CancellationToken;
 use super::fake::{FakeApi, Kind};
 use super::{KubeConfig, run};
 use crate::agent::setup::{Setup, SetupError};
-use crate::agent::{Agent, Exporter};
+use crate::agent::{Agent, Exporter, ProgramState, ProgramStatus};
 use crate::decoder::validate::OutputBounds;
 use crate::decoder::{Collection, Declaration, DecodeError, Decoder, assemble};
 use crate::loader::LoadError;
@@ -38,6 +38,8 @@ struct FakeSetup {
 }
 
 struct Guard(Arc<AtomicUsize>);
+
+impl crate::agent::KernelObject for Guard {}
 
 impl Drop for Guard {
     fn drop(&mut self) {
@@ -124,13 +126,33 @@ impl Setup for FakeSetup {
             .lock()
             .expect("loads")
             .push((name.clone(), version));
-        Ok(Exporter::new(
+        let exporter = Exporter::new(
             name,
             Some(Box::new(Guard(self.alive.clone()))),
             vec![],
             Box::new(GaugeDecoder(spec)),
             1,
-        ))
+        );
+        Ok(match config["fail"].as_str() {
+            // attachPolicy BestEffort with one program that did not attach.
+            Some("partial") => exporter.with_programs(vec![
+                program_status("count", ProgramState::Attached, None),
+                program_status("probe", ProgramState::Failed, Some(PROBE_ERROR)),
+            ]),
+            _ => exporter,
+        })
+    }
+}
+
+const PROBE_ERROR: &str = "program probe: attaching to nope failed";
+
+fn program_status(name: &str, state: ProgramState, error: Option<&str>) -> ProgramStatus {
+    ProgramStatus {
+        name: name.into(),
+        section: format!("kprobe/{name}"),
+        state,
+        target: None,
+        error: error.map(str::to_owned),
     }
 }
 
@@ -530,6 +552,42 @@ async fn failures_are_reported_by_stage_with_events_and_a_bad_edit_keeps_the_las
     );
     assert_eq!(v["observedGeneration"], 3);
     assert!(h.running("v"), "the last good version keeps serving");
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn a_partial_attach_serves_and_names_the_missing_programs_in_status() {
+    let mut h = Harness::new();
+    h.api.put(
+        Kind::Exporter,
+        exporter("p", &json!({"fail": "partial"}), &json!({})),
+    );
+    h.start();
+    h.wait("the partial attach reported", |api| {
+        entry_of(api, "p", NODE).is_some()
+    })
+    .await;
+    assert!(h.running("p"), "BestEffort serves what attached");
+    let p = h.entry("p").expect("p");
+    assert_eq!(condition(&p, "ObjectLoaded").0, "True");
+    assert_eq!(condition(&p, "DecoderReady").0, "True");
+    assert_eq!(
+        condition(&p, "ProgramsAttached"),
+        ("False".into(), "PartiallyAttached".into())
+    );
+    let attached = p["conditions"]
+        .as_array()
+        .and_then(|cs| cs.iter().find(|c| c["type"] == "ProgramsAttached"))
+        .expect("condition");
+    let message = attached["message"].as_str().expect("message");
+    assert!(
+        message.contains(&format!("probe ({PROBE_ERROR})")) && !message.contains("count"),
+        "{message}"
+    );
+    h.wait("a warning event", |api| {
+        events(api, "PartiallyAttached").len() == 1
+    })
+    .await;
     h.stop().await;
 }
 
