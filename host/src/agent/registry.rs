@@ -31,6 +31,8 @@ pub(super) enum SlotState {
     Running {
         exporter: Box<Exporter>,
         last_error: Option<String>,
+        /// Series the last collection served (none when it failed).
+        series: Option<usize>,
     },
     Failed(String),
 }
@@ -47,6 +49,12 @@ pub struct SlotStatus {
     /// Why the last reload failed while the previous version kept running.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reload_error: Option<String>,
+    /// Programs attached, while running.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub programs_attached: Option<usize>,
+    /// Series the last collection served; absent before the first.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub series: Option<usize>,
 }
 
 /// One exporter's collection: its series and how it went.
@@ -86,15 +94,26 @@ impl Slot {
 
     /// The exporter's current state.
     pub fn status(&self) -> SlotStatus {
-        let (state, error) = match &*lock(&self.state) {
-            SlotState::Running { last_error, .. } => ("running", last_error.clone()),
-            SlotState::Failed(e) => ("failed", Some(e.clone())),
+        let (state, error, programs_attached, series) = match &*lock(&self.state) {
+            SlotState::Running {
+                exporter,
+                last_error,
+                series,
+            } => (
+                "running",
+                last_error.clone(),
+                Some(exporter.programs_attached()),
+                *series,
+            ),
+            SlotState::Failed(e) => ("failed", Some(e.clone()), None, None),
         };
         SlotStatus {
             name: self.name.clone(),
             state,
             error,
             reload_error: lock(&self.reload_error).clone(),
+            programs_attached,
+            series,
         }
     }
 }
@@ -135,6 +154,7 @@ impl Agent {
             SlotState::Running {
                 exporter: Box::new(exporter),
                 last_error: None,
+                series: None,
             },
         );
         self.put(name, slot)
