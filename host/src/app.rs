@@ -114,10 +114,10 @@ pub async fn start(config: &RunConfig, shutdown: CancellationToken) -> Result<Ap
         source,
     })?;
     tracing::info!(%addr, exporters = agent.slots().len(), "serving /metrics");
-    let mut router = crate::server::router(agent.clone());
-    if config.enable_dump {
-        router = router.merge(crate::server::dump_routes(agent.clone()));
-    }
+    let options = crate::server::Options {
+        enable_dump: config.enable_dump,
+    };
+    let router = crate::server::router(agent.clone(), options);
     let server = tokio::spawn(async move {
         axum::serve(listener, router)
             .with_graceful_shutdown(shutdown.cancelled_owned())

@@ -11,6 +11,7 @@ mod e2e {
     mod failures;
     mod hostile;
     mod http;
+    mod landing;
     mod lookup_examples;
     mod lookups;
     mod prometheus;

@@ -1,4 +1,8 @@
-//! The HTTP surface: `/metrics`, `/healthz` and `/status`.
+//! The HTTP surface: `/metrics`, `/healthz`, `/status`, a landing page at
+//! `/` and, when enabled, `/debug/dump/{exporter}`.
+
+mod html;
+pub mod landing;
 
 use std::io::Write as _;
 use std::sync::Arc;
@@ -18,22 +22,32 @@ use flate2::write::GzEncoder;
 use crate::agent::Agent;
 use crate::exposition::{BodyPool, Encoder, Format};
 
-/// The agent's routes; served by [`crate::app`], driven with `oneshot` in tests.
-pub fn router(agent: Arc<Agent>) -> Router {
-    Router::new()
-        .route("/metrics", get(metrics))
-        .route("/healthz", get(healthz))
-        .route("/status", get(status))
-        .with_state(agent)
+/// Which optional routes are served.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    /// `GET /debug/dump/{exporter}`: the exporter's maps as a dump for
+    /// `bpfhost plugin test`. Raw map contents can reveal what the programs
+    /// observe, so the route exists only with `--enable-dump`.
+    pub enable_dump: bool,
 }
 
-/// `GET /debug/dump/{exporter}`: the exporter's maps as a dump for
-/// `bpfhost plugin test`. Raw map contents can reveal what the programs
-/// observe, so the route exists only with `--enable-dump`.
-pub fn dump_routes(agent: Arc<Agent>) -> Router {
-    Router::new()
-        .route("/debug/dump/{exporter}", get(dump))
-        .with_state(agent)
+/// The agent's routes; served by [`crate::app`], driven with `oneshot` in tests.
+pub fn router(agent: Arc<Agent>, options: Options) -> Router {
+    let enable_dump = options.enable_dump;
+    let mut router = Router::new()
+        .route(
+            "/",
+            get(move |State(agent): State<Arc<Agent>>| async move {
+                landing::page(&agent, enable_dump)
+            }),
+        )
+        .route("/metrics", get(metrics))
+        .route("/healthz", get(healthz))
+        .route("/status", get(status));
+    if enable_dump {
+        router = router.route("/debug/dump/{exporter}", get(dump));
+    }
+    router.with_state(agent)
 }
 
 async fn dump(State(agent): State<Arc<Agent>>, Path(exporter): Path<String>) -> Response {
