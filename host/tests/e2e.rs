@@ -12,6 +12,7 @@ mod e2e {
     mod hostile;
     mod http;
     mod landing;
+    mod logs;
     mod lookup_examples;
     mod lookups;
     mod prometheus;
