@@ -165,7 +165,7 @@ async fn watch_files(
             {
                 Ok(r) => r,
                 Err(e) => {
-                    tracing::error!(error = %e, "manifest rescan failed; no more rescans");
+                    tracing::error!(error = %crate::error_chain(&e), "manifest rescan failed; no more rescans");
                     break;
                 }
             };

@@ -61,7 +61,7 @@ async fn dump(State(agent): State<Arc<Agent>>, Path(exporter): Path<String>) -> 
             .into_response(),
         Ok(None) => (StatusCode::NOT_FOUND, "no such running exporter\n").into_response(),
         Err(e) => {
-            tracing::error!(error = %e, "dump task failed");
+            tracing::error!(error = %crate::error_chain(&e), "dump task failed");
             (StatusCode::INTERNAL_SERVER_ERROR, "dump failed\n").into_response()
         }
     }
@@ -133,11 +133,11 @@ async fn metrics(State(agent): State<Arc<Agent>>, headers: HeaderMap) -> Respons
             response
         }
         Ok(Err(e)) => {
-            tracing::error!(error = %e, "compressing the scrape failed");
+            tracing::error!(error = %crate::error_chain(&e), "compressing the scrape failed");
             (StatusCode::INTERNAL_SERVER_ERROR, "compression failed\n").into_response()
         }
         Err(e) => {
-            tracing::error!(error = %e, "rendering task failed");
+            tracing::error!(error = %crate::error_chain(&e), "rendering task failed");
             (StatusCode::INTERNAL_SERVER_ERROR, "rendering failed\n").into_response()
         }
     }
