@@ -141,10 +141,10 @@ pub async fn start(config: &RunConfig, shutdown: CancellationToken) -> Result<Ap
         exporters = agent.slots().len(),
         "serving /metrics"
     );
-    let mut router = crate::server::router(agent.clone());
-    if config.enable_dump {
-        router = router.merge(crate::server::dump_routes(agent.clone()));
-    }
+    let options = crate::server::Options {
+        enable_dump: config.enable_dump,
+    };
+    let router = crate::server::router(agent.clone(), options);
     let router = crate::web::layer(router, web.clone());
     let server = if web.uses_tls() {
         let listener = TlsListener::spawn(listener, web, shutdown.clone()).map_err(|source| {
@@ -208,7 +208,7 @@ async fn watch_files(
             {
                 Ok(r) => r,
                 Err(e) => {
-                    tracing::error!(error = %e, "manifest rescan failed; no more rescans");
+                    tracing::error!(error = %crate::error_chain(&e), "manifest rescan failed; no more rescans");
                     break;
                 }
             };

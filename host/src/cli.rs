@@ -5,12 +5,29 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::logging::{LogFilter, LogFormat};
+
 /// bpfhost: eBPF maps decoded by sandboxed wasm plugins, served to Prometheus.
 #[derive(Debug, Parser)]
 #[command(name = "bpfhost", version = crate::version::LONG, about)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// Log lines as `text` (for people) or `json` (one object per line,
+    /// for log pipelines); on standard error.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value_t,
+        value_name = "FORMAT"
+    )]
+    pub log_format: LogFormat,
+    /// What to log: a level (error, warn, info, debug, trace) or
+    /// `RUST_LOG`-style directives (`info,bpfhost::cluster=debug`).
+    /// `RUST_LOG` overrides it when set.
+    #[arg(long, global = true, default_value = "info", value_name = "FILTER")]
+    pub log_level: LogFilter,
 }
 
 /// What to do.

@@ -11,6 +11,7 @@ pub mod cluster;
 pub mod decoder;
 pub mod exposition;
 pub mod loader;
+pub mod logging;
 pub mod lookup;
 pub mod manifest;
 pub mod maps;

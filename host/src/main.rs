@@ -5,17 +5,11 @@ use bpfhost::cli::{Cli, Command, PluginCommand, hostname};
 use bpfhost::cluster::KubeConfig;
 use clap::Parser;
 use tokio_util::sync::CancellationToken;
-use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
     tune_malloc();
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    bpfhost::logging::init(cli.log_format, &cli.log_level);
     let result = match cli.command {
         Command::Run(args) => {
             let node_name = args.node_name.unwrap_or_else(hostname);
@@ -50,7 +44,7 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("bpfhost: {e:#}");
+            bpfhost::logging::fatal(e.as_ref());
             ExitCode::FAILURE
         }
     }

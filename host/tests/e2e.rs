@@ -12,6 +12,8 @@ mod e2e {
     mod hostile;
     mod http;
     mod image;
+    mod landing;
+    mod logs;
     mod lookup_examples;
     mod lookups;
     mod programs;

@@ -49,6 +49,7 @@ impl Slot {
         if let SlotState::Running {
             exporter,
             last_error,
+            series,
         } = &mut *state
         {
             report.programs_attached = exporter.programs_attached();
@@ -59,6 +60,7 @@ impl Slot {
                     report.up = true;
                     report.dropped = collection.dropped;
                     families = collection.families;
+                    *series = Some(families.iter().map(|f| f.series.len()).sum());
                     *last_error = None;
                 }
                 Err(e) => {
@@ -68,6 +70,7 @@ impl Slot {
                     let message = crate::error_chain(&e);
                     tracing::warn!(exporter = %self.name(), error = %message, "collection failed");
                     report.decode_error = true;
+                    *series = Some(0);
                     *last_error = Some(message);
                 }
             }

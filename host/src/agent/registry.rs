@@ -33,6 +33,8 @@ pub(super) enum SlotState {
     Running {
         exporter: Box<Exporter>,
         last_error: Option<String>,
+        /// Series the last collection served (none when it failed).
+        series: Option<usize>,
     },
     Failed(String),
 }
@@ -53,6 +55,12 @@ pub struct SlotStatus {
     /// `attached`, `unattached`, `failed` (with its error) or `disabled`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub programs: Vec<ProgramStatus>,
+    /// Programs attached, while running.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub programs_attached: Option<usize>,
+    /// Series the last collection served; absent before the first.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub series: Option<usize>,
 }
 
 /// One exporter's collection: its series and how it went.
@@ -92,12 +100,19 @@ impl Slot {
 
     /// The exporter's current state.
     pub fn status(&self) -> SlotStatus {
-        let (state, error, programs) = match &*lock(&self.state) {
+        let (state, error, programs, programs_attached, series) = match &*lock(&self.state) {
             SlotState::Running {
                 exporter,
                 last_error,
-            } => ("running", last_error.clone(), exporter.programs().to_vec()),
-            SlotState::Failed(e) => ("failed", Some(e.clone()), Vec::new()),
+                series,
+            } => (
+                "running",
+                last_error.clone(),
+                exporter.programs().to_vec(),
+                Some(exporter.programs_attached()),
+                *series,
+            ),
+            SlotState::Failed(e) => ("failed", Some(e.clone()), Vec::new(), None, None),
         };
         SlotStatus {
             name: self.name.clone(),
@@ -105,6 +120,8 @@ impl Slot {
             error,
             reload_error: lock(&self.reload_error).clone(),
             programs,
+            programs_attached,
+            series,
         }
     }
 }
@@ -152,6 +169,7 @@ impl Agent {
             SlotState::Running {
                 exporter: Box::new(exporter),
                 last_error: None,
+                series: None,
             },
         );
         self.put(name, slot)

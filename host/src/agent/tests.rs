@@ -309,6 +309,23 @@ fn run_figures_are_left_out_while_kernel_stats_are_off() {
 }
 
 #[test]
+fn status_counts_programs_and_the_series_last_served() {
+    let agent = Agent::new("n1");
+    agent.insert(exporter("good", false, false));
+    agent.insert(exporter("baddecode", false, true));
+    agent.insert_failed("neverloaded", "invalid ELF");
+    let status = |name: &str| agent.slot(name).expect("slot").status();
+    assert_eq!(status("good").series, None, "nothing collected yet");
+    assert_eq!(status("good").programs_attached, Some(2));
+
+    agent.collect();
+    assert_eq!(status("good").series, Some(3));
+    assert_eq!(status("baddecode").series, Some(0));
+    assert_eq!(status("neverloaded").series, None);
+    assert_eq!(status("neverloaded").programs_attached, None);
+}
+
+#[test]
 fn exporters_are_replaced_and_removed_while_serving() {
     let agent = Agent::new("n1");
     agent.insert(exporter("a", false, false));

@@ -202,7 +202,7 @@ async fn apply(mut reconciler: Reconciler, state: Desired) -> Option<(Reconciler
     match result {
         Ok(done) => Some(done),
         Err(error) => {
-            tracing::error!(%error, "reconcile pass failed; the Kubernetes controller stops");
+            tracing::error!(error = %crate::error_chain(&error), "reconcile pass failed; the Kubernetes controller stops");
             None
         }
     }
@@ -274,7 +274,7 @@ impl NodeLabels {
                 "this node does not exist in the API; set NODE_NAME (downward API spec.nodeName)"
             ),
             Err(error) => {
-                tracing::warn!(node = %self.name, %error, "cannot read the node's labels");
+                tracing::warn!(node = %self.name, error = %crate::error_chain(&error), "cannot read the node's labels");
             }
         }
     }

@@ -252,7 +252,7 @@ impl StatusWriter {
         if let Some(event) = event {
             // Events are best effort: the status already says it all.
             if let Err(error) = self.recorder.publish(&event, &target.reference).await {
-                tracing::warn!(exporter = %target.name, %error, "cannot publish an Event");
+                tracing::warn!(exporter = %target.name, error = %crate::error_chain(&error), "cannot publish an Event");
             }
         }
         self.applied.insert(key, entry);

@@ -1,4 +1,8 @@
-//! The HTTP surface: `/metrics`, `/healthz`, `/readyz` and `/status`.
+//! The HTTP surface: `/metrics`, `/healthz`, `/readyz`, `/status`, a
+//! landing page at `/` and, when enabled, `/debug/dump/{exporter}`.
+
+mod html;
+pub mod landing;
 
 use std::io::Write as _;
 use std::sync::Arc;
@@ -18,23 +22,33 @@ use flate2::write::GzEncoder;
 use crate::agent::{Agent, ReadyState};
 use crate::exposition::{BodyPool, Encoder, Format};
 
+/// Which optional routes are served.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    /// `GET /debug/dump/{exporter}`: the exporter's maps as a dump for
+    /// `bpfhost plugin test`. Raw map contents can reveal what the programs
+    /// observe, so the route exists only with `--enable-dump`.
+    pub enable_dump: bool,
+}
+
 /// The agent's routes; served by [`crate::app`], driven with `oneshot` in tests.
-pub fn router(agent: Arc<Agent>) -> Router {
-    Router::new()
+pub fn router(agent: Arc<Agent>, options: Options) -> Router {
+    let enable_dump = options.enable_dump;
+    let mut router = Router::new()
+        .route(
+            "/",
+            get(move |State(agent): State<Arc<Agent>>| async move {
+                landing::page(&agent, enable_dump)
+            }),
+        )
         .route("/metrics", get(metrics))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .route("/status", get(status))
-        .with_state(agent)
-}
-
-/// `GET /debug/dump/{exporter}`: the exporter's maps as a dump for
-/// `bpfhost plugin test`. Raw map contents can reveal what the programs
-/// observe, so the route exists only with `--enable-dump`.
-pub fn dump_routes(agent: Arc<Agent>) -> Router {
-    Router::new()
-        .route("/debug/dump/{exporter}", get(dump))
-        .with_state(agent)
+        .route("/status", get(status));
+    if enable_dump {
+        router = router.route("/debug/dump/{exporter}", get(dump));
+    }
+    router.with_state(agent)
 }
 
 async fn dump(State(agent): State<Arc<Agent>>, Path(exporter): Path<String>) -> Response {
@@ -48,7 +62,7 @@ async fn dump(State(agent): State<Arc<Agent>>, Path(exporter): Path<String>) -> 
             .into_response(),
         Ok(None) => (StatusCode::NOT_FOUND, "no such running exporter\n").into_response(),
         Err(e) => {
-            tracing::error!(error = %e, "dump task failed");
+            tracing::error!(error = %crate::error_chain(&e), "dump task failed");
             (StatusCode::INTERNAL_SERVER_ERROR, "dump failed\n").into_response()
         }
     }
@@ -131,11 +145,11 @@ async fn metrics(State(agent): State<Arc<Agent>>, headers: HeaderMap) -> Respons
             response
         }
         Ok(Err(e)) => {
-            tracing::error!(error = %e, "compressing the scrape failed");
+            tracing::error!(error = %crate::error_chain(&e), "compressing the scrape failed");
             (StatusCode::INTERNAL_SERVER_ERROR, "compression failed\n").into_response()
         }
         Err(e) => {
-            tracing::error!(error = %e, "rendering task failed");
+            tracing::error!(error = %crate::error_chain(&e), "rendering task failed");
             (StatusCode::INTERNAL_SERVER_ERROR, "rendering failed\n").into_response()
         }
     }
