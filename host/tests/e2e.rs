@@ -21,4 +21,5 @@ mod e2e {
     mod reconcile;
     mod sandbox;
     mod shutdown;
+    mod tls;
 }

@@ -11,16 +11,6 @@ use axum::response::{IntoResponse, Response};
 use super::html::{PathSegment, Text};
 use crate::agent::{Agent, SlotStatus};
 
-/// The agent's version, with the git commit it was built from when the
-/// build recorded one.
-pub fn version() -> String {
-    let version = env!("CARGO_PKG_VERSION");
-    match option_env!("BPFHOST_GIT_COMMIT") {
-        Some(commit) if !commit.is_empty() => format!("{version} ({commit})"),
-        _ => version.to_owned(),
-    }
-}
-
 /// Nothing but the inline style may load or run, even if escaping failed.
 const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'unsafe-inline'";
 
@@ -38,9 +28,8 @@ pub struct Landing<'a> {
 /// The page for `agent`'s current state.
 pub fn page(agent: &Agent, dump: bool) -> Response {
     let exporters: Vec<SlotStatus> = agent.slots().iter().map(|s| s.status()).collect();
-    let version = version();
     let html = Landing {
-        version: &version,
+        version: crate::version::LONG,
         node: agent.node(),
         exporters: &exporters,
         manifest_errors: &agent.manifest_errors(),

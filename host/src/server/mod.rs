@@ -224,7 +224,7 @@ mod tests {
             let request = Request::get("/readyz")
                 .body(Body::empty())
                 .expect("request");
-            let response = router(agent.clone())
+            let response = router(agent.clone(), Options::default())
                 .oneshot(request)
                 .await
                 .expect("infallible");

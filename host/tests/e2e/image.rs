@@ -31,6 +31,19 @@ fn image() -> String {
     image
 }
 
+/// `podman run` with the limits this VM's runc needs.
+fn podman_run() -> Command {
+    let mut cmd = podman();
+    cmd.args([
+        "run",
+        "--ulimit",
+        "nofile=1024:1024",
+        "--ulimit",
+        "nproc=1024:1024",
+    ]);
+    cmd
+}
+
 /// A container removed when the test ends, however it ends.
 struct Container(String);
 
@@ -70,7 +83,7 @@ fn the_image_carries_its_version_and_labels() {
     );
     assert!(label("source").is_some_and(|s| !s.is_empty()));
 
-    let version = run_ok(podman().args(["run", "--rm", &image, "--version"]));
+    let version = run_ok(podman_run().args(["--rm", &image, "--version"]));
     assert_eq!(
         version.trim(),
         format!("bpfhost {} (commit {revision})", env!("CARGO_PKG_VERSION"))
@@ -83,13 +96,20 @@ fn the_image_serves_the_demo_exporters_and_stops_cleanly() {
     require_kernel();
     let image = image();
     let dir = ManifestDir::new();
-    dir.example("writes.yaml");
-    dir.example("packets.yaml");
-    let artifacts = artifacts_dir();
+    // The manifests name artifacts by absolute path: mount both at the same
+    // paths inside, canonical (a `..` cannot resolve in the container).
+    let artifacts = artifacts_dir().canonicalize().expect("artifacts");
+    for example in ["writes.yaml", "packets.yaml"] {
+        let path = dir.example(example);
+        let text = std::fs::read_to_string(&path).expect("read manifest");
+        let text = text.replace(
+            &artifacts_dir().display().to_string(),
+            &artifacts.display().to_string(),
+        );
+        std::fs::write(&path, text).expect("write manifest");
+    }
     let addr = free_port();
     let name = format!("bpfhost-e2e-{}", std::process::id());
-    // The manifests name artifacts by absolute path: mount both at the same
-    // paths inside.
     let mount = |path: &std::path::Path| format!("{0}:{0}:ro", path.display());
     run_ok(
         podman()
@@ -120,8 +140,21 @@ fn the_image_serves_the_demo_exporters_and_stops_cleanly() {
     );
     let container = Container(name);
 
-    let pid = sh("i=0; while [ $i -lt 100 ]; do echo x; i=$((i+1)); done >/dev/null").to_string();
+    // Writes count once the container's agent has attached its programs.
     let started = Instant::now();
+    while try_raw(addr, request(addr, "/readyz", &[]).as_bytes())
+        .map(|r| r.status)
+        .ok()
+        != Some(200)
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "the container never became ready; its log:\n{}",
+            logs(&container.0)
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    let pid = sh("i=0; while [ $i -lt 100 ]; do echo x; i=$((i+1)); done >/dev/null").to_string();
     let scrape = loop {
         let scrape = try_raw(addr, request(addr, "/metrics", &[]).as_bytes()).ok();
         if let Some(scrape) = scrape.filter(|s| {

@@ -134,7 +134,7 @@ async fn the_landing_page_shows_each_exporter_in_a_browser() {
     assert!(
         page.contains(&format!(
             "version {}, on node test-node",
-            bpfhost::server::landing::version()
+            bpfhost::version::LONG
         )),
         "{page}"
     );

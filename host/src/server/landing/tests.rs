@@ -15,6 +15,7 @@ fn status(name: &str, state: &'static str, error: Option<&str>) -> SlotStatus {
         state,
         error: error.map(Into::into),
         reload_error: None,
+        programs: Vec::new(),
         programs_attached: (state == "running").then_some(2),
         series: (state == "running").then_some(17),
     }
@@ -140,6 +141,6 @@ async fn the_root_serves_the_page_without_scripts_allowed() {
         .to_bytes();
     let html = String::from_utf8(body.to_vec()).expect("utf-8");
     assert!(html.contains("<title>bpfhost on node-b</title>"));
-    assert!(html.contains(&format!("version {}", super::version())));
+    assert!(html.contains(&format!("version {}", crate::version::LONG)));
     assert!(html.contains("<td>&lt;script&gt;</td><td class=\"failed\">failed</td>"));
 }
