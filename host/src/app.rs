@@ -1,5 +1,8 @@
 //! Starting and stopping the agent: manifests are loaded and exporters set
-//! up before the port is bound; the server drains on cancellation.
+//! up before the port is bound; on cancellation the agent reports itself
+//! not ready, stops accepting, lets scrapes in flight finish (bounded),
+//! stops the reconcilers and unloads every exporter, within
+//! [`SHUTDOWN_BOUND`].
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -16,6 +19,7 @@ use crate::cluster::KubeConfig;
 use crate::decoder::wasm::Runtime;
 use crate::lookup::{CacheBounds, Lookups, Roots};
 use crate::manifest::Builtins;
+use crate::web::{TlsListener, Web};
 
 /// Validated configuration of `bpfhost run`.
 #[derive(Debug, Clone)]
@@ -37,6 +41,9 @@ pub struct RunConfig {
     pub enable_dump: bool,
     /// The kubelet's log directory (`/var/log`), read by the `pod` lookup.
     pub kubelet_log_dir: PathBuf,
+    /// TLS, basic auth and headers (`--web.config.file`); `None` serves
+    /// plain HTTP.
+    pub web_config: Option<PathBuf>,
     /// Where `decoder.builtin` components are read from; `None` for
     /// [`Builtins::default_dir`].
     pub builtin_dir: Option<PathBuf>,
@@ -61,6 +68,7 @@ impl Default for RunConfig {
             cache_dir: Some(PathBuf::from("/var/cache/bpfhost")),
             enable_dump: false,
             kubelet_log_dir: PathBuf::from("/var/log"),
+            web_config: None,
             builtin_dir: None,
             metrics_path: METRICS_PATH.to_owned(),
             extra_families: None,
@@ -71,6 +79,15 @@ impl Default for RunConfig {
 
 /// Default of [`RunConfig::rescan`].
 pub const DEFAULT_RESCAN: Duration = Duration::from_secs(2);
+
+/// How long a stop may take, from the signal to the process's exit; the
+/// `DaemonSet`'s `terminationGracePeriodSeconds` leaves room above it.
+pub const SHUTDOWN_BOUND: Duration = Duration::from_secs(5);
+
+/// How long scrapes in flight get to finish once shutdown starts.
+const DRAIN: Duration = Duration::from_secs(2);
+/// How long the reconcilers get to finish a pass once shutdown starts.
+const STOP_RECONCILERS: Duration = Duration::from_secs(1);
 
 /// Errors starting the agent. Exporter failures are not among them: those
 /// are reported per exporter while the others serve.
@@ -88,6 +105,8 @@ pub enum StartError {
     Setup(#[source] tokio::task::JoinError),
     #[error("cannot configure the Kubernetes client (in-cluster service account or kubeconfig)")]
     Kube(#[source] kube::Error),
+    #[error("--web.config.file")]
+    Web(#[source] crate::web::WebConfigError),
     #[error("{} exporter(s) failed to load: {}", .failed.len(), .failed.join("; "))]
     Strict { failed: Vec<String> },
 }
@@ -105,6 +124,10 @@ pub struct App {
 
 /// Loads every manifest, sets up the exporters, binds and starts serving.
 pub async fn start(config: &RunConfig, shutdown: CancellationToken) -> Result<App, StartError> {
+    let web = Arc::new(match &config.web_config {
+        Some(path) => Web::load(path).map_err(StartError::Web)?,
+        None => Web::plain(),
+    });
     let (runtime, setup) = kernel_setup(config)?;
     let agent = Arc::new(Agent::new(config.node_name.clone()));
     if let Some(extra) = &config.extra_families {
@@ -137,19 +160,39 @@ pub async fn start(config: &RunConfig, shutdown: CancellationToken) -> Result<Ap
         addr: config.listen,
         source,
     })?;
-    tracing::info!(%addr, exporters = agent.slots().len(), "serving /metrics");
-    let mut router = crate::server::router(agent.clone());
+    tracing::info!(
+        %addr,
+        tls = web.uses_tls(),
+        exporters = agent.slots().len(),
+        "serving /metrics"
+    );
+    let options = crate::server::Options {
+        enable_dump: config.enable_dump,
+    };
+    let mut router = crate::server::router(agent.clone(), options);
     if config.metrics_path != METRICS_PATH {
         router = alias(router, &config.metrics_path, METRICS_PATH);
     }
-    if config.enable_dump {
-        router = router.merge(crate::server::dump_routes(agent.clone()));
-    }
-    let server = tokio::spawn(async move {
-        axum::serve(listener, router)
-            .with_graceful_shutdown(shutdown.cancelled_owned())
-            .await
-    });
+    let router = crate::web::layer(router, web.clone());
+    let server = if web.uses_tls() {
+        let listener = TlsListener::spawn(listener, web, shutdown.clone()).map_err(|source| {
+            StartError::Bind {
+                addr: config.listen,
+                source,
+            }
+        })?;
+        tokio::spawn(async move {
+            axum::serve(listener, router)
+                .with_graceful_shutdown(shutdown.cancelled_owned())
+                .await
+        })
+    } else {
+        tokio::spawn(async move {
+            axum::serve(listener, router)
+                .with_graceful_shutdown(shutdown.cancelled_owned())
+                .await
+        })
+    };
     Ok(App {
         addr,
         agent,
@@ -245,6 +288,7 @@ async fn watch_files(
             return Err(StartError::Strict { failed });
         }
     }
+    agent.readiness().set_ready();
     let (shutdown, rescan) = (shutdown.clone(), config.rescan);
     Ok(tokio::spawn(async move {
         let mut tick = tokio::time::interval(rescan);
@@ -262,7 +306,7 @@ async fn watch_files(
             {
                 Ok(r) => r,
                 Err(e) => {
-                    tracing::error!(error = %e, "manifest rescan failed; no more rescans");
+                    tracing::error!(error = %crate::error_chain(&e), "manifest rescan failed; no more rescans");
                     break;
                 }
             };
@@ -281,11 +325,62 @@ impl App {
         &self.agent
     }
 
-    /// Waits for the server to drain after the shutdown token fires.
+    /// Stops the agent once the shutdown token has fired: waits for the
+    /// server to drain (scrapes in flight get [`DRAIN`], then are cut), for
+    /// the reconcilers to stop, and unloads every exporter. A decoder call
+    /// still running (one stuck until its deadline) keeps its exporter
+    /// until it returns or the process exits, which releases its kernel
+    /// objects either way.
     pub async fn join(self) -> anyhow::Result<()> {
-        self.server.await??;
-        self.watcher.await?;
-        Ok(())
+        self.agent.readiness().set_draining();
+        let served = bounded(self.server, DRAIN, "scrapes in flight").await;
+        bounded(self.watcher, STOP_RECONCILERS, "the reconciler").await;
+        let slots = self.agent.clear();
+        tracing::info!(exporters = slots.len(), "unloading exporters");
+        let started = std::time::Instant::now();
+        if tokio::task::spawn_blocking(move || unload(slots))
+            .await
+            .is_err()
+        {
+            tracing::error!("unloading exporters failed");
+        }
+        tracing::info!(took = ?started.elapsed(), "exporters unloaded");
+        match served {
+            Some(result) => result.map_err(Into::into),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Drops the exporters' slots on several threads: detaching a tracing
+/// program waits for an RCU grace period (tens of milliseconds), which one
+/// by one adds up to seconds for 50 exporters.
+fn unload(slots: Vec<Arc<crate::agent::Slot>>) {
+    const THREADS: usize = 8;
+    let per_thread = slots.len().div_ceil(THREADS).max(1);
+    let mut slots = slots;
+    std::thread::scope(|scope| {
+        while !slots.is_empty() {
+            let batch: Vec<_> = slots.drain(..per_thread.min(slots.len())).collect();
+            scope.spawn(move || drop(batch));
+        }
+    });
+}
+
+/// Waits up to `limit` for `task`; past it the task is aborted and `None`
+/// returned. A task that failed is logged and `None` returned too.
+async fn bounded<T>(mut task: JoinHandle<T>, limit: Duration, what: &str) -> Option<T> {
+    match tokio::time::timeout(limit, &mut task).await {
+        Ok(Ok(value)) => Some(value),
+        Ok(Err(error)) => {
+            tracing::error!(%error, "{what}: task failed during shutdown");
+            None
+        }
+        Err(_) => {
+            tracing::warn!(limit = ?limit, "{what}: not finished in time; abandoned");
+            task.abort();
+            None
+        }
     }
 }
 

@@ -5,12 +5,29 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::logging::{LogFilter, LogFormat};
+
 /// bpfhost: eBPF maps decoded by sandboxed wasm plugins, served to Prometheus.
 #[derive(Debug, Parser)]
-#[command(name = "bpfhost", version, about)]
+#[command(name = "bpfhost", version = crate::version::LONG, about)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// Log lines as `text` (for people) or `json` (one object per line,
+    /// for log pipelines); on standard error.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value_t,
+        value_name = "FORMAT"
+    )]
+    pub log_format: LogFormat,
+    /// What to log: a level (error, warn, info, debug, trace) or
+    /// `RUST_LOG`-style directives (`info,bpfhost::cluster=debug`).
+    /// `RUST_LOG` overrides it when set.
+    #[arg(long, global = true, default_value = "info", value_name = "FILTER")]
+    pub log_level: LogFilter,
 }
 
 /// What to do.
@@ -132,6 +149,11 @@ pub struct RunArgs {
     /// File mode ignores it.
     #[arg(long, default_value = crate::cluster::DEFAULT_CONFIG_MAP_SELECTOR, value_name = "SELECTOR")]
     pub configmap_selector: String,
+    /// Kubernetes mode: run only the `BpfExporter`s of these namespaces
+    /// (comma-separated; default: every namespace). Exporters elsewhere get
+    /// a status entry saying why; `ConfigMap`s are watched only here.
+    #[arg(long, value_delimiter = ',', requires = "kube", value_name = "NS,...")]
+    pub namespaces: Vec<String>,
     /// Address to serve /metrics, /healthz and /status on.
     #[arg(long, default_value = "0.0.0.0:9387", value_name = "ADDR")]
     pub listen: SocketAddr,
@@ -149,6 +171,11 @@ pub struct RunArgs {
     /// the `pod` lookup finds pod names, namespaces and container names.
     #[arg(long, default_value = "/var/log", value_name = "DIR")]
     pub kubelet_log_dir: PathBuf,
+    /// TLS, basic auth and response headers, in the Prometheus
+    /// exporter-toolkit's web config format (the file node_exporter's
+    /// `--web.config.file` reads); re-read when it or its files change.
+    #[arg(long = "web.config.file", value_name = "FILE")]
+    pub web_config_file: Option<PathBuf>,
     /// Serve `/debug/dump/EXPORTER`: an exporter's raw maps as a dump for
     /// `bpfhost plugin test`. Map contents can be sensitive.
     #[arg(long)]
@@ -263,12 +290,12 @@ impl From<PackArgs> for crate::pack::PackOptions {
 }
 
 impl Command {
-    /// The log level when `RUST_LOG` is not set: `debug` for
-    /// `bpfhost ebpf-exporter --debug`, else `info`.
-    pub fn default_log_level(&self) -> &'static str {
+    /// The log level the command itself asks for: `debug` for
+    /// `bpfhost ebpf-exporter --debug` (`RUST_LOG` still wins).
+    pub fn log_level(&self) -> Option<crate::logging::LogFilter> {
         match self {
-            Command::EbpfExporter(args) if args.debug => "debug",
-            _ => "info",
+            Command::EbpfExporter(args) if args.debug => "debug".parse().ok(),
+            _ => None,
         }
     }
 }

@@ -12,6 +12,7 @@ pub mod decoder;
 pub mod ebpf_exporter;
 pub mod exposition;
 pub mod loader;
+pub mod logging;
 pub mod lookup;
 pub mod manifest;
 pub mod maps;
@@ -23,6 +24,8 @@ pub mod server;
 pub mod sys;
 pub mod template;
 pub mod testing;
+pub mod version;
+pub mod web;
 
 /// An error and its sources, joined with `: `, on one line, for logs and
 /// status. Each error in the chain either shows its cause in its message or

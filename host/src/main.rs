@@ -5,18 +5,13 @@ use bpfhost::cli::{Cli, Command, ConvertCommand, EbpfExporterArgs, PluginCommand
 use bpfhost::cluster::KubeConfig;
 use clap::Parser;
 use tokio_util::sync::CancellationToken;
-use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
     tune_malloc();
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| EnvFilter::new(cli.command.default_log_level())),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    // `bpfhost ebpf-exporter --debug` logs at debug, as ebpf_exporter does.
+    let level = cli.command.log_level().unwrap_or(cli.log_level.clone());
+    bpfhost::logging::init(cli.log_format, &level);
     let result = match cli.command {
         Command::Run(args) => {
             let node_name = args.node_name.unwrap_or_else(hostname);
@@ -24,6 +19,7 @@ fn main() -> ExitCode {
                 manifests: args.manifests,
                 kube: args.kube.then(|| KubeConfig {
                     config_map_selector: Some(args.configmap_selector),
+                    scope: bpfhost::cluster::Scope::only(args.namespaces),
                     ..KubeConfig::new(node_name.clone())
                 }),
                 listen: args.listen,
@@ -32,6 +28,7 @@ fn main() -> ExitCode {
                 cache_dir: (!args.no_cache).then_some(args.cache_dir),
                 enable_dump: args.enable_dump,
                 kubelet_log_dir: args.kubelet_log_dir,
+                web_config: args.web_config_file,
                 builtin_dir: args.builtin_dir,
                 ..RunConfig::default()
             })
@@ -64,7 +61,7 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("bpfhost: {e:#}");
+            bpfhost::logging::fatal(e.as_ref());
             ExitCode::FAILURE
         }
     }
@@ -111,7 +108,7 @@ fn ebpf_exporter(args: &EbpfExporterArgs) -> anyhow::Result<()> {
 
 fn run(config: &RunConfig) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new()?;
-    runtime.block_on(async {
+    let result = runtime.block_on(async {
         let shutdown = CancellationToken::new();
         let app = app::start(config, shutdown.clone()).await?;
         tokio::select! {
@@ -120,8 +117,15 @@ fn run(config: &RunConfig) -> anyhow::Result<()> {
         }
         shutdown.cancel();
         app.join().await
-    })
+    });
+    // A decoder call stuck until its deadline (up to a minute) runs on a
+    // blocking thread that must not hold the exit up; exiting ends it.
+    runtime.shutdown_timeout(SHUTDOWN_SLACK);
+    result
 }
+
+/// What is left of [`app::SHUTDOWN_BOUND`] for the runtime's own threads.
+const SHUTDOWN_SLACK: std::time::Duration = std::time::Duration::from_millis(500);
 
 async fn wait_for_signal() {
     use tokio::signal::unix::{SignalKind, signal};

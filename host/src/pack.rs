@@ -257,6 +257,8 @@ fn exporter(metadata: ObjectMeta, object: Source, decoder: DecoderSpec) -> BpfEx
             node_selector: crate::manifest::LabelSelector::default(),
             object,
             programs: Vec::new(),
+            maps: BTreeMap::new(),
+            attach_policy: crate::manifest::AttachPolicy::AllOrNothing,
             globals: BTreeMap::new(),
             decoder,
         },

@@ -12,9 +12,15 @@ mod e2e {
     mod failures;
     mod hostile;
     mod http;
+    mod image;
+    mod landing;
+    mod logs;
     mod lookup_examples;
     mod lookups;
+    mod programs;
     mod prometheus;
     mod reconcile;
     mod sandbox;
+    mod shutdown;
+    mod tls;
 }

@@ -2,10 +2,13 @@
 //!
 //! - `cargo xtask build`: BPF objects from `bpf/**/*.bpf.c` (clang), decoder
 //!   components from `plugins/*` (wasm32 + wit-component), and the agent.
-//! - `cargo xtask test [ARGS]`: `build`, then `cargo test --workspace ARGS`,
-//!   the plugin template check, and the pipeline benchmark's quick run.
+//! - `cargo xtask test [ARGS]`: `build`, the image (as root or in CI, for the
+//!   image's e2e test), then `cargo test --workspace ARGS`, the plugin
+//!   template check, and the pipeline benchmark's quick run.
 //! - `cargo xtask bench [ARGS]`: BPF objects and plugins, then the pipeline
 //!   benchmark in release: `cargo bench -p bpfhost --bench pipeline -- ARGS`.
+//! - `cargo xtask image`: the agent in release, static, in a `FROM scratch`
+//!   image `localhost/bpfhost:<version>` (podman); prints the reference last.
 //! - `cargo xtask gen-tables`: regenerates the syscall and errno name
 //!   tables in `host/src/lookup/` from the kernel UAPI headers.
 //! - `cargo xtask demo [ARGS]`: `build`, then `bpfhost run --manifests crd/examples ARGS`.
@@ -13,9 +16,10 @@
 //! Artifacts land in `<target>/artifacts/{bpf,plugins,include}`.
 
 mod bpf;
+mod image;
 mod plugins;
-mod template;
 mod tables;
+mod template;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -43,12 +47,22 @@ fn run() -> Result<()> {
         "build-plugins" => plugins::build(&ws),
         "template-check" => template::check(&ws),
         "gen-tables" => tables::generate(&ws),
+        "image" => {
+            let reference = image::build(&ws)?;
+            println!("{reference}");
+            Ok(())
+        }
         "test" => {
             // `cargo test` builds the agent itself, with the same features.
             bpf::build(&ws)?;
             plugins::build(&ws)?;
             let mut args = rest;
-            kernel_tests(&mut args);
+            if kernel_tests(&mut args) {
+                // The image's e2e test runs it under podman (as root).
+                let reference = image::build(&ws)?;
+                // SAFETY: single-threaded; read by the tests cargo starts.
+                unsafe { std::env::set_var(IMAGE_ENV, reference) };
+            }
             ws.cargo(&["test", "--workspace"], &args)?;
             template::check(&ws)?;
             // So the benchmark cannot rot: small sizes, two rounds, debug.
@@ -72,30 +86,35 @@ fn run() -> Result<()> {
             status(&mut cmd)
         }
         _ => bail!(
-            "usage: cargo xtask build|build-bpf|build-plugins|gen-tables|test [cargo test args]|bench [--quick] [--rounds N] [--sizes 1k,1M]|demo [bpfhost run args]"
+            "usage: cargo xtask build|build-bpf|build-plugins|image|gen-tables|test [cargo test args]|bench [--quick] [--rounds N] [--sizes 1k,1M]|demo [bpfhost run args]"
         ),
     }
 }
 
 /// Real-kernel tests are `#[ignore]`d so that a plain `cargo test` reports
 /// them as not run. They run here as root, or when `BPFHOST_REQUIRE_KERNEL`
-/// is set (CI), where a missing capability then fails them.
-fn kernel_tests(args: &mut Vec<String>) {
+/// is set (CI), where a missing capability then fails them. True when they run.
+fn kernel_tests(args: &mut Vec<String>) -> bool {
     // /proc/self belongs to the process's effective user.
-    let root = std::fs::metadata("/proc/self")
-        .is_ok_and(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0);
+    let root =
+        std::fs::metadata("/proc/self").is_ok_and(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0);
     if root || std::env::var_os("BPFHOST_REQUIRE_KERNEL").is_some() {
         if !args.iter().any(|a| a == "--") {
             args.push("--".into());
         }
         args.push("--include-ignored".into());
+        true
     } else {
         eprintln!(
             "\n*** xtask: not root: real-kernel tests are SKIPPED (reported as ignored below); \
              run as root or set BPFHOST_REQUIRE_KERNEL=1 to run them ***\n"
         );
+        false
     }
 }
+
+/// The image the e2e tests run, as `cargo xtask image` built it.
+const IMAGE_ENV: &str = "BPFHOST_IMAGE";
 
 /// The pipeline benchmark's quick run, part of `cargo xtask test`.
 const QUICK_BENCH: &[&str] = &[

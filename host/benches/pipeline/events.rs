@@ -28,6 +28,8 @@ fn load(object: &str) -> LoadedObject {
         elf: &elf,
         globals: &BTreeMap::new(),
         programs: &[],
+        maps: &BTreeMap::new(),
+        attach_policy: bpfhost::manifest::AttachPolicy::AllOrNothing,
     })
     .unwrap_or_else(|e| panic!("loading {object}: {}", bpfhost::error_chain(&e)))
 }

@@ -31,9 +31,12 @@ impl Servers {
             .expect("bind 127.0.0.1:0");
         let addr = listener.local_addr().expect("local addr");
         self.rt.spawn(async move {
-            axum::serve(listener, bpfhost::server::router(agent))
-                .await
-                .expect("serving");
+            axum::serve(
+                listener,
+                bpfhost::server::router(agent, bpfhost::server::Options::default()),
+            )
+            .await
+            .expect("serving");
         });
         addr
     }

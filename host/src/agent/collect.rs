@@ -49,16 +49,19 @@ impl Slot {
         if let SlotState::Running {
             exporter,
             last_error,
+            series,
         } = &mut *state
         {
             report.loaded = true;
             report.programs_attached = exporter.programs_attached();
-            report.programs = exporter.programs().clone();
+            report.programs = exporter.programs().to_vec();
+            report.program_stats = exporter.program_stats();
             match exporter.collect() {
                 Ok(collection) => {
                     report.up = true;
                     report.dropped = collection.dropped;
                     families = collection.families;
+                    *series = Some(families.iter().map(|f| f.series.len()).sum());
                     *last_error = None;
                 }
                 Err(e) => {
@@ -68,6 +71,7 @@ impl Slot {
                     let message = crate::error_chain(&e);
                     tracing::warn!(exporter = %self.name(), error = %message, "collection failed");
                     report.decode_error = true;
+                    *series = Some(0);
                     *last_error = Some(message);
                 }
             }

@@ -1,10 +1,10 @@
 //! One running exporter.
 
-use std::any::Any;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::programs::{KernelObject, ProgramState, ProgramStatus};
 use crate::decoder::{Collection, DecodeError, Decoder};
+use crate::loader::ProgramStats;
 use crate::maps::{MapError, MapSnapshot, MapSource};
 
 /// A loaded exporter: kernel objects kept alive, map sources, a decoder and
@@ -13,13 +13,13 @@ pub struct Exporter {
     name: String,
     /// Everything that must live as long as the exporter (the loaded object,
     /// its links and sockets); dropped last, which detaches and unloads.
-    kernel: Option<Box<dyn Any + Send>>,
+    kernel: Option<Box<dyn KernelObject>>,
     sources: Vec<Box<dyn MapSource>>,
     snapshots: Vec<MapSnapshot>,
     decoder: Box<dyn Decoder>,
     programs_attached: usize,
-    /// The object's programs, as the kernel knows them.
-    programs: Arc<[ProgramInfo]>,
+    /// Every program of the object and where it stands.
+    programs: Vec<ProgramStatus>,
     /// How long the decoder took in the last collection that reached it.
     last_decode: Option<Duration>,
 }
@@ -37,19 +37,6 @@ impl std::fmt::Debug for Exporter {
     }
 }
 
-/// One program of an exporter's object, as the kernel knows it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProgramInfo {
-    /// The program's function name.
-    pub name: String,
-    /// The kernel's program id; 0 when it could not be read.
-    pub id: u32,
-    /// The kernel's program tag (a hash of its instructions), 16 hex digits.
-    pub tag: String,
-    /// Whether it is attached (a program may be loaded and left unattached).
-    pub attached: bool,
-}
-
 /// Errors of one collection.
 #[derive(Debug, thiserror::Error)]
 pub enum CollectError {
@@ -64,7 +51,7 @@ impl Exporter {
     /// for, in any order.
     pub fn new(
         name: impl Into<String>,
-        kernel: Option<Box<dyn Any + Send>>,
+        kernel: Option<Box<dyn KernelObject>>,
         sources: Vec<Box<dyn MapSource>>,
         decoder: Box<dyn Decoder>,
         programs_attached: usize,
@@ -83,21 +70,33 @@ impl Exporter {
             snapshots,
             decoder,
             programs_attached,
-            programs: Arc::new([]),
+            programs: Vec::new(),
             last_decode: None,
         }
     }
 
-    /// The exporter with its programs' kernel identities.
+    /// Records every program of the object and where it stands; the
+    /// attached count follows from them.
     #[must_use]
-    pub fn with_programs(mut self, programs: Vec<ProgramInfo>) -> Self {
-        self.programs = programs.into();
+    pub fn with_programs(mut self, programs: Vec<ProgramStatus>) -> Self {
+        self.programs_attached = programs
+            .iter()
+            .filter(|p| p.state == ProgramState::Attached)
+            .count();
+        self.programs = programs;
         self
     }
 
-    /// The object's programs, as the kernel knows them.
-    pub fn programs(&self) -> &Arc<[ProgramInfo]> {
+    /// Every program of the object and where it stands.
+    pub fn programs(&self) -> &[ProgramStatus] {
         &self.programs
+    }
+
+    /// The kernel's view of the loaded programs, read now.
+    pub fn program_stats(&self) -> Vec<ProgramStats> {
+        self.kernel
+            .as_ref()
+            .map_or_else(Vec::new, |k| k.program_stats())
     }
 
     /// The exporter's name (`metadata.name`).

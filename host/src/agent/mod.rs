@@ -10,6 +10,8 @@
 mod collect;
 mod exporter;
 mod extra;
+mod programs;
+mod readiness;
 mod reconcile;
 mod registry;
 mod self_metrics;
@@ -18,8 +20,10 @@ pub mod setup;
 mod tests;
 
 pub use collect::Scrape;
-pub use exporter::{CollectError, Exporter, ProgramInfo};
+pub use exporter::{CollectError, Exporter};
 pub use extra::ExtraFamilies;
+pub use programs::{KernelObject, ProgramState, ProgramStatus, program_statuses};
+pub use readiness::{Readiness, ReadyState};
 pub use reconcile::{Failure, FileReconciler, ManifestSource, Outcome, Reconciler, Stage};
 pub use registry::{Agent, Slot, SlotStatus};
 pub use self_metrics::{ExporterReport, SelfMetrics, family, series};

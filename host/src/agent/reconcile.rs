@@ -17,8 +17,8 @@ use std::hash::{Hash, Hasher};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use super::Agent;
 use super::setup::{KernelSetup, Setup, SetupError};
+use super::{Agent, ProgramState, ProgramStatus};
 use crate::manifest::{self, Builtins, ConfigMaps, Loaded, Manifest};
 
 /// Where setting up an exporter failed, in the order setup runs.
@@ -50,9 +50,19 @@ pub struct Failure {
 /// The result of the last attempt to run an exporter as its manifest says.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
-    /// Loaded, attached and serving.
-    Running,
+    /// Loaded and serving. `failed` names the programs that did not attach
+    /// (only under `attachPolicy: BestEffort`), with their errors.
+    Running {
+        failed: Vec<ProgramStatus>,
+    },
     Failed(Failure),
+}
+
+impl Outcome {
+    /// Running with every program attached.
+    pub fn running() -> Self {
+        Self::Running { failed: Vec::new() }
+    }
 }
 
 impl Failure {
@@ -168,12 +178,18 @@ impl Reconciler {
         match self.setup.load(manifest, config_maps, &self.agent) {
             Ok(exporter) => {
                 let programs = exporter.programs_attached();
+                let failed = exporter
+                    .programs()
+                    .iter()
+                    .filter(|p| p.state == ProgramState::Failed)
+                    .cloned()
+                    .collect();
                 let old = self.agent.insert(exporter);
                 let verb = if old.is_some() { "reloaded" } else { "loaded" };
                 tracing::info!(exporter = %name, programs, "exporter {verb}");
                 // The old version detaches here, after the new one is serving.
                 drop(old);
-                Outcome::Running
+                Outcome::Running { failed }
             }
             Err(error) => {
                 let failure = Failure::from_setup(&error, previous.is_some());

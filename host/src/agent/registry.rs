@@ -8,6 +8,8 @@ use tokio::sync::watch;
 
 use super::exporter::Exporter;
 use super::extra::ExtraFamilies;
+use super::programs::ProgramStatus;
+use super::readiness::Readiness;
 use super::self_metrics::{ExporterReport, SelfMetrics};
 use crate::decoder::validate::exposed_names;
 use crate::maps::MapError;
@@ -32,6 +34,8 @@ pub(super) enum SlotState {
     Running {
         exporter: Box<Exporter>,
         last_error: Option<String>,
+        /// Series the last collection served (none when it failed).
+        series: Option<usize>,
     },
     Failed(String),
 }
@@ -48,6 +52,16 @@ pub struct SlotStatus {
     /// Why the last reload failed while the previous version kept running.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reload_error: Option<String>,
+    /// Every program of a running exporter's object and where it stands:
+    /// `attached`, `unattached`, `failed` (with its error) or `disabled`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub programs: Vec<ProgramStatus>,
+    /// Programs attached, while running.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub programs_attached: Option<usize>,
+    /// Series the last collection served; absent before the first.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub series: Option<usize>,
 }
 
 /// One exporter's collection: its series and how it went.
@@ -87,15 +101,28 @@ impl Slot {
 
     /// The exporter's current state.
     pub fn status(&self) -> SlotStatus {
-        let (state, error) = match &*lock(&self.state) {
-            SlotState::Running { last_error, .. } => ("running", last_error.clone()),
-            SlotState::Failed(e) => ("failed", Some(e.clone())),
+        let (state, error, programs, programs_attached, series) = match &*lock(&self.state) {
+            SlotState::Running {
+                exporter,
+                last_error,
+                series,
+            } => (
+                "running",
+                last_error.clone(),
+                exporter.programs().to_vec(),
+                Some(exporter.programs_attached()),
+                *series,
+            ),
+            SlotState::Failed(e) => ("failed", Some(e.clone()), Vec::new(), None, None),
         };
         SlotStatus {
             name: self.name.clone(),
             state,
             error,
             reload_error: lock(&self.reload_error).clone(),
+            programs,
+            programs_attached,
+            series,
         }
     }
 }
@@ -110,6 +137,7 @@ pub struct Agent {
     pub(super) self_metrics: Mutex<SelfMetrics>,
     /// Families served beside the agent's own (a compatibility mode's).
     extra: OnceLock<Arc<dyn ExtraFamilies>>,
+    readiness: Readiness,
 }
 
 impl Agent {
@@ -121,6 +149,7 @@ impl Agent {
             manifest_errors: RwLock::default(),
             self_metrics: Mutex::default(),
             extra: OnceLock::new(),
+            readiness: Readiness::default(),
         }
     }
 
@@ -133,6 +162,11 @@ impl Agent {
     /// The families served beside the agent's own, if any.
     pub(super) fn extra_families(&self) -> Option<&Arc<dyn ExtraFamilies>> {
         self.extra.get()
+    }
+
+    /// Whether the agent is ready to be scraped (`/readyz`).
+    pub fn readiness(&self) -> &Readiness {
+        &self.readiness
     }
 
     /// The node name every series is labelled with.
@@ -150,6 +184,7 @@ impl Agent {
             SlotState::Running {
                 exporter: Box::new(exporter),
                 last_error: None,
+                series: None,
             },
         );
         self.put(name, slot)
@@ -173,6 +208,14 @@ impl Agent {
     /// Removes an exporter; returns its slot (dropping it unloads it).
     pub fn remove(&self, name: &str) -> Option<Arc<Slot>> {
         write(&self.slots).remove(name)
+    }
+
+    /// Removes every exporter and returns their slots (dropping them
+    /// unloads them), for shutdown.
+    pub fn clear(&self) -> Vec<Arc<Slot>> {
+        std::mem::take(&mut *write(&self.slots))
+            .into_values()
+            .collect()
     }
 
     /// One exporter's slot.

@@ -8,9 +8,10 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::exporter::ProgramInfo;
+use super::programs::{ProgramState, ProgramStatus};
 use crate::decoder::TrapKind;
 use crate::decoder::validate::DropReason;
+use crate::loader::ProgramStats;
 use crate::metrics::{Family, FamilySamples, Labels, MetricType, Series, Value};
 
 /// What one exporter's collection looked like.
@@ -27,6 +28,10 @@ pub struct ExporterReport {
     pub decode_error: bool,
     pub dropped: [u64; DropReason::ALL.len()],
     pub programs_attached: usize,
+    /// Every program of the object and where it stands.
+    pub programs: Vec<ProgramStatus>,
+    /// The kernel's view of the loaded programs at this collection.
+    pub program_stats: Vec<ProgramStats>,
     /// The whole collection: map reads and decoding.
     pub duration: Duration,
     /// The decoder call alone, when the collection got that far.
@@ -38,8 +43,6 @@ pub struct ExporterReport {
     pub quarantined: bool,
     /// Linear memory of the decoder's sandbox, when it has one running.
     pub memory_bytes: Option<u64>,
-    /// The object's programs; empty when the exporter is not running.
-    pub programs: Arc<[ProgramInfo]>,
 }
 
 impl ExporterReport {
@@ -128,6 +131,102 @@ fn count<K: Ord>(map: &BTreeMap<K, u64>, key: &K) -> f64 {
     map.get(key).copied().unwrap_or(0) as f64
 }
 
+/// One series per program of every exporter of the scrape, for the
+/// programs `keep` picks.
+fn per_program<'a, T: 'a>(
+    reports: &'a [ExporterReport],
+    programs: impl Fn(&'a ExporterReport) -> &'a [T],
+    mut series_of: impl FnMut(&str, &'a T) -> Option<Series>,
+) -> Vec<Series> {
+    reports
+        .iter()
+        .flat_map(|r| programs(r).iter().map(move |p| (r.exporter.as_str(), p)))
+        .filter_map(|(exporter, p)| series_of(exporter, p))
+        .collect()
+}
+
+/// Families about each program: attached or not, the kernel's id, tag and
+/// type, and (while `kernel.bpf_stats_enabled` is on) its runs.
+fn programs(reports: &[ExporterReport]) -> Vec<FamilySamples> {
+    let attached = per_program(
+        reports,
+        |r| &r.programs,
+        |exporter, p: &ProgramStatus| {
+            p.should_attach().then(|| {
+                let value = f64::from(u8::from(p.state == ProgramState::Attached));
+                series(&[exporter, &p.name], value)
+            })
+        },
+    );
+    let info = per_program(
+        reports,
+        |r| &r.program_stats,
+        |exporter, p: &ProgramStats| {
+            let id = p.id.to_string();
+            Some(series(
+                &[exporter, &p.program, &id, &p.tag, &p.program_type],
+                1.0,
+            ))
+        },
+    );
+    let runs = per_program(
+        reports,
+        |r| &r.program_stats,
+        |exporter, p: &ProgramStats| Some(series(&[exporter, &p.program], p.run?.count as f64)),
+    );
+    let run_time = per_program(
+        reports,
+        |r| &r.program_stats,
+        |exporter, p: &ProgramStats| {
+            Some(series(&[exporter, &p.program], p.run?.time.as_secs_f64()))
+        },
+    );
+    let mut out = vec![
+        FamilySamples {
+            family: family(
+                "bpfhost_program_attached",
+                "Whether each program of the exporter that should attach is attached (1) \
+                 or failed to under attachPolicy BestEffort (0; see /status).",
+                MetricType::Gauge,
+                &["exporter", "program"],
+            ),
+            series: attached,
+        },
+        FamilySamples {
+            family: family(
+                "bpfhost_program_info",
+                "Each loaded program of the exporter, with the kernel's id, tag and type.",
+                MetricType::Gauge,
+                &["exporter", "program", "id", "tag", "type"],
+            ),
+            series: info,
+        },
+    ];
+    // Only while kernel.bpf_stats_enabled is on: the kernel counts nothing
+    // otherwise, and a flat counter would pass for an idle program.
+    if !runs.is_empty() {
+        out.push(FamilySamples {
+            family: family(
+                "bpfhost_program_runs",
+                "Runs of each loaded program, counted while kernel.bpf_stats_enabled is 1.",
+                MetricType::Counter,
+                &["exporter", "program"],
+            ),
+            series: runs,
+        });
+        out.push(FamilySamples {
+            family: family(
+                "bpfhost_program_run_seconds",
+                "Time each loaded program ran, counted while kernel.bpf_stats_enabled is 1.",
+                MetricType::Counter,
+                &["exporter", "program"],
+            ),
+            series: run_time,
+        });
+    }
+    out
+}
+
 impl SelfMetrics {
     /// Folds one collection's report into the counters.
     pub fn observe(&mut self, r: &ExporterReport) {
@@ -165,6 +264,7 @@ impl SelfMetrics {
     /// Every self-metric family, for the exporters of one scrape.
     pub fn render(&self, reports: &[ExporterReport], manifest_errors: usize) -> Vec<FamilySamples> {
         let mut out = self.exporters(reports);
+        out.extend(programs(reports));
         out.extend(self.sandbox(reports));
         out.push(FamilySamples {
             family: family(

@@ -3,7 +3,7 @@
 //! The decoder is started first: it is cheap, has no kernel side effects and
 //! tells which maps to read. Only then is the object loaded and attached.
 
-use super::{Agent, Exporter, ProgramInfo};
+use super::{Agent, Exporter, ProgramState, program_statuses};
 use crate::decoder::Decoder as _;
 use crate::decoder::wasm::{self, Limits, Runtime, WasmDecoder};
 use crate::loader::{self, LoadRequest, LoadedObject};
@@ -102,42 +102,22 @@ pub fn load_exporter(
         elf: &elf,
         globals: &spec.globals,
         programs: &spec.programs,
+        maps: &spec.maps,
+        attach_policy: spec.attach_policy,
     })?;
     let sources = map_sources(&object, &decoder.spec().maps)?;
-    let attached = object.programs().len();
-    let programs = program_infos(&object);
+    let programs = program_statuses(&object);
+    for failed in programs.iter().filter(|p| p.state == ProgramState::Failed) {
+        tracing::warn!(exporter = %name, program = %failed.name, error = failed.error.as_deref().unwrap_or_default(), "program not attached; attachPolicy BestEffort runs the others");
+    }
     Ok(Exporter::new(
         name.clone(),
         Some(Box::new(object)),
         sources,
         Box::new(decoder),
-        attached,
+        0,
     )
     .with_programs(programs))
-}
-
-/// The target the loader reports for a program it loaded but left
-/// unattached (`attach: none`).
-const UNATTACHED: &str = "unattached";
-
-/// The kernel's id and tag of each program of `object`.
-fn program_infos(object: &LoadedObject) -> Vec<ProgramInfo> {
-    object
-        .programs()
-        .iter()
-        .map(|program| {
-            let info = object
-                .ebpf()
-                .program(&program.name)
-                .and_then(|p| p.info().ok());
-            ProgramInfo {
-                name: program.name.clone(),
-                id: program.id.unwrap_or(0),
-                tag: info.map_or_else(String::new, |info| format!("{:016x}", info.tag())),
-                attached: program.target != UNATTACHED,
-            }
-        })
-        .collect()
 }
 
 /// The sandbox and output limits: defaults, overridden by the manifest.

@@ -3,10 +3,11 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 
-use super::{Agent, Exporter};
+use super::{Agent, Exporter, KernelObject, ProgramState, ProgramStatus};
 use crate::decoder::{
     Collection, Declaration, DecodeError, Decoder, PluginErrorKind, Row, assemble,
 };
+use crate::loader::{ProgramStats, RunStats};
 use crate::maps::{MapError, MapSnapshot, MapSource, ReadMethod};
 use crate::metrics::{Family, Labels, MetricType, Value};
 
@@ -178,6 +179,150 @@ fn a_failing_exporter_costs_only_its_own_series() {
         Some("reading map m: BPF_MAP_LOOKUP_BATCH failed: Bad file descriptor (os error 9)")
     );
     assert_eq!(status("neverloaded").state, "failed");
+}
+
+/// A kernel side whose programs report fixed `bpf_prog_info` figures.
+struct FakeKernelObject(Vec<ProgramStats>);
+
+impl KernelObject for FakeKernelObject {
+    fn program_stats(&self) -> Vec<ProgramStats> {
+        self.0.clone()
+    }
+}
+
+/// An exporter `name` on `kernel` whose object holds `programs`.
+fn with_kernel(name: &str, kernel: FakeKernelObject, programs: Vec<ProgramStatus>) -> Exporter {
+    let map = FakeMap {
+        name: "m",
+        entries: 1,
+        fail: false,
+    };
+    let decoder = FakeDecoder::new(&format!("{name}_things"), false);
+    Exporter::new(
+        name,
+        Some(Box::new(kernel)),
+        vec![Box::new(map)],
+        Box::new(decoder),
+        0,
+    )
+    .with_programs(programs)
+}
+
+fn program(name: &str, state: ProgramState, error: Option<&str>) -> ProgramStatus {
+    ProgramStatus {
+        name: name.into(),
+        section: format!("kprobe/{name}"),
+        state,
+        target: (state == ProgramState::Attached).then(|| name.to_owned()),
+        error: error.map(str::to_owned),
+    }
+}
+
+fn stats(name: &str, id: u32, run: Option<RunStats>) -> ProgramStats {
+    ProgramStats {
+        program: name.into(),
+        id,
+        tag: "a04f5eef06a7f555".into(),
+        program_type: "kprobe".into(),
+        run,
+    }
+}
+
+#[test]
+fn each_program_is_reported_attached_or_not_with_its_kernel_figures() {
+    let agent = Agent::new("n1");
+    let kernel = FakeKernelObject(vec![
+        stats(
+            "on",
+            41,
+            Some(RunStats {
+                count: 7,
+                time: std::time::Duration::from_micros(1500),
+            }),
+        ),
+        stats("broken", 42, None),
+    ]);
+    let programs = vec![
+        program("on", ProgramState::Attached, None),
+        program("idle", ProgramState::Unattached, None),
+        program("broken", ProgramState::Failed, Some("attaching failed")),
+        program("off", ProgramState::Disabled, None),
+    ];
+    agent.insert(with_kernel("p", kernel, programs));
+    let scrape = agent.collect();
+    let attached = |program: &str| value(&scrape, "bpfhost_program_attached", &["p", program]);
+    assert_eq!(attached("on"), Some(1.0));
+    assert_eq!(attached("broken"), Some(0.0));
+    assert_eq!(attached("idle"), None, "not meant to attach");
+    assert_eq!(attached("off"), None, "autoload: false");
+    assert_eq!(
+        value(&scrape, "bpfhost_exporter_programs_attached", &["p"]),
+        Some(1.0)
+    );
+    assert_eq!(
+        value(
+            &scrape,
+            "bpfhost_program_info",
+            &["p", "broken", "42", "a04f5eef06a7f555", "kprobe"]
+        ),
+        Some(1.0)
+    );
+    assert_eq!(
+        value(&scrape, "bpfhost_program_runs", &["p", "on"]),
+        Some(7.0)
+    );
+    assert_eq!(
+        value(&scrape, "bpfhost_program_run_seconds", &["p", "on"]),
+        Some(0.0015)
+    );
+    assert_eq!(
+        value(&scrape, "bpfhost_program_runs", &["p", "broken"]),
+        None,
+        "no run figures without kernel.bpf_stats_enabled"
+    );
+
+    let status = agent.slot("p").expect("slot").status();
+    let json = serde_json::to_value(&status).expect("serialize");
+    assert_eq!(
+        json["programs"][2],
+        serde_json::json!({
+            "name": "broken",
+            "section": "kprobe/broken",
+            "state": "failed",
+            "error": "attaching failed",
+        })
+    );
+    assert_eq!(json["programs"][3]["state"], "disabled");
+}
+
+#[test]
+fn run_figures_are_left_out_while_kernel_stats_are_off() {
+    let agent = Agent::new("n1");
+    let kernel = FakeKernelObject(vec![stats("on", 1, None)]);
+    let programs = vec![program("on", ProgramState::Attached, None)];
+    agent.insert(with_kernel("q", kernel, programs));
+    let scrape = agent.collect();
+    let names: Vec<&str> = scrape.families().map(|f| f.family.name.as_str()).collect();
+    assert!(names.contains(&"bpfhost_program_info"), "{names:?}");
+    assert!(!names.contains(&"bpfhost_program_runs"), "{names:?}");
+    assert!(!names.contains(&"bpfhost_program_run_seconds"), "{names:?}");
+}
+
+#[test]
+fn status_counts_programs_and_the_series_last_served() {
+    let agent = Agent::new("n1");
+    agent.insert(exporter("good", false, false));
+    agent.insert(exporter("baddecode", false, true));
+    agent.insert_failed("neverloaded", "invalid ELF");
+    let status = |name: &str| agent.slot(name).expect("slot").status();
+    assert_eq!(status("good").series, None, "nothing collected yet");
+    assert_eq!(status("good").programs_attached, Some(2));
+
+    agent.collect();
+    assert_eq!(status("good").series, Some(3));
+    assert_eq!(status("baddecode").series, Some(0));
+    assert_eq!(status("neverloaded").series, None);
+    assert_eq!(status("neverloaded").programs_attached, None);
 }
 
 #[test]

@@ -61,24 +61,46 @@ pub async fn run(
     {
         config_map_watch = config_map_watch.labels(selector);
     }
-    let config_maps = reflect::<ConfigMap>(
-        "ConfigMap",
-        Api::all(client.clone()),
-        config_map_watch,
-        &changed,
-        &shutdown,
-    );
+    // ConfigMaps are read only where exporters may run: with --namespaces,
+    // one watch per namespace (so RBAC may grant them there only).
+    let config_map_apis: Vec<Api<ConfigMap>> = match config.scope.namespaces() {
+        None => vec![Api::all(client.clone())],
+        Some(namespaces) => namespaces
+            .iter()
+            .map(|ns| Api::namespaced(client.clone(), ns))
+            .collect(),
+    };
+    let config_maps: Vec<_> = config_map_apis
+        .into_iter()
+        .map(|api| {
+            reflect::<ConfigMap>(
+                "ConfigMap",
+                api,
+                config_map_watch.clone(),
+                &changed,
+                &shutdown,
+            )
+        })
+        .collect();
     let synced = async {
-        let (a, b) = tokio::join!(exporters.wait_until_ready(), config_maps.wait_until_ready());
-        a.is_ok() && b.is_ok()
+        let (a, b) = tokio::join!(
+            exporters.wait_until_ready(),
+            futures::future::join_all(config_maps.iter().map(reflector::Store::wait_until_ready))
+        );
+        a.is_ok() && b.iter().all(Result::is_ok)
     };
     tokio::select! {
         () = shutdown.cancelled() => return,
         ok = synced => if !ok { return },
     }
-    tracing::info!(node = %config.node_name, "watching BpfExporters and ConfigMaps");
+    tracing::info!(
+        node = %config.node_name,
+        namespaces = %config.scope,
+        "watching BpfExporters and ConfigMaps"
+    );
 
     let mut node = NodeLabels::new(client.clone(), &config.node_name);
+    let readiness_of = agent.clone();
     let mut reconciler = Reconciler::new(agent, setup);
     let mut writer = StatusWriter::new(client.clone(), &config.node_name);
     let mut resync = tokio::time::interval(config.resync);
@@ -86,17 +108,24 @@ pub async fn run(
     let mut retry = RETRY_MIN;
     loop {
         let failed = if node.labels.is_some() {
+            let sources: Vec<_> = config_maps
+                .iter()
+                .flat_map(reflector::Store::state)
+                .collect();
             let state = desired(
                 &exporters.state(),
-                &config_maps.state(),
+                &sources,
                 &config.node_name,
                 node.labels.as_ref().unwrap_or(&BTreeMap::new()),
                 &config.base_dir,
+                &config.scope,
             );
             let Some((r, state)) = apply(reconciler, state).await else {
                 return;
             };
             reconciler = r;
+            // Both watches have listed and this node runs what they ask.
+            readiness_of.readiness().set_ready();
             !report(&mut writer, &reconciler, &state, &exporters.state()).await
         } else {
             true
@@ -173,7 +202,7 @@ async fn apply(mut reconciler: Reconciler, state: Desired) -> Option<(Reconciler
     match result {
         Ok(done) => Some(done),
         Err(error) => {
-            tracing::error!(%error, "reconcile pass failed; the Kubernetes controller stops");
+            tracing::error!(error = %crate::error_chain(&error), "reconcile pass failed; the Kubernetes controller stops");
             None
         }
     }
@@ -245,7 +274,7 @@ impl NodeLabels {
                 "this node does not exist in the API; set NODE_NAME (downward API spec.nodeName)"
             ),
             Err(error) => {
-                tracing::warn!(node = %self.name, %error, "cannot read the node's labels");
+                tracing::warn!(node = %self.name, error = %crate::error_chain(&error), "cannot read the node's labels");
             }
         }
     }

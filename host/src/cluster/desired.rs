@@ -10,6 +10,7 @@ use k8s_openapi::api::core::v1::ConfigMap;
 use k8s_openapi::api::core::v1::ObjectReference;
 use kube::{Resource as _, ResourceExt as _};
 
+use super::Scope;
 use crate::manifest::{
     BpfExporter, BpfExporterResource, ConfigMaps, DEFAULT_NAMESPACE, Loaded, Location, Manifest,
 };
@@ -70,7 +71,8 @@ pub struct Desired {
 }
 
 /// Builds this node's desired state. `path` sources resolve against
-/// `base_dir` (the node's file system).
+/// `base_dir` (the node's file system); exporters outside `scope` are
+/// refused and `ConfigMap`s outside it ignored.
 ///
 /// Exporter names are the `exporter` label of their self-metrics, so they
 /// must be unique among the exporters of a node: when two namespaces hold
@@ -81,10 +83,21 @@ pub fn desired(
     node: &str,
     node_labels: &BTreeMap<String, String>,
     base_dir: &Path,
+    scope: &Scope,
 ) -> Desired {
+    let in_scope: Vec<Arc<ConfigMap>> = config_maps
+        .iter()
+        .filter(|m| {
+            scope.allows(
+                &m.namespace()
+                    .unwrap_or_else(|| DEFAULT_NAMESPACE.to_owned()),
+            )
+        })
+        .cloned()
+        .collect();
     let mut out = Desired {
         loaded: Loaded {
-            config_maps: config_map_set(config_maps),
+            config_maps: config_map_set(&in_scope),
             ..Loaded::default()
         },
         ..Desired::default()
@@ -95,6 +108,11 @@ pub fn desired(
         let target = Target::new(resource, node);
         if !resource.spec.node_selector.matches(node_labels) {
             out.unselected.push(target);
+            continue;
+        }
+        if !scope.allows(&target.namespace) {
+            let message = scope.refusal(&target.namespace);
+            out.refused.push(Refused { target, message });
             continue;
         }
         if let Some(first) = out.targets.get(&target.name) {
@@ -204,6 +222,7 @@ mod tests {
             "n1",
             &labels(&[("kubernetes.io/os", "linux")]),
             Path::new("/"),
+            &Scope::all(),
         );
         let names: Vec<&str> = all.loaded.exporters.iter().map(Manifest::name).collect();
         assert_eq!(names, ["all"]);
@@ -230,6 +249,7 @@ mod tests {
             "n1",
             &BTreeMap::new(),
             Path::new("/"),
+            &Scope::all(),
         );
         assert_eq!(out.loaded.exporters.len(), 1);
         assert_eq!(out.loaded.exporters[0].namespace(), "a");
@@ -242,6 +262,46 @@ mod tests {
     }
 
     #[test]
+    fn exporters_outside_the_scope_are_refused_and_their_config_maps_unseen() {
+        let config_map = |namespace: &str| -> Arc<ConfigMap> {
+            Arc::new(
+                serde_json::from_value(serde_json::json!({
+                    "metadata": {"name": "src", "namespace": namespace},
+                    "binaryData": {"a.bpf.o": "aGVsbG8="},
+                }))
+                .expect("valid configmap"),
+            )
+        };
+        let out = desired(
+            &[
+                exporter("team-a", "a", &serde_json::json!({})),
+                exporter("team-b", "b", &serde_json::json!({})),
+            ],
+            &[config_map("team-a"), config_map("team-b")],
+            "n1",
+            &BTreeMap::new(),
+            Path::new("/"),
+            &Scope::only(["team-a"]),
+        );
+        let names: Vec<&str> = out.loaded.exporters.iter().map(Manifest::name).collect();
+        assert_eq!(names, ["a"]);
+        let [refused] = &out.refused[..] else {
+            panic!("one refusal expected: {:?}", out.refused);
+        };
+        assert_eq!(refused.target.namespace, "team-b");
+        assert!(
+            refused.message.contains("--namespaces"),
+            "{}",
+            refused.message
+        );
+        assert!(!out.targets.contains_key("b"));
+        // team-b's ConfigMap is not even readable through the set.
+        let b = BpfExporter::from((*exporter("team-b", "b", &serde_json::json!({}))).clone());
+        let b = Manifest::from_resource(b, "/".into()).expect("valid");
+        assert!(b.object_bytes(&out.loaded.config_maps).is_err());
+    }
+
+    #[test]
     fn an_invalid_resource_is_kept_by_name_with_its_errors() {
         let mut bad = (*exporter("obs", "bad", &serde_json::json!({}))).clone();
         bad.spec.decoder.lookups = vec!["no-such-lookup".into()];
@@ -251,6 +311,7 @@ mod tests {
             "n1",
             &BTreeMap::new(),
             Path::new("/"),
+            &Scope::all(),
         );
         assert_eq!(out.loaded.exporters, []);
         assert!(

@@ -19,6 +19,7 @@
 mod controller;
 pub mod desired;
 pub mod report;
+pub mod scope;
 pub mod stale;
 
 #[cfg(test)]
@@ -30,6 +31,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub use controller::run;
+pub use scope::Scope;
 
 /// Default label selector of the watched `ConfigMap`s.
 pub const DEFAULT_CONFIG_MAP_SELECTOR: &str = "bpfhost.dev/source";
@@ -49,6 +51,8 @@ pub struct KubeConfig {
     pub sweep: Duration,
     /// What `path` sources are relative to (the node's file system).
     pub base_dir: PathBuf,
+    /// The namespaces whose exporters this agent runs (`--namespaces`).
+    pub scope: Scope,
 }
 
 impl KubeConfig {
@@ -60,6 +64,7 @@ impl KubeConfig {
             resync: Duration::from_secs(30),
             sweep: Duration::from_mins(10),
             base_dir: PathBuf::from("/"),
+            scope: Scope::all(),
         }
     }
 }

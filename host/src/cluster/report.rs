@@ -17,7 +17,7 @@ use kube::runtime::events::{Event, EventType, Recorder, Reporter as EventReporte
 use kube::{Api, Client};
 
 use super::desired::Target;
-use crate::agent::{Failure, Outcome, Stage};
+use crate::agent::{Failure, Outcome, ProgramStatus, Stage};
 use crate::manifest::{
     API_VERSION, BpfExporterResource, KIND, NodeCondition, NodeStatus, VERIFIER_LOG_TAIL_MAX,
 };
@@ -41,13 +41,22 @@ pub fn node_status(
 ) -> NodeStatus {
     use NodeCondition::{DecoderReady, ObjectLoaded, ProgramsAttached};
     let (states, message, verifier_log) = match outcome {
-        Outcome::Running => (
+        Outcome::Running { failed } if failed.is_empty() => (
             [
                 (ObjectLoaded, "True", "Loaded"),
                 (ProgramsAttached, "True", "Attached"),
                 (DecoderReady, "True", "Ready"),
             ],
             None,
+            None,
+        ),
+        Outcome::Running { failed } => (
+            [
+                (ObjectLoaded, "True", "Loaded"),
+                (ProgramsAttached, "False", "PartiallyAttached"),
+                (DecoderReady, "True", "Ready"),
+            ],
+            Some(not_attached_message(failed)),
             None,
         ),
         Outcome::Failed(failure) => (
@@ -64,11 +73,18 @@ pub fn node_status(
                 .and_then(|p| p.condition(kind))
                 .filter(|c| c.status == status)
                 .map_or_else(|| now.clone(), |c| c.last_transition_time.clone());
+            // A partial attach says on its condition which programs are missing.
+            let message = match (&message, kind, outcome) {
+                (Some(m), ProgramsAttached, Outcome::Running { .. }) => {
+                    truncate(m, CONDITION_MESSAGE_MAX)
+                }
+                _ => String::new(),
+            };
             Condition {
                 type_: kind.as_str().to_owned(),
                 status: status.to_owned(),
                 reason: reason.to_owned(),
-                message: String::new(),
+                message,
                 last_transition_time: last,
                 observed_generation: target.generation,
             }
@@ -81,6 +97,26 @@ pub fn node_status(
         observed_generation: target.generation,
         verifier_log_tail: verifier_log,
     }
+}
+
+/// Longest condition message, in bytes (Kubernetes allows 32768).
+const CONDITION_MESSAGE_MAX: usize = 4096;
+
+/// What a running exporter's status says about the programs that did not
+/// attach under `attachPolicy: BestEffort`.
+fn not_attached_message(failed: &[ProgramStatus]) -> String {
+    let programs: Vec<String> = failed
+        .iter()
+        .map(|p| match &p.error {
+            Some(error) => format!("{} ({error})", p.name),
+            None => p.name.clone(),
+        })
+        .collect();
+    format!(
+        "serving without {} program(s) that did not attach (attachPolicy BestEffort): {}",
+        failed.len(),
+        programs.join("; ")
+    )
 }
 
 type ConditionStates = [(NodeCondition, &'static str, &'static str); 3];
@@ -216,7 +252,7 @@ impl StatusWriter {
         if let Some(event) = event {
             // Events are best effort: the status already says it all.
             if let Err(error) = self.recorder.publish(&event, &target.reference).await {
-                tracing::warn!(exporter = %target.name, %error, "cannot publish an Event");
+                tracing::warn!(exporter = %target.name, error = %crate::error_chain(&error), "cannot publish an Event");
             }
         }
         self.applied.insert(key, entry);
@@ -347,7 +383,7 @@ mod tests {
 
     #[test]
     fn each_stage_sets_the_conditions_before_and_after_it() {
-        let running = node_status("n1", &target(), &Outcome::Running, None);
+        let running = node_status("n1", &target(), &Outcome::running(), None);
         assert!(running.ready());
         assert_eq!(running.observed_generation, Some(7));
         assert_eq!(running.message, None);
@@ -405,12 +441,61 @@ mod tests {
     }
 
     #[test]
+    fn a_partial_attach_names_the_missing_programs_and_warns() {
+        let failed = ProgramStatus {
+            name: "trace_kprobe".into(),
+            section: "kprobe/nope".into(),
+            state: crate::agent::ProgramState::Failed,
+            target: None,
+            error: Some("program trace_kprobe: attaching to nope failed".into()),
+        };
+        let outcome = Outcome::Running {
+            failed: vec![failed],
+        };
+        let entry = node_status("n1", &target(), &outcome, None);
+        assert_eq!(
+            states(&entry),
+            [
+                ("ObjectLoaded".into(), "True".into(), "Loaded".into()),
+                (
+                    "ProgramsAttached".into(),
+                    "False".into(),
+                    "PartiallyAttached".into()
+                ),
+                ("DecoderReady".into(), "True".into(), "Ready".into()),
+            ]
+        );
+        let expected = "serving without 1 program(s) that did not attach (attachPolicy BestEffort): \
+                        trace_kprobe (program trace_kprobe: attaching to nope failed)";
+        assert_eq!(
+            field(&entry, NodeCondition::ProgramsAttached, |c| &c.message),
+            expected
+        );
+        assert_eq!(
+            field(&entry, NodeCondition::ObjectLoaded, |c| &c.message),
+            ""
+        );
+        assert_eq!(entry.message.as_deref(), Some(expected));
+        assert!(!entry.ready());
+        let warning = event(None, &entry).expect("a partial attach is an event");
+        assert_eq!(
+            (warning.type_, warning.reason.as_str()),
+            (EventType::Warning, "PartiallyAttached")
+        );
+        let all = node_status("n1", &target(), &Outcome::running(), Some(&entry));
+        assert_eq!(
+            event(Some(&entry), &all).map(|e| e.reason),
+            Some("Recovered".to_owned())
+        );
+    }
+
+    #[test]
     fn transition_times_move_only_when_a_condition_changes() {
         let mut old = node_status("n1", &target(), &failure(Stage::Attach, None), None);
         for c in &mut old.conditions {
             c.last_transition_time = Time(Timestamp::UNIX_EPOCH);
         }
-        let new = node_status("n1", &target(), &Outcome::Running, Some(&old));
+        let new = node_status("n1", &target(), &Outcome::running(), Some(&old));
         let time = |kind| new.condition(kind).map(|c| c.last_transition_time.0);
         assert_eq!(
             time(NodeCondition::ObjectLoaded),
@@ -423,7 +508,7 @@ mod tests {
             "became True"
         );
         assert!(!same(&old, &new));
-        let again = node_status("n1", &target(), &Outcome::Running, Some(&new));
+        let again = node_status("n1", &target(), &Outcome::running(), Some(&new));
         assert!(same(&new, &again), "nothing to patch");
     }
 
@@ -446,7 +531,7 @@ mod tests {
     #[test]
     fn events_on_new_failures_and_on_recovery_only() {
         let failing = node_status("n1", &target(), &failure(Stage::Decoder, None), None);
-        let running = node_status("n1", &target(), &Outcome::Running, None);
+        let running = node_status("n1", &target(), &Outcome::running(), None);
         let first = event(None, &failing).expect("a failure is an event");
         assert_eq!(
             (first.type_, first.reason.as_str()),

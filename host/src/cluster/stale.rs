@@ -47,7 +47,7 @@ pub async fn sweep(client: &Client, exporters: &[Arc<BpfExporterResource>], own:
                 departed.insert(node.to_owned());
             }
             Err(error) => {
-                tracing::warn!(%node, %error, "cannot tell whether a node still exists");
+                tracing::warn!(%node, error = %crate::error_chain(&error), "cannot tell whether a node still exists");
                 if node < own {
                     return 0;
                 }
@@ -72,7 +72,7 @@ pub async fn sweep(client: &Client, exporters: &[Arc<BpfExporterResource>], own:
                     removed += 1;
                 }
                 Err(error) => {
-                    tracing::warn!(exporter = %target.name, %node, %error, "cannot remove a departed node's status entry");
+                    tracing::warn!(exporter = %target.name, %node, error = %crate::error_chain(&error), "cannot remove a departed node's status entry");
                 }
             }
         }

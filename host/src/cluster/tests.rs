@@ -18,7 +18,7 @@ use tokio_util::sync::CancellationToken;
 use super::fake::{FakeApi, Kind};
 use super::{KubeConfig, run};
 use crate::agent::setup::{Setup, SetupError};
-use crate::agent::{Agent, Exporter};
+use crate::agent::{Agent, Exporter, ProgramState, ProgramStatus};
 use crate::decoder::validate::OutputBounds;
 use crate::decoder::{Collection, Declaration, DecodeError, Decoder, assemble};
 use crate::loader::LoadError;
@@ -38,6 +38,8 @@ struct FakeSetup {
 }
 
 struct Guard(Arc<AtomicUsize>);
+
+impl crate::agent::KernelObject for Guard {}
 
 impl Drop for Guard {
     fn drop(&mut self) {
@@ -124,13 +126,33 @@ impl Setup for FakeSetup {
             .lock()
             .expect("loads")
             .push((name.clone(), version));
-        Ok(Exporter::new(
+        let exporter = Exporter::new(
             name,
             Some(Box::new(Guard(self.alive.clone()))),
             vec![],
             Box::new(GaugeDecoder(spec)),
             1,
-        ))
+        );
+        Ok(match config["fail"].as_str() {
+            // attachPolicy BestEffort with one program that did not attach.
+            Some("partial") => exporter.with_programs(vec![
+                program_status("count", ProgramState::Attached, None),
+                program_status("probe", ProgramState::Failed, Some(PROBE_ERROR)),
+            ]),
+            _ => exporter,
+        })
+    }
+}
+
+const PROBE_ERROR: &str = "program probe: attaching to nope failed";
+
+fn program_status(name: &str, state: ProgramState, error: Option<&str>) -> ProgramStatus {
+    ProgramStatus {
+        name: name.into(),
+        section: format!("kprobe/{name}"),
+        state,
+        target: None,
+        error: error.map(str::to_owned),
     }
 }
 
@@ -163,9 +185,15 @@ impl Harness {
     }
 
     fn start(&mut self) {
+        self.start_in(crate::cluster::Scope::all());
+    }
+
+    /// Starts the controller acting on the namespaces of `scope` only.
+    fn start_in(&mut self, scope: crate::cluster::Scope) {
         let config = KubeConfig {
             resync: Duration::from_millis(100),
             sweep: Duration::from_millis(200),
+            scope,
             ..KubeConfig::new(NODE)
         };
         self.task = Some(tokio::spawn(run(
@@ -528,6 +556,42 @@ async fn failures_are_reported_by_stage_with_events_and_a_bad_edit_keeps_the_las
 }
 
 #[tokio::test]
+async fn a_partial_attach_serves_and_names_the_missing_programs_in_status() {
+    let mut h = Harness::new();
+    h.api.put(
+        Kind::Exporter,
+        exporter("p", &json!({"fail": "partial"}), &json!({})),
+    );
+    h.start();
+    h.wait("the partial attach reported", |api| {
+        entry_of(api, "p", NODE).is_some()
+    })
+    .await;
+    assert!(h.running("p"), "BestEffort serves what attached");
+    let p = h.entry("p").expect("p");
+    assert_eq!(condition(&p, "ObjectLoaded").0, "True");
+    assert_eq!(condition(&p, "DecoderReady").0, "True");
+    assert_eq!(
+        condition(&p, "ProgramsAttached"),
+        ("False".into(), "PartiallyAttached".into())
+    );
+    let attached = p["conditions"]
+        .as_array()
+        .and_then(|cs| cs.iter().find(|c| c["type"] == "ProgramsAttached"))
+        .expect("condition");
+    let message = attached["message"].as_str().expect("message");
+    assert!(
+        message.contains(&format!("probe ({PROBE_ERROR})")) && !message.contains("count"),
+        "{message}"
+    );
+    h.wait("a warning event", |api| {
+        events(api, "PartiallyAttached").len() == 1
+    })
+    .await;
+    h.stop().await;
+}
+
+#[tokio::test]
 async fn api_errors_are_retried() {
     let mut h = Harness::new();
     h.api
@@ -651,5 +715,46 @@ async fn the_same_name_in_two_namespaces_is_refused_in_status() {
     .await;
     assert!(h.running("x"));
     assert_eq!(h.loads().len(), 1);
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn exporters_outside_the_agents_namespaces_are_refused_in_status() {
+    let mut h = Harness::new();
+    h.api
+        .put(Kind::Exporter, exporter("x", &json!({}), &json!({})));
+    let mut other = exporter("y", &json!({}), &json!({}));
+    other["metadata"]["namespace"] = json!("zz");
+    h.api.put(Kind::Exporter, other);
+    h.start_in(crate::cluster::Scope::only(["obs"]));
+    h.wait("y's refusal", |api| {
+        api.get(Kind::Exporter, "zz", "y")
+            .and_then(|y| y["status"]["nodes"].as_array().cloned())
+            .is_some_and(|nodes| {
+                nodes.iter().any(|n| {
+                    n["message"]
+                        .as_str()
+                        .is_some_and(|m| m.contains("--namespaces"))
+                })
+            })
+    })
+    .await;
+    assert!(h.running("x"));
+    assert!(h.agent.slot("y").is_none());
+    // ConfigMaps are read in the allowed namespace only.
+    let config_map_paths: Vec<String> = h
+        .api
+        .requests()
+        .into_iter()
+        .filter(|r| r.path.ends_with("/configmaps"))
+        .map(|r| r.path)
+        .collect();
+    assert!(!config_map_paths.is_empty());
+    assert!(
+        config_map_paths
+            .iter()
+            .all(|p| p == "/api/v1/namespaces/obs/configmaps"),
+        "{config_map_paths:?}"
+    );
     h.stop().await;
 }

@@ -12,7 +12,7 @@
 //! `ebpf_exporter_ebpf_program_run_time_seconds` and `_run_count_total`
 //! (only served with `kernel.bpf_stats_enabled`) are not.
 
-use crate::agent::{ExporterReport, ExtraFamilies, SelfMetrics, family, series};
+use crate::agent::{ExporterReport, ExtraFamilies, ProgramState, SelfMetrics, family, series};
 use crate::metrics::{FamilySamples, MetricType};
 
 use super::configs::ConfigName;
@@ -56,8 +56,19 @@ impl ExtraFamilies for BuiltinMetrics {
                 .map(|(config, _)| series(&[config], 1.0))
                 .collect(),
         };
-        let programs =
-            || ours().flat_map(|(config, r)| r.programs.iter().map(move |p| (config, p)));
+        // Every loaded program, with the kernel's id and tag, and whether
+        // it is attached (a program may be loaded and left unattached).
+        let programs = || {
+            ours().flat_map(|(config, r)| {
+                r.program_stats.iter().map(move |stats| {
+                    let attached = r
+                        .programs
+                        .iter()
+                        .any(|p| p.name == stats.program && p.state == ProgramState::Attached);
+                    (config, stats, attached)
+                })
+            })
+        };
         let info = FamilySamples {
             family: gauge(
                 "ebpf_exporter_ebpf_program_info",
@@ -65,7 +76,7 @@ impl ExtraFamilies for BuiltinMetrics {
                 &["config", "program", "tag", "id"],
             ),
             series: programs()
-                .map(|(config, p)| series(&[config, &p.name, &p.tag, &p.id.to_string()], 1.0))
+                .map(|(config, p, _)| series(&[config, &p.program, &p.tag, &p.id.to_string()], 1.0))
                 .collect(),
         };
         let attached = FamilySamples {
@@ -75,7 +86,7 @@ impl ExtraFamilies for BuiltinMetrics {
                 &["id"],
             ),
             series: programs()
-                .map(|(_, p)| series(&[&p.id.to_string()], f64::from(u8::from(p.attached))))
+                .map(|(_, p, attached)| series(&[&p.id.to_string()], f64::from(u8::from(attached))))
                 .collect(),
         };
         let errors = FamilySamples {
@@ -100,11 +111,10 @@ impl ExtraFamilies for BuiltinMetrics {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
     use super::*;
-    use crate::agent::ProgramInfo;
+    use crate::agent::ProgramStatus;
     use crate::exposition::{Encoder, Format};
+    use crate::loader::ProgramStats;
 
     fn render(reports: &[ExporterReport]) -> String {
         let metrics = BuiltinMetrics::new(vec![
@@ -134,20 +144,28 @@ mod tests {
     fn serves_ebpf_exporters_own_series_under_its_names() {
         let mut loaded = ExporterReport::new("kfree-skb");
         loaded.loaded = true;
-        loaded.programs = Arc::from(vec![
-            ProgramInfo {
-                name: "kfree_skb".into(),
-                id: 42,
-                tag: "0123456789abcdef".into(),
-                attached: true,
-            },
-            ProgramInfo {
-                name: "spare".into(),
-                id: 43,
-                tag: "fedcba9876543210".into(),
-                attached: false,
-            },
-        ]);
+        let status = |name: &str, state| ProgramStatus {
+            name: name.into(),
+            section: format!("tp/{name}"),
+            state,
+            target: None,
+            error: None,
+        };
+        loaded.programs = vec![
+            status("kfree_skb", ProgramState::Attached),
+            status("spare", ProgramState::Unattached),
+        ];
+        let stats = |program: &str, id, tag: &str| ProgramStats {
+            program: program.into(),
+            id,
+            tag: tag.into(),
+            program_type: "tracepoint".into(),
+            run: None,
+        };
+        loaded.program_stats = vec![
+            stats("kfree_skb", 42, "0123456789abcdef"),
+            stats("spare", 43, "fedcba9876543210"),
+        ];
         let other = ExporterReport::new("not-a-config");
         let text = render(&[loaded, other, ExporterReport::new("timers")]);
         for line in [

@@ -16,8 +16,8 @@ use serde_json::Value;
 
 use super::kaddrs::Kallsyms;
 use crate::manifest::{
-    API_VERSION, BpfExporter, BpfExporterSpec, DecoderSpec, GlobalValue, KIND, LabelSelector,
-    Loaded, Location, Manifest, ManifestError, ObjectMeta, Source,
+    API_VERSION, AttachPolicy, BpfExporter, BpfExporterSpec, DecoderSpec, GlobalValue, KIND,
+    LabelSelector, Loaded, Location, Manifest, ManifestError, ObjectMeta, Source,
 };
 
 /// The built-in decoder that runs a config.
@@ -29,6 +29,9 @@ pub struct ConfigSet {
     dir: PathBuf,
     names: Vec<String>,
     kallsyms: Kallsyms,
+    /// How programs that cannot attach are taken: ebpf_exporter's
+    /// tolerance (`BestEffort`) unless `--config.strict`.
+    attach_policy: AttachPolicy,
 }
 
 /// One config as the agent runs it.
@@ -85,7 +88,20 @@ impl ConfigSet {
             dir,
             names: list,
             kallsyms: Kallsyms::default(),
+            attach_policy: AttachPolicy::BestEffort,
         })
+    }
+
+    /// `--config.strict`: a program that cannot attach fails its config
+    /// (and the start), instead of the config running without it.
+    #[must_use]
+    pub fn strict(mut self, strict: bool) -> Self {
+        self.attach_policy = if strict {
+            AttachPolicy::AllOrNothing
+        } else {
+            AttachPolicy::BestEffort
+        };
+        self
     }
 
     /// The configs, in `--config.names` order.
@@ -148,6 +164,8 @@ impl ConfigSet {
                     ..Source::default()
                 },
                 programs: Vec::new(),
+                maps: BTreeMap::new(),
+                attach_policy: self.attach_policy,
                 globals,
                 decoder: DecoderSpec {
                     builtin: Some(DECODER.to_owned()),

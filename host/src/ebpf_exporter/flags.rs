@@ -87,7 +87,8 @@ impl DropIn {
             return Err(FlagError::ConfigDir(args.config_dir.clone()));
         }
         Ok(Self {
-            configs: ConfigSet::new(args.config_dir.clone(), &args.config_names)?,
+            configs: ConfigSet::new(args.config_dir.clone(), &args.config_names)?
+                .strict(args.config_strict),
             listen: listen_address(&args.listen_address)?,
             metrics_path: args.telemetry_path.clone(),
             check: args.config_check,

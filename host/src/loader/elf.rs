@@ -1,6 +1,6 @@
 //! What the loader reads from the ELF itself, before aya sees it: each
-//! program's `SEC()` name (aya keeps only its own parse of it) and the global
-//! variables a manifest may override.
+//! program's `SEC()` name (aya keeps only its own parse of it), the maps a
+//! manifest may size and the global variables it may override.
 
 use object::{Object, ObjectSection, ObjectSymbol, SectionIndex, SymbolKind};
 
@@ -34,6 +34,8 @@ impl ElfGlobal {
 pub struct ElfInfo {
     /// Programs, in section order then offset order.
     pub programs: Vec<ElfProgram>,
+    /// Names of the maps defined in `.maps` (or legacy `maps`), sorted.
+    pub maps: Vec<String>,
     pub globals: Vec<ElfGlobal>,
 }
 
@@ -43,6 +45,7 @@ impl ElfInfo {
         let file = object::File::parse(elf)?;
         let mut programs: Vec<(SectionIndex, u64, ElfProgram)> = Vec::new();
         let mut globals = Vec::new();
+        let mut maps = Vec::new();
         for symbol in file.symbols() {
             let Some(index) = symbol.section_index() else {
                 continue;
@@ -64,6 +67,9 @@ impl ElfInfo {
                         },
                     ));
                 }
+                SymbolKind::Data if matches!(section_name, ".maps" | "maps") => {
+                    maps.push(name.to_owned());
+                }
                 SymbolKind::Data if is_global_section(section_name) => {
                     globals.push(ElfGlobal {
                         name: name.to_owned(),
@@ -75,8 +81,10 @@ impl ElfInfo {
             }
         }
         programs.sort_by_key(|(index, address, _)| (index.0, *address));
+        maps.sort();
         Ok(Self {
             programs: programs.into_iter().map(|(_, _, p)| p).collect(),
+            maps,
             globals,
         })
     }
@@ -84,6 +92,11 @@ impl ElfInfo {
     /// The program named `name`.
     pub fn program(&self, name: &str) -> Option<&ElfProgram> {
         self.programs.iter().find(|p| p.name == name)
+    }
+
+    /// Whether the object defines a map named `name`.
+    pub fn has_map(&self, name: &str) -> bool {
+        self.maps.binary_search_by(|m| m.as_str().cmp(name)).is_ok()
     }
 
     /// The global named `name`.
@@ -150,6 +163,15 @@ mod tests {
         assert!(g("g_s16").section.starts_with(".rodata"));
         assert!(g("g_data").overridable());
         assert!(info.global("hits").is_none(), "maps are not globals");
+    }
+
+    #[test]
+    fn maps_are_the_symbols_of_the_maps_section() {
+        let info = info("bpf/writes.bpf.o");
+        assert_eq!(info.maps, ["writes_by_process"]);
+        assert!(info.has_map("writes_by_process"));
+        assert!(!info.has_map("target_tgid"), "a global is not a map");
+        assert_eq!(self::info("bpf/fixtures/globals.bpf.o").maps, ["hits"]);
     }
 
     #[test]

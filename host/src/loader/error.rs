@@ -58,6 +58,18 @@ pub enum LoadError {
         needs: &'static str,
     },
 
+    /// A `maps:` entry names a map the ELF does not define.
+    #[error("maps: no map named {map:?} in the object (it has: {available})")]
+    UnknownMap { map: String, available: String },
+
+    /// Under `attachPolicy: BestEffort`, every program that should attach
+    /// failed to.
+    #[error("no program attached (attachPolicy BestEffort needs one): {failures}")]
+    NoProgramAttached {
+        /// Each program with its error, `; `-separated.
+        failures: String,
+    },
+
     /// A `globals:` entry names a symbol that is not a `.rodata`/`.data` global.
     #[error("globals: no global variable named {name:?} in .rodata or .data")]
     UnknownGlobal { name: String },
@@ -187,6 +199,7 @@ impl LoadError {
         matches!(
             self,
             Self::Attach { .. }
+                | Self::NoProgramAttached { .. }
                 | Self::TracefsMissing { .. }
                 | Self::KprobesUnsupported { .. }
                 | Self::LockdownForbidsTracing { .. }

@@ -8,9 +8,15 @@
 //! it detaches and unloads everything. A failed load releases whatever it had
 //! attached before the failure.
 //!
+//! The settings libbpf users make from user space come with the request:
+//! map sizes (`maps:`, `bpf_map__set_max_entries`), programs left out
+//! (`autoload: false`, `bpf_program__set_autoload`) and whether a program
+//! that fails to attach fails the load ([`AttachPolicy`]).
+//!
 //! ```no_run
 //! use std::collections::BTreeMap;
 //! use bpfhost::loader::{LoadRequest, load};
+//! use bpfhost::manifest::AttachPolicy;
 //!
 //! let elf = std::fs::read("packets.bpf.o")?;
 //! let object = load(&LoadRequest {
@@ -18,6 +24,8 @@
 //!     elf: &elf,
 //!     globals: &BTreeMap::new(),
 //!     programs: &[],
+//!     maps: &BTreeMap::new(),
+//!     attach_policy: AttachPolicy::AllOrNothing,
 //! })?;
 //! for map in object.maps() {
 //!     println!("{}", map.name);
@@ -34,6 +42,7 @@ mod plan;
 mod rewrite;
 mod section;
 mod socket;
+mod stats;
 mod tracefs;
 
 #[cfg(test)]
@@ -46,12 +55,13 @@ use std::os::fd::{AsFd, OwnedFd};
 use aya::maps::Map;
 use aya::{Btf, Ebpf, EbpfError, EbpfLoader};
 
-pub use attach::AttachedProgram;
+pub use attach::{AttachedProgram, NotAttached, NotAttachedReason, UNATTACHED};
 pub use error::{AttachSource, ElfError, LoadError, VERIFIER_LOG_TAIL_LINES};
 pub use section::{DEFAULT_PERF_FREQUENCY, ProgramKind};
+pub use stats::{BPF_STATS_ENABLED, ProgramStats, RunStats};
 pub use tracefs::TRACEFS;
 
-use crate::manifest::spec::{GlobalValue, ProgramAttach};
+use crate::manifest::spec::{AttachPolicy, GlobalValue, MapOverride, ProgramAttach};
 use elf::ElfInfo;
 
 /// What to load: one exporter's ELF and its manifest settings.
@@ -63,8 +73,13 @@ pub struct LoadRequest<'a> {
     pub elf: &'a [u8],
     /// Overrides of `const volatile` (or `.data`) globals.
     pub globals: &'a BTreeMap<String, GlobalValue>,
-    /// Explicit attach points; other programs attach by their `SEC()` name.
+    /// Explicit attach points and programs left out; other programs attach
+    /// by their `SEC()` name.
     pub programs: &'a [ProgramAttach],
+    /// Map settings (sizes), by map name.
+    pub maps: &'a BTreeMap<String, MapOverride>,
+    /// Whether a program that fails to attach fails the load.
+    pub attach_policy: AttachPolicy,
 }
 
 /// A map of a loaded object that the map reader can snapshot.
@@ -81,6 +96,7 @@ pub struct LoadedMap {
 pub struct LoadedObject {
     exporter: String,
     programs: Vec<AttachedProgram>,
+    not_attached: Vec<NotAttached>,
     maps: Vec<LoadedMap>,
     // Fields drop in order: sockets (and their filters) before programs.
     sockets: Vec<OwnedFd>,
@@ -92,6 +108,7 @@ impl fmt::Debug for LoadedObject {
         f.debug_struct("LoadedObject")
             .field("exporter", &self.exporter)
             .field("programs", &self.programs)
+            .field("not_attached", &self.not_attached)
             .field("maps", &self.maps)
             .field("sockets", &self.sockets.len())
             .finish_non_exhaustive()
@@ -107,6 +124,12 @@ impl LoadedObject {
     /// The programs, in ELF order, with where each is attached.
     pub fn programs(&self) -> &[AttachedProgram] {
         &self.programs
+    }
+
+    /// The programs that are not attached: left out by `autoload: false`,
+    /// or (under [`AttachPolicy::BestEffort`]) failed to attach.
+    pub fn not_attached(&self) -> &[NotAttached] {
+        &self.not_attached
     }
 
     /// The readable maps: hash, array, per-CPU, LRU and LPM-trie maps. The
@@ -132,6 +155,12 @@ pub fn load(request: &LoadRequest<'_>) -> Result<LoadedObject, LoadError> {
     let info = ElfInfo::parse(request.elf).map_err(invalid)?;
     let plans = plan::plan(&info, request.programs)?;
     let globals = globals::encode_all(&info, request.globals)?;
+    if let Some(map) = request.maps.keys().find(|m| !info.has_map(m)) {
+        return Err(LoadError::UnknownMap {
+            map: map.clone(),
+            available: info.maps.join(", "),
+        });
+    }
 
     let mut renames: Vec<(String, String)> = Vec::new();
     for plan in &plans {
@@ -151,6 +180,9 @@ pub fn load(request: &LoadRequest<'_>) -> Result<LoadedObject, LoadError> {
     for (name, value) in &globals {
         loader.override_global(name, value.as_slice(), true);
     }
+    for (name, map) in request.maps {
+        loader.map_max_entries(name, map.max_entries);
+    }
     let ebpf = loader.load(&bytes).map_err(|e| match e {
         EbpfError::ParseError(_)
         | EbpfError::RelocationError(_)
@@ -167,11 +199,20 @@ pub fn load(request: &LoadRequest<'_>) -> Result<LoadedObject, LoadError> {
     let mut object = LoadedObject {
         exporter: request.exporter.to_owned(),
         programs: Vec::new(),
+        not_attached: Vec::new(),
         maps: Vec::new(),
         sockets: Vec::new(),
         ebpf,
     };
     for plan in plans {
+        let Some(point) = &plan.point else {
+            object.not_attached.push(NotAttached {
+                name: plan.name,
+                section: plan.section,
+                reason: NotAttachedReason::Disabled,
+            });
+            continue;
+        };
         let mut cx = attach::Context {
             ebpf: &mut object.ebpf,
             btf: &btf,
@@ -179,7 +220,20 @@ pub fn load(request: &LoadRequest<'_>) -> Result<LoadedObject, LoadError> {
         };
         let default = plan.parsed.default_attach.as_ref().ok();
         let target =
-            attach::load_and_attach(&mut cx, &plan.name, plan.parsed.kind, &plan.point, default)?;
+            match attach::load_and_attach(&mut cx, &plan.name, plan.parsed.kind, point, default) {
+                Ok(target) => target,
+                Err(error)
+                    if request.attach_policy == AttachPolicy::BestEffort && error.is_attach() =>
+                {
+                    object.not_attached.push(NotAttached {
+                        name: plan.name,
+                        section: plan.section,
+                        reason: NotAttachedReason::Failed(error),
+                    });
+                    continue;
+                }
+                Err(error) => return Err(error),
+            };
         let id = object
             .ebpf
             .program(&plan.name)
@@ -193,8 +247,33 @@ pub fn load(request: &LoadRequest<'_>) -> Result<LoadedObject, LoadError> {
             target,
         });
     }
+    check_something_attached(&object)?;
     object.maps = readable_maps(&object.ebpf)?;
     Ok(object)
+}
+
+/// Under `BestEffort`, a load whose every attach failed is still a failure:
+/// an exporter with no program running would serve nothing but zeros.
+/// Programs loaded unattached on purpose (`attach: none`) do not count.
+fn check_something_attached(object: &LoadedObject) -> Result<(), LoadError> {
+    let failures: Vec<String> = object
+        .not_attached
+        .iter()
+        .filter_map(|p| match &p.reason {
+            NotAttachedReason::Failed(error) => Some(crate::error_chain(error)),
+            NotAttachedReason::Disabled => None,
+        })
+        .collect();
+    let attached = object
+        .programs
+        .iter()
+        .any(|p| p.target != attach::UNATTACHED);
+    if failures.is_empty() || attached {
+        return Ok(());
+    }
+    Err(LoadError::NoProgramAttached {
+        failures: failures.join("; "),
+    })
 }
 
 /// Duplicates the fds of the maps a snapshot reader understands.

@@ -3,7 +3,8 @@
 //! resource the API serves to the type file mode validates.
 //!
 //! `bpfhost crd` prints [`crd_yaml`]; the copy committed as
-//! `crd/bpfexporter.crd.yaml` is compared with it by a test, so the two
+//! `crd/deploy/bpfexporter.crd.yaml` (installed by `kubectl apply -k
+//! crd/deploy`) is compared with it by a test, so the two
 //! cannot drift.
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
@@ -12,7 +13,7 @@ use kube::CustomResourceExt as _;
 use super::spec::{API_VERSION, BpfExporter, BpfExporterResource, KIND, ObjectMeta};
 
 /// Path of the committed CRD, relative to the workspace root.
-pub const CRD_FILE: &str = "crd/bpfexporter.crd.yaml";
+pub const CRD_FILE: &str = "crd/deploy/bpfexporter.crd.yaml";
 
 /// The CRD as a Kubernetes object.
 pub fn crd() -> CustomResourceDefinition {

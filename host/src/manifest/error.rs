@@ -134,6 +134,14 @@ pub enum ManifestError {
         reason: &'static str,
     },
 
+    /// A `spec.programs` entry that contradicts itself or does nothing.
+    #[error("{at}: {field}: {reason}")]
+    ProgramEntry {
+        at: Box<Location>,
+        field: String,
+        reason: &'static str,
+    },
+
     /// A value that does not have the expected form.
     #[error("{at}: {field}: expected {expected}, found `{value}`")]
     InvalidFormat {

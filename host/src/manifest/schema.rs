@@ -70,7 +70,8 @@ pub(super) fn globals(_: &mut SchemaGenerator) -> Schema {
 /// type can describe.
 pub(super) fn attach_point(_: &mut SchemaGenerator) -> Schema {
     json_schema!({
-        "description": "Where and how to attach the program: `none`, or an object with \
+        "description": "Where and how to attach the program (its `SEC()` name decides when \
+            absent): `none`, or an object with \
             exactly one key: `tracepoint: category/name`, `rawTracepoint`, \
             `btfTracepoint`, `fentry`, `fexit` (a name), `kprobe`/`kretprobe` \
             ({function, offset}), `uprobe`/`uretprobe` ({target, function, offset, pid}), \

@@ -75,9 +75,19 @@ pub struct BpfExporterSpec {
     pub node_selector: LabelSelector,
     /// The eBPF ELF object.
     pub object: Source,
-    /// Explicit attach points; programs not listed attach by their `SEC()` name.
+    /// Explicit attach points and programs left out (`autoload: false`);
+    /// programs not listed attach by their `SEC()` name.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub programs: Vec<ProgramAttach>,
+    /// Settings of the object's maps, by map name, applied before the maps
+    /// are created (libbpf's `bpf_map__set_max_entries`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub maps: BTreeMap<String, MapOverride>,
+    /// What to do when some programs fail to attach: `AllOrNothing` (the
+    /// default) fails the exporter; `BestEffort` serves with the programs that
+    /// did attach, as long as one did, and reports the others.
+    #[serde(default, skip_serializing_if = "AttachPolicy::is_default")]
+    pub attach_policy: AttachPolicy,
     /// Overrides of `const volatile` globals, by symbol name.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     #[schemars(schema_with = "schema::globals")]
@@ -198,14 +208,79 @@ pub enum GlobalValue {
     String(String),
 }
 
-/// An explicit attach point for one program.
+/// What to do with one program: attach it somewhere else than its `SEC()`
+/// name says, or leave it out.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ProgramAttach {
     /// The program's function name in the ELF.
     pub name: String,
+    // Where to attach; the `SEC()` name decides when absent. (Described in
+    // `schema::attach_point`: a doc comment here would replace that text.)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "schema::attach_point")]
-    pub attach: AttachPoint,
+    pub attach: Option<AttachPoint>,
+    /// `false`: the program is neither loaded nor attached (libbpf's
+    /// `bpf_program__set_autoload`), e.g. to pick one of an fentry and a
+    /// kprobe variant; cannot be combined with `attach`. `true` (the
+    /// default) may be written out, e.g. by a template.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub autoload: Option<bool>,
+}
+
+impl ProgramAttach {
+    /// An entry attaching program `name` at `point`.
+    pub fn at(name: impl Into<String>, point: AttachPoint) -> Self {
+        Self {
+            name: name.into(),
+            attach: Some(point),
+            autoload: None,
+        }
+    }
+
+    /// An entry leaving program `name` out: neither loaded nor attached.
+    pub fn disabled(name: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            attach: None,
+            autoload: Some(false),
+        }
+    }
+
+    /// Whether the program is loaded (`autoload` is not `false`).
+    pub fn loads(&self) -> bool {
+        self.autoload != Some(false)
+    }
+}
+
+/// Settings of one map of the object.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MapOverride {
+    /// The map's size, replacing the ELF's `max_entries` (which bcc-style
+    /// objects leave 0 for user space to set).
+    #[schemars(range(min = 1))]
+    pub max_entries: u32,
+}
+
+/// Whether a program that fails to attach fails the whole exporter:
+/// `AllOrNothing` (the default) fails it; `BestEffort` serves with the
+/// programs that attached (at least one must) and reports the others in
+/// status and self-metrics.
+// The variants carry no doc comments: schemars would turn them into a
+// `oneOf` with descriptions, which a structural CRD schema cannot hold.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum AttachPolicy {
+    #[default]
+    AllOrNothing,
+    BestEffort,
+}
+
+impl AttachPolicy {
+    /// Whether this is the default, `AllOrNothing`.
+    pub fn is_default(&self) -> bool {
+        *self == Self::AllOrNothing
+    }
 }
 
 /// Where and how to attach a program.

@@ -87,15 +87,44 @@ fn programs_and_globals_read_as_in_a_cluster() {
     let spec = &loaded.exporters[0].exporter.spec;
     assert_eq!(
         spec.programs[0].attach,
-        AttachPoint::Kprobe(ProbeTarget {
+        Some(AttachPoint::Kprobe(ProbeTarget {
             function: "tcp_sendmsg".into(),
             offset: 0
-        })
+        }))
     );
-    assert_eq!(spec.programs[2].attach, AttachPoint::None);
+    assert_eq!(spec.programs[2].attach, Some(AttachPoint::None));
+    assert!(spec.programs.iter().all(ProgramAttach::loads));
+    assert_eq!(spec.attach_policy, AttachPolicy::AllOrNothing);
     assert_eq!(spec.globals["filter_pid"], GlobalValue::Unsigned(42));
     assert_eq!(spec.globals["min_us"], GlobalValue::Signed(-1));
     assert_eq!(loaded.exporters[0].base_dir, Path::new("."));
+}
+
+#[test]
+fn overrides_and_attach_policy_read_as_libbpf_users_set_them() {
+    let spec = "  object: {inline: AA==}\n  programs:\n    \
+                - {name: trace_fentry, autoload: false}\n    \
+                - {name: trace_kprobe, attach: {kprobe: {function: vfs_read}}}\n    \
+                - {name: trace_tp, autoload: true}\n  \
+                maps: {counts: {maxEntries: 8192}, starts: {maxEntries: 1}}\n  \
+                attachPolicy: BestEffort\n  \
+                decoder: {inline: AA==}\n";
+    let loaded = load_str(Path::new("o.yaml"), &exporter("o", spec));
+    assert!(loaded.errors.is_empty(), "{:?}", messages(&loaded.errors));
+    let spec = &loaded.exporters[0].exporter.spec;
+    assert_eq!(spec.programs[0], ProgramAttach::disabled("trace_fentry"));
+    assert!(spec.programs[1].loads() && spec.programs[2].loads());
+    assert_eq!(spec.maps["counts"].max_entries, 8192);
+    assert_eq!(spec.maps["starts"].max_entries, 1);
+    assert_eq!(spec.attach_policy, AttachPolicy::BestEffort);
+    // What the agent fingerprints and `bpfhost validate` prints reads back.
+    let text = serde_yaml::to_string(spec).expect("serialize");
+    assert!(text.contains("autoload: false"), "{text}");
+    assert!(text.contains("attachPolicy: BestEffort"), "{text}");
+    assert_eq!(
+        serde_yaml::from_str::<BpfExporterSpec>(&text).expect("parse back"),
+        *spec
+    );
 }
 
 #[test]

@@ -3,11 +3,11 @@
 //!
 //! Nothing here reads a file: `bpfhost validate` runs these checks alone.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::error::{Location, ManifestError};
 use super::source;
-use super::spec::{AttachPoint, BpfExporter, PerfEventTarget, ProgramAttach};
+use super::spec::{AttachPoint, BpfExporter, MapOverride, PerfEventTarget, ProgramAttach};
 use crate::lookup::Lookup;
 
 /// Every error in `exporter`, in field order.
@@ -33,6 +33,7 @@ pub(crate) fn check_exporter(exporter: &BpfExporter, at: &Location) -> Vec<Manif
         }
         errors.extend(check_program(program, at, &field));
     }
+    errors.extend(check_maps(&spec.maps, at));
     if spec.globals.contains_key("") {
         errors.push(ManifestError::EmptyKey {
             at: at.boxed(),
@@ -44,6 +45,28 @@ pub(crate) fn check_exporter(exporter: &BpfExporter, at: &Location) -> Vec<Manif
         errors.extend(limits.check(at, "spec.decoder.limits"));
     }
     errors.extend(check_lookups(&spec.decoder.lookups, at));
+    errors
+}
+
+/// `spec.maps`: names are not empty, sizes are positive.
+fn check_maps(maps: &BTreeMap<String, MapOverride>, at: &Location) -> Vec<ManifestError> {
+    let mut errors = Vec::new();
+    if maps.contains_key("") {
+        errors.push(ManifestError::EmptyKey {
+            at: at.boxed(),
+            field: "spec.maps".to_owned(),
+        });
+    }
+    for (name, map) in maps {
+        if map.max_entries == 0 {
+            errors.push(ManifestError::InvalidFormat {
+                at: at.boxed(),
+                field: format!("spec.maps.{name}.maxEntries"),
+                value: "0".to_owned(),
+                expected: "a positive number",
+            });
+        }
+    }
     errors
 }
 
@@ -104,6 +127,34 @@ pub(crate) fn check_name(name: &str, at: &Location, field: &str) -> Option<Manif
 /// Checks one `spec.programs[i]` entry at `field`.
 fn check_program(program: &ProgramAttach, at: &Location, field: &str) -> Vec<ManifestError> {
     let mut errors = Vec::new();
+    if program.name.is_empty() {
+        errors.push(ManifestError::Empty {
+            at: at.boxed(),
+            field: format!("{field}.name"),
+        });
+    }
+    match (&program.attach, program.autoload) {
+        (None, None) => errors.push(ManifestError::ProgramEntry {
+            at: at.boxed(),
+            field: field.to_owned(),
+            reason: "sets nothing: give `attach` or `autoload`",
+        }),
+        (Some(_), Some(false)) => errors.push(ManifestError::ProgramEntry {
+            at: at.boxed(),
+            field: format!("{field}.attach"),
+            reason: "a program with `autoload: false` is not attached anywhere",
+        }),
+        _ => {}
+    }
+    if let Some(attach) = &program.attach {
+        errors.extend(check_attach(attach, at, field));
+    }
+    errors
+}
+
+/// Checks the attach point of the `spec.programs[i]` entry at `field`.
+fn check_attach(attach: &AttachPoint, at: &Location, field: &str) -> Vec<ManifestError> {
+    let mut errors = Vec::new();
     let mut non_empty = |value: &str, sub: &str| {
         if value.is_empty() {
             errors.push(ManifestError::Empty {
@@ -112,8 +163,7 @@ fn check_program(program: &ProgramAttach, at: &Location, field: &str) -> Vec<Man
             });
         }
     };
-    non_empty(&program.name, "name");
-    match &program.attach {
+    match attach {
         AttachPoint::Tracepoint(name) => {
             let well_formed = name.split_once('/').is_some_and(|(category, event)| {
                 !category.is_empty() && !event.is_empty() && !event.contains('/')
@@ -134,7 +184,7 @@ fn check_program(program: &ProgramAttach, at: &Location, field: &str) -> Vec<Man
         AttachPoint::Kprobe(probe) => non_empty(&probe.function, "attach.kprobe.function"),
         AttachPoint::Kretprobe(probe) => non_empty(&probe.function, "attach.kretprobe.function"),
         AttachPoint::Uprobe(probe) | AttachPoint::Uretprobe(probe) => {
-            let kind = if matches!(program.attach, AttachPoint::Uprobe(_)) {
+            let kind = if matches!(attach, AttachPoint::Uprobe(_)) {
                 "uprobe"
             } else {
                 "uretprobe"

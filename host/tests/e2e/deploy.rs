@@ -1,7 +1,8 @@
-//! The deployment manifests in `crd/deploy/`: every document parses into
-//! its typed Kubernetes object and serializes back unchanged (so a
-//! misspelt field, which the typed objects would drop, fails here), and the
-//! pieces agree with each other and with the agent.
+//! The install, `kubectl apply -k crd/deploy`: the objects `kubectl
+//! kustomize` renders each parse into their typed Kubernetes object and
+//! serialize back unchanged (so a misspelt field, which the typed objects
+//! would drop, fails here), and the pieces agree with each other, with the
+//! agent and with its image.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -10,6 +11,7 @@ use std::path::{Path, PathBuf};
 use k8s_openapi::api::apps::v1::DaemonSet;
 use k8s_openapi::api::core::v1::{Namespace, Service, ServiceAccount};
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding};
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -18,13 +20,37 @@ fn deploy_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../crd/deploy")
 }
 
-/// The documents of one YAML file, as JSON.
-fn documents(path: &Path) -> Vec<Value> {
-    let text = fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    serde_yaml::Deserializer::from_str(&text)
-        .map(|doc| Value::deserialize(doc).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
+/// The documents of a YAML stream, as JSON.
+fn parse_documents(text: &str, what: &str) -> Vec<Value> {
+    serde_yaml::Deserializer::from_str(text)
+        .map(|doc| Value::deserialize(doc).unwrap_or_else(|e| panic!("{what}: {e}")))
         .filter(|doc| !doc.is_null())
         .collect()
+}
+
+/// The documents of one YAML file.
+fn documents(path: &Path) -> Vec<Value> {
+    let text = fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    parse_documents(&text, &path.display().to_string())
+}
+
+/// What `kubectl kustomize DIR` renders: what `kubectl apply -k DIR` applies.
+fn kustomize(dir: &Path) -> Vec<Value> {
+    let out = std::process::Command::new("kubectl")
+        .arg("kustomize")
+        .arg(dir)
+        .output()
+        .unwrap_or_else(|e| panic!("kubectl (needed to render the install): {e}"));
+    assert!(
+        out.status.success(),
+        "kubectl kustomize {}: {}",
+        dir.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    parse_documents(
+        &String::from_utf8_lossy(&out.stdout),
+        &format!("kubectl kustomize {}", dir.display()),
+    )
 }
 
 /// Parses `doc` as `T` and checks that nothing was lost on the way.
@@ -70,9 +96,10 @@ struct Endpoint {
     scrape_timeout: String,
 }
 
-/// Every object of `crd/deploy/*.yaml`, by kind.
+/// Every object the install creates, by kind.
 #[derive(Default)]
 struct Deploy {
+    crds: Vec<CustomResourceDefinition>,
     namespaces: Vec<Namespace>,
     accounts: Vec<ServiceAccount>,
     roles: Vec<ClusterRole>,
@@ -82,28 +109,53 @@ struct Deploy {
 }
 
 fn load() -> Deploy {
-    let mut files: Vec<PathBuf> = fs::read_dir(deploy_dir())
-        .expect("read crd/deploy")
-        .map(|entry| entry.expect("dir entry").path())
-        .filter(|path| path.extension().is_some_and(|ext| ext == "yaml"))
-        .collect();
-    files.sort();
     let mut deploy = Deploy::default();
-    for file in &files {
-        for (i, doc) in documents(file).iter().enumerate() {
-            let what = format!("{} (document {})", file.display(), i + 1);
-            match doc["kind"].as_str().unwrap_or_default() {
-                "Namespace" => deploy.namespaces.push(typed(doc, &what)),
-                "ServiceAccount" => deploy.accounts.push(typed(doc, &what)),
-                "ClusterRole" => deploy.roles.push(typed(doc, &what)),
-                "ClusterRoleBinding" => deploy.bindings.push(typed(doc, &what)),
-                "DaemonSet" => deploy.daemon_sets.push(typed(doc, &what)),
-                "Service" => deploy.services.push(typed(doc, &what)),
-                other => panic!("{what}: unexpected kind `{other}`"),
-            }
+    for (i, doc) in kustomize(&deploy_dir()).iter().enumerate() {
+        let what = format!("kubectl kustomize crd/deploy (document {})", i + 1);
+        match doc["kind"].as_str().unwrap_or_default() {
+            // Compared whole with `bpfhost crd` below (its integer bounds
+            // come back as floats from the typed object: no round trip).
+            "CustomResourceDefinition" => deploy.crds.push(
+                serde_json::from_value(doc.clone()).unwrap_or_else(|e| panic!("{what}: {e}")),
+            ),
+            "Namespace" => deploy.namespaces.push(typed(doc, &what)),
+            "ServiceAccount" => deploy.accounts.push(typed(doc, &what)),
+            "ClusterRole" => deploy.roles.push(typed(doc, &what)),
+            "ClusterRoleBinding" => deploy.bindings.push(typed(doc, &what)),
+            "DaemonSet" => deploy.daemon_sets.push(typed(doc, &what)),
+            "Service" => deploy.services.push(typed(doc, &what)),
+            other => panic!("{what}: unexpected kind `{other}`"),
         }
     }
     deploy
+}
+
+/// The ClusterRole named `name`.
+fn role<'a>(deploy: &'a Deploy, name: &str) -> &'a ClusterRole {
+    deploy
+        .roles
+        .iter()
+        .find(|r| r.metadata.name.as_deref() == Some(name))
+        .unwrap_or_else(|| panic!("no ClusterRole {name}"))
+}
+
+/// A role's rules as (API group, resource) → verbs.
+fn rules_of(role: &ClusterRole) -> BTreeMap<(String, String), Vec<String>> {
+    role.rules
+        .iter()
+        .flatten()
+        .flat_map(|rule| {
+            let groups = rule.api_groups.clone().unwrap_or_default();
+            let resources = rule.resources.clone().unwrap_or_default();
+            groups.into_iter().flat_map(move |group| {
+                let verbs = rule.verbs.clone();
+                resources
+                    .clone()
+                    .into_iter()
+                    .map(move |resource| ((group.clone(), resource), verbs.clone()))
+            })
+        })
+        .collect()
 }
 
 fn one<'a, T>(items: &'a [T], what: &str) -> &'a T {
@@ -119,12 +171,8 @@ fn deploy_manifests_are_typed_and_consistent() {
     let namespace = one(&deploy.namespaces, "Namespace").metadata.name.clone();
     let account = one(&deploy.accounts, "ServiceAccount");
     assert_eq!(account.metadata.namespace, namespace);
-    let role = one(&deploy.roles, "ClusterRole");
     let binding = one(&deploy.bindings, "ClusterRoleBinding");
-    assert_eq!(
-        binding.role_ref.name,
-        role.metadata.name.clone().unwrap_or_default()
-    );
+    assert_eq!(binding.role_ref.name, "bpfhost-agent");
     let subject = one(binding.subjects.as_deref().unwrap_or_default(), "subject");
     assert_eq!(
         (Some(&subject.name), &subject.namespace),
@@ -170,23 +218,7 @@ fn deploy_manifests_are_typed_and_consistent() {
 #[test]
 fn cluster_role_grants_only_what_the_agent_needs() {
     let deploy = load();
-    let role = one(&deploy.roles, "ClusterRole");
-    let rules: BTreeMap<(String, String), Vec<String>> = role
-        .rules
-        .iter()
-        .flatten()
-        .flat_map(|rule| {
-            let groups = rule.api_groups.clone().unwrap_or_default();
-            let resources = rule.resources.clone().unwrap_or_default();
-            groups.into_iter().flat_map(move |group| {
-                let verbs = rule.verbs.clone();
-                resources
-                    .clone()
-                    .into_iter()
-                    .map(move |resource| ((group.clone(), resource), verbs.clone()))
-            })
-        })
-        .collect();
+    let rules = rules_of(role(&deploy, "bpfhost-agent"));
     let expected: BTreeMap<(String, String), Vec<String>> = [
         ("bpfhost.dev", "bpfexporters", &["get", "list", "watch"][..]),
         ("bpfhost.dev", "bpfexporters/status", &["patch"]),
@@ -203,6 +235,35 @@ fn cluster_role_grants_only_what_the_agent_needs() {
     })
     .collect();
     assert_eq!(rules, expected);
+}
+
+#[test]
+fn the_exporter_editor_role_is_not_aggregated_and_bound_to_nobody() {
+    let deploy = load();
+    let editor = role(&deploy, "bpfhost-exporter-editor");
+    let labels = editor.metadata.labels.clone().unwrap_or_default();
+    assert!(
+        !labels
+            .keys()
+            .any(|k| k.starts_with("rbac.authorization.k8s.io/aggregate-to")),
+        "{labels:?}"
+    );
+    assert!(editor.aggregation_rule.is_none());
+    let rules = rules_of(editor);
+    assert!(rules.contains_key(&("bpfhost.dev".to_owned(), "bpfexporters".to_owned())));
+    assert!(
+        !rules
+            .keys()
+            .any(|(_, resource)| resource.contains("status")),
+        "people do not write the agents' status: {rules:?}"
+    );
+    assert!(
+        deploy
+            .bindings
+            .iter()
+            .all(|b| b.role_ref.name != "bpfhost-exporter-editor"),
+        "the install binds the editor role to nobody"
+    );
 }
 
 #[test]
@@ -243,13 +304,22 @@ fn agent_pod_has_capabilities_not_privilege() {
         (port.container_port, port.name.as_deref()),
         (9387, Some("metrics"))
     );
-    for probe in [&agent.readiness_probe, &agent.liveness_probe] {
+    for (probe, path) in [
+        (&agent.readiness_probe, "/readyz"),
+        (&agent.liveness_probe, "/healthz"),
+    ] {
         let get = probe
             .as_ref()
             .and_then(|p| p.http_get.as_ref())
             .expect("httpGet probe");
-        assert_eq!(get.path.as_deref(), Some("/healthz"));
+        assert_eq!(get.path.as_deref(), Some(path));
     }
+    // Kubernetes' grace period covers the agent's own bound on stopping.
+    let grace = pod
+        .termination_grace_period_seconds
+        .expect("a grace period");
+    let bound = i64::try_from(bpfhost::app::SHUTDOWN_BOUND.as_secs()).expect("small");
+    assert!((bound..=3 * bound).contains(&grace), "{grace} s");
 
     let mounts: BTreeMap<&str, bool> = agent
         .volume_mounts
@@ -270,6 +340,58 @@ fn agent_pod_has_capabilities_not_privilege() {
     assert!(
         args.iter().any(|a| a == "--cache-dir=/var/cache/bpfhost"),
         "{args:?}"
+    );
+}
+
+#[test]
+fn the_install_carries_the_generated_crd_and_the_built_image() {
+    let deploy = load();
+    let crd = one(&deploy.crds, "CustomResourceDefinition");
+    assert_eq!(
+        serde_json::to_value(crd).expect("serializes"),
+        serde_json::to_value(bpfhost::manifest::crd()).expect("serializes"),
+        "the installed CRD is the one `bpfhost crd` prints"
+    );
+    // Every namespaced object lands in the agent's namespace.
+    let namespace = one(&deploy.namespaces, "Namespace").metadata.name.clone();
+    let daemon_set = one(&deploy.daemon_sets, "DaemonSet");
+    assert_eq!(daemon_set.metadata.namespace, namespace);
+    assert_eq!(
+        one(&deploy.services, "Service").metadata.namespace,
+        namespace
+    );
+
+    // `cargo xtask image` tags localhost/bpfhost:<version>; the install
+    // runs exactly that.
+    let pod = daemon_set
+        .spec
+        .as_ref()
+        .and_then(|s| s.template.spec.as_ref())
+        .expect("pod spec");
+    let agent = one(&pod.containers, "container");
+    assert_eq!(
+        agent.image.as_deref(),
+        Some(concat!("localhost/bpfhost:", env!("CARGO_PKG_VERSION")))
+    );
+    assert_eq!(
+        agent.command.as_deref(),
+        Some(&["/usr/local/bin/bpfhost".to_owned()][..])
+    );
+}
+
+#[test]
+fn the_servicemonitor_install_adds_only_the_servicemonitor() {
+    let base = kustomize(&deploy_dir());
+    let mut with_monitor = kustomize(&deploy_dir().join("../deploy-with-servicemonitor"));
+    let at = with_monitor
+        .iter()
+        .position(|doc| doc["kind"] == "ServiceMonitor")
+        .expect("a ServiceMonitor");
+    let monitor = with_monitor.remove(at);
+    assert_eq!(with_monitor, base);
+    assert_eq!(
+        monitor,
+        documents(&deploy_dir().join("prometheus-operator/servicemonitor.yaml"))[0]
     );
 }
 

@@ -10,7 +10,7 @@ use bpfhost::testing::require_kernel;
 use super::support::{Agent, ManifestDir, try_get};
 
 /// Prometheus, killed on drop.
-struct Prometheus {
+pub struct Prometheus {
     child: Child,
     addr: SocketAddr,
     _dir: tempfile::TempDir,
@@ -18,12 +18,19 @@ struct Prometheus {
 
 impl Prometheus {
     fn start(target: SocketAddr) -> Self {
+        Self::scraping(target, "")
+    }
+
+    /// Prometheus scraping `target` as job `bpfhost` every second, with
+    /// `extra` (YAML lines indented for the job, e.g. `scheme: https`)
+    /// added to the job.
+    pub fn scraping(target: SocketAddr, extra: &str) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let config = dir.path().join("prometheus.yml");
         std::fs::write(
             &config,
             format!(
-                "global: {{scrape_interval: 1s, scrape_timeout: 1s}}\nscrape_configs:\n  - job_name: bpfhost\n    static_configs: [{{targets: ['{target}']}}]\n"
+                "global: {{scrape_interval: 1s, scrape_timeout: 1s}}\nscrape_configs:\n  - job_name: bpfhost\n    static_configs: [{{targets: ['{target}']}}]\n{extra}"
             ),
         )
         .expect("write config");
@@ -52,7 +59,7 @@ impl Prometheus {
     /// Polls an instant query until `accept` holds on its JSON result, for at
     /// most `limit`. Prometheus scrapes on its own clock, so this waits on an
     /// external system rather than racing our own code.
-    async fn wait_for(
+    pub async fn wait_for(
         &self,
         query: &str,
         limit: Duration,

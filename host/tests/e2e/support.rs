@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 
 use bpfhost::app::{self, App, RunConfig};
@@ -33,6 +33,23 @@ pub fn sh(script: &str) -> u32 {
 /// with its standard error when it fails.
 pub fn run_ok(command: &mut Command) -> String {
     let out = command.output().expect("the command starts");
+    stdout_of_success(command, out)
+}
+
+/// Like [`run_ok`], killing the command and panicking when it takes longer
+/// than `deadline`.
+pub fn run_ok_within(command: &mut Command, deadline: Duration) -> String {
+    let child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {command:?}: {e}"));
+    let out = output_within(child, deadline, &format!("{command:?}"));
+    stdout_of_success(command, out)
+}
+
+fn stdout_of_success(command: &Command, out: Output) -> String {
     assert!(
         out.status.success(),
         "{command:?} failed ({}):\n{}",
@@ -40,6 +57,30 @@ pub fn run_ok(command: &mut Command) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8(out.stdout).expect("utf-8 output")
+}
+
+/// A loopback address with a port free at the time of the call, for an
+/// agent started as a separate process.
+pub fn free_port() -> SocketAddr {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+}
+
+/// Waits for `child` and collects the output it still pipes; kills it and
+/// panics when it has not exited after `deadline`.
+pub fn output_within(child: Child, deadline: Duration, what: &str) -> Output {
+    let pid = libc::pid_t::try_from(child.id()).expect("a pid");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    if let Ok(out) = rx.recv_timeout(deadline) {
+        return out.expect("waiting for the child");
+    }
+    // SAFETY: signals only the child this test started.
+    unsafe { libc::kill(pid, libc::SIGKILL) };
+    panic!("{what} did not finish within {deadline:?}");
 }
 
 /// A directory of manifests for one test.
@@ -213,7 +254,8 @@ pub fn raw(addr: SocketAddr, request: &[u8]) -> Scrape {
     try_raw(addr, request).expect("http exchange")
 }
 
-fn try_raw(addr: SocketAddr, request: &[u8]) -> std::io::Result<Scrape> {
+/// Like [`raw`], with the connection's errors returned.
+pub fn try_raw(addr: SocketAddr, request: &[u8]) -> std::io::Result<Scrape> {
     let mut stream = TcpStream::connect(addr)?;
     stream.set_read_timeout(Some(Duration::from_secs(30)))?;
     stream.write_all(request)?;

@@ -90,13 +90,13 @@ impl ComponentCache {
             match unsafe { Component::deserialize_file(engine, &path) } {
                 Ok(component) => return Ok((component, Compiled::Hit)),
                 Err(e) => {
-                    tracing::warn!(path = %path.display(), error = %e, "unusable cached component; compiling again");
+                    tracing::warn!(path = %path.display(), error = %crate::error_chain(e.as_ref()), "unusable cached component; compiling again");
                 }
             }
         }
         let component = Component::new(engine, wasm)?;
         if let Err(e) = store(&path, &component) {
-            tracing::warn!(path = %path.display(), error = %e, "cannot store the compiled component");
+            tracing::warn!(path = %path.display(), error = %crate::error_chain(&e), "cannot store the compiled component");
         }
         Ok((component, Compiled::Miss))
     }

@@ -93,7 +93,7 @@ fn debug_raises_the_default_log_level() {
         "--config.names=a",
     ];
     let quiet = Cli::try_parse_from(argv).expect("parses");
-    assert_eq!(quiet.command.default_log_level(), "info");
+    assert_eq!(quiet.command.log_level(), None);
     let debug = Cli::try_parse_from(argv.into_iter().chain(["--debug"])).expect("parses");
-    assert_eq!(debug.command.default_log_level(), "debug");
+    assert_eq!(debug.command.log_level(), "debug".parse().ok());
 }

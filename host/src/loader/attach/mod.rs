@@ -30,6 +30,30 @@ pub struct AttachedProgram {
     pub id: Option<u32>,
 }
 
+/// The target text of a program loaded but deliberately not attached
+/// (`attach: none`).
+pub const UNATTACHED: &str = "unattached";
+
+/// A program of the object that is not attached, and why.
+#[derive(Debug)]
+pub struct NotAttached {
+    /// The program's function name.
+    pub name: String,
+    /// Its `SEC()` name in the ELF.
+    pub section: String,
+    pub reason: NotAttachedReason,
+}
+
+/// Why a program is not attached.
+#[derive(Debug)]
+pub enum NotAttachedReason {
+    /// `autoload: false`: neither loaded nor attached.
+    Disabled,
+    /// Loading or attaching it failed, and `attachPolicy: BestEffort` let
+    /// the others run. A program that loaded stays loaded, unattached.
+    Failed(LoadError),
+}
+
 /// What a program needs besides its kernel links, and what it is attached to.
 pub(super) struct Context<'a> {
     pub ebpf: &'a mut Ebpf,
@@ -49,7 +73,7 @@ pub(super) fn load_and_attach(
     match point {
         AttachPoint::None => {
             load_unattached(cx, program, kind, section_default)?;
-            Ok("unattached".to_owned())
+            Ok(UNATTACHED.to_owned())
         }
         AttachPoint::Tracepoint(_)
         | AttachPoint::RawTracepoint(_)

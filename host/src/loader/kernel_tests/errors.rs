@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 
 use super::{assert_unloaded, load_fixture, load_with};
 use crate::loader::{LoadError, LoadRequest, load};
-use crate::manifest::spec::{AttachPoint, GlobalValue, ProgramAttach, XdpMode, XdpTarget};
+use crate::manifest::spec::{
+    AttachPoint, AttachPolicy, GlobalValue, ProgramAttach, XdpMode, XdpTarget,
+};
 use crate::testing::require_kernel;
 
 fn xdp_on(interface: &str) -> AttachPoint {
@@ -22,6 +24,8 @@ fn garbage_bytes_are_invalid_elf() {
         elf: b"\x7fELF but not really",
         globals: &BTreeMap::new(),
         programs: &[],
+        maps: &BTreeMap::new(),
+        attach_policy: AttachPolicy::AllOrNothing,
     })
     .expect_err("garbage");
     assert!(matches!(err, LoadError::InvalidElf { .. }), "{err:?}");
@@ -30,10 +34,7 @@ fn garbage_bytes_are_invalid_elf() {
 
 #[test]
 fn unknown_program_in_programs_is_named() {
-    let programs = [ProgramAttach {
-        name: "nope".into(),
-        attach: AttachPoint::None,
-    }];
+    let programs = [ProgramAttach::at("nope", AttachPoint::None)];
     let err = load_fixture("bpf/fixtures/xdp.bpf.o", &programs).expect_err("unknown");
     assert!(
         matches!(&err, LoadError::UnknownProgram { program, available } if program == "nope" && available == "fx_xdp"),
@@ -43,10 +44,7 @@ fn unknown_program_in_programs_is_named() {
 
 #[test]
 fn duplicate_programs_entries_are_rejected() {
-    let entry = ProgramAttach {
-        name: "fx_xdp".into(),
-        attach: xdp_on("lo"),
-    };
+    let entry = ProgramAttach::at("fx_xdp", xdp_on("lo"));
     let err = load_fixture("bpf/fixtures/xdp.bpf.o", &[entry.clone(), entry]).expect_err("dup");
     assert!(
         matches!(&err, LoadError::DuplicateProgram { program } if program == "fx_xdp"),
@@ -74,10 +72,10 @@ fn bare_xdp_needs_an_interface() {
 
 #[test]
 fn attach_points_must_fit_the_program_kind() {
-    let programs = [ProgramAttach {
-        name: "fx_xdp".into(),
-        attach: AttachPoint::Tracepoint("syscalls/sys_enter_write".into()),
-    }];
+    let programs = [ProgramAttach::at(
+        "fx_xdp",
+        AttachPoint::Tracepoint("syscalls/sys_enter_write".into()),
+    )];
     let err = load_fixture("bpf/fixtures/xdp.bpf.o", &programs).expect_err("mismatch");
     assert!(
         matches!(
@@ -104,10 +102,7 @@ fn unknown_global_is_named() {
 #[ignore = "needs root and a BPF-capable kernel"]
 fn missing_interface_is_reported() {
     require_kernel();
-    let programs = [ProgramAttach {
-        name: "fx_xdp".into(),
-        attach: xdp_on("nosuchif0"),
-    }];
+    let programs = [ProgramAttach::at("fx_xdp", xdp_on("nosuchif0"))];
     let err = load_fixture("bpf/fixtures/xdp.bpf.o", &programs).expect_err("no interface");
     assert!(
         matches!(&err, LoadError::InterfaceNotFound { interface, .. } if interface == "nosuchif0"),
@@ -149,10 +144,7 @@ fn partial_failure_releases_what_was_attached() {
 #[ignore = "needs root and a BPF-capable kernel"]
 fn programs_can_stay_unattached() {
     require_kernel();
-    let programs = [ProgramAttach {
-        name: "fx_xdp".into(),
-        attach: AttachPoint::None,
-    }];
+    let programs = [ProgramAttach::at("fx_xdp", AttachPoint::None)];
     let object = load_fixture("bpf/fixtures/xdp.bpf.o", &programs).expect("load");
     assert_eq!(object.programs()[0].target, "unattached");
     super::drop_and_assert_unloaded(object);

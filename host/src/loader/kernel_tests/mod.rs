@@ -4,6 +4,7 @@
 
 mod errors;
 mod net;
+mod overrides;
 mod tracing;
 
 use std::collections::BTreeMap;
@@ -11,7 +12,7 @@ use std::os::fd::{AsRawFd, OwnedFd};
 use std::process::Command;
 
 use super::{LoadError, LoadRequest, LoadedObject, load};
-use crate::manifest::spec::{GlobalValue, ProgramAttach};
+use crate::manifest::spec::{AttachPolicy, GlobalValue, MapOverride, ProgramAttach};
 use crate::testing::artifact;
 
 /// The bytes of a BPF artifact, e.g. `bpf/fixtures/socket.bpf.o`.
@@ -31,6 +32,30 @@ pub fn load_with(
         elf: &elf,
         globals,
         programs,
+        maps: &BTreeMap::new(),
+        attach_policy: AttachPolicy::AllOrNothing,
+    })
+}
+
+/// Loads a fixture with map sizes, attach points and an attach policy.
+pub fn load_overridden(
+    relative: &str,
+    programs: &[ProgramAttach],
+    maps: &[(&str, u32)],
+    attach_policy: AttachPolicy,
+) -> Result<LoadedObject, LoadError> {
+    let elf = fixture(relative);
+    let maps = maps
+        .iter()
+        .map(|&(name, max_entries)| (name.to_owned(), MapOverride { max_entries }))
+        .collect();
+    load(&LoadRequest {
+        exporter: "test",
+        elf: &elf,
+        globals: &BTreeMap::new(),
+        programs,
+        maps: &maps,
+        attach_policy,
     })
 }
 

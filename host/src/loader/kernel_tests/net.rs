@@ -23,15 +23,7 @@ fn send_udp_to_loopback(times: usize) {
 #[ignore = "needs root and a BPF-capable kernel"]
 fn packets_program_counts_udp_on_every_interface() {
     require_kernel();
-    let elf = super::fixture("bpf/packets.bpf.o");
-    let globals = std::collections::BTreeMap::new();
-    let object = crate::loader::load(&crate::loader::LoadRequest {
-        exporter: "packets",
-        elf: &elf,
-        globals: &globals,
-        programs: &[],
-    })
-    .expect("load packets");
+    let object = load_fixture("bpf/packets.bpf.o", &[]).expect("load packets");
     assert_eq!(object.programs()[0].target, "all interfaces");
     let map = object.map("packets_by_proto").expect("map");
     let udp = || {
@@ -48,12 +40,12 @@ fn packets_program_counts_udp_on_every_interface() {
 #[ignore = "needs root and a BPF-capable kernel"]
 fn socket_filter_attaches_to_one_interface() {
     require_kernel();
-    let programs = [ProgramAttach {
-        name: "fx_socket".into(),
-        attach: AttachPoint::Socket(InterfaceTarget {
+    let programs = [ProgramAttach::at(
+        "fx_socket",
+        AttachPoint::Socket(InterfaceTarget {
             interface: Some("lo".into()),
         }),
-    }];
+    )];
     let object = load_fixture("bpf/fixtures/socket.bpf.o", &programs).expect("load");
     assert_eq!(object.programs()[0].target, "interface lo");
     send_udp_to_loopback(3);
@@ -76,13 +68,13 @@ fn xdp_attaches_by_ifname_section_and_by_explicit_interface() {
     });
     drop_and_assert_unloaded(object);
 
-    let programs = [ProgramAttach {
-        name: "fx_xdp".into(),
-        attach: AttachPoint::Xdp(XdpTarget {
+    let programs = [ProgramAttach::at(
+        "fx_xdp",
+        AttachPoint::Xdp(XdpTarget {
             interface: veth.name.clone(),
             mode: XdpMode::Skb,
         }),
-    }];
+    )];
     let object = load_fixture("bpf/fixtures/xdp.bpf.o", &programs).expect("load xdp");
     eventually("xdp packets (skb mode)", || {
         veth.send_traffic();
@@ -96,12 +88,14 @@ fn xdp_attaches_by_ifname_section_and_by_explicit_interface() {
 fn tc_programs_attach_in_both_directions() {
     require_kernel();
     let veth = Veth::create("bhtc0", 202);
-    let tc = |name: &str, direction| ProgramAttach {
-        name: name.into(),
-        attach: AttachPoint::Tc(TcTarget {
-            interface: veth.name.clone(),
-            direction,
-        }),
+    let tc = |name: &str, direction| {
+        ProgramAttach::at(
+            name,
+            AttachPoint::Tc(TcTarget {
+                interface: veth.name.clone(),
+                direction,
+            }),
+        )
     };
     let programs = [
         tc("fx_tc_in", Direction::Ingress),

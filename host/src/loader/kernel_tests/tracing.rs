@@ -129,15 +129,15 @@ pub extern "C" fn bpfhost_uprobe_target(x: u64) -> u64 {
 fn uprobes_attach_to_this_binary_and_to_libc() {
     require_kernel();
     let exe = std::env::current_exe().expect("current exe");
-    let programs = [ProgramAttach {
-        name: "fx_uprobe".into(),
-        attach: AttachPoint::Uprobe(UprobeTarget {
+    let programs = [ProgramAttach::at(
+        "fx_uprobe",
+        AttachPoint::Uprobe(UprobeTarget {
             target: exe.display().to_string(),
             function: Some("bpfhost_uprobe_target".into()),
             offset: 0,
             pid: Some(std::process::id()),
         }),
-    }];
+    )];
     let object = load_fixture("bpf/fixtures/uprobe.bpf.o", &programs).expect("load");
     for i in 0..3 {
         std::hint::black_box(bpfhost_uprobe_target(i));
@@ -222,7 +222,7 @@ fn writes_key(comm: &str) -> Vec<u8> {
 
 /// Writes `times` bytes to /dev/null from a new thread named `comm` (unique
 /// per test: test threads' own names are truncated to the same 15 bytes).
-fn write_to_dev_null(comm: &str, times: usize) {
+fn write_to_dev_null(comm: &str, times: u64) {
     use std::io::Write;
     std::thread::Builder::new()
         .name(comm.to_owned())
@@ -235,6 +235,15 @@ fn write_to_dev_null(comm: &str, times: usize) {
         .expect("spawn writer")
         .join()
         .expect("writer finished");
+}
+
+/// Writes `times` bytes to /dev/null from a thread named `comm` and asserts
+/// that the writes program of `object` counted every one.
+pub(super) fn assert_counts_writes(object: &crate::loader::LoadedObject, comm: &str, times: u64) {
+    write_to_dev_null(comm, times);
+    let map = object.map("writes_by_process").expect("map");
+    let count = lookup(&map.fd, &writes_key(comm), 8).map(|v| u64_sum(&v));
+    assert_eq!(count, Some(times), "writes counted for {comm}");
 }
 
 fn load_writes(target_tgid: u32) -> crate::loader::LoadedObject {
@@ -257,10 +266,7 @@ fn writes_program_counts_this_process_when_targeted() {
         ["writes_by_process"],
         ".rodata is not a readable map"
     );
-    write_to_dev_null("bpfh-writes-7", 7);
-    let map = object.map("writes_by_process").expect("map");
-    let count = lookup(&map.fd, &writes_key("bpfh-writes-7"), 8).map(|v| u64_sum(&v));
-    assert_eq!(count, Some(7));
+    assert_counts_writes(&object, "bpfh-writes-7", 7);
     drop_and_assert_unloaded(object);
 }
 

@@ -118,6 +118,28 @@ fn exactly_one_source_for_object_and_decoder() {
 }
 
 #[test]
+fn libbpf_style_overrides_are_typed_in_the_schema() {
+    let schema = schema();
+    let spec = &schema["properties"]["spec"]["properties"];
+    assert_eq!(
+        spec["attachPolicy"]["enum"],
+        json!(["AllOrNothing", "BestEffort"])
+    );
+    let map = &spec["maps"]["additionalProperties"];
+    assert_eq!(map["required"], json!(["maxEntries"]));
+    assert_eq!(map["properties"]["maxEntries"]["minimum"], json!(1.0));
+    let program = &spec["programs"]["items"];
+    assert_eq!(program["required"], json!(["name"]), "attach is optional");
+    assert_eq!(program["properties"]["autoload"]["type"], "boolean");
+    let resource = yaml_to_json(
+        "apiVersion: bpfhost.dev/v1alpha1\nkind: BpfExporter\nmetadata: {name: o}\nspec:\n  \
+         object: {path: o.bpf.o}\n  decoder: {path: o.wasm}\n  attachPolicy: BestEffort\n  \
+         maps: {counts: {maxEntries: 8192}}\n  programs: [{name: p, autoload: false}]\n",
+    );
+    assert_eq!(validate_resource(&schema, &resource), Vec::<String>::new());
+}
+
+#[test]
 fn free_form_fields_keep_what_was_written() {
     let schema = schema();
     let spec = &schema["properties"]["spec"]["properties"];

@@ -1,4 +1,8 @@
-//! The HTTP surface: `/metrics`, `/healthz` and `/status`.
+//! The HTTP surface: `/metrics`, `/healthz`, `/readyz`, `/status`, a
+//! landing page at `/` and, when enabled, `/debug/dump/{exporter}`.
+
+mod html;
+pub mod landing;
 
 use std::io::Write as _;
 use std::sync::Arc;
@@ -15,25 +19,36 @@ use axum::routing::get;
 use flate2::Compression;
 use flate2::write::GzEncoder;
 
-use crate::agent::Agent;
+use crate::agent::{Agent, ReadyState};
 use crate::exposition::{BodyPool, Encoder, Format};
 
-/// The agent's routes; served by [`crate::app`], driven with `oneshot` in tests.
-pub fn router(agent: Arc<Agent>) -> Router {
-    Router::new()
-        .route("/metrics", get(metrics))
-        .route("/healthz", get(healthz))
-        .route("/status", get(status))
-        .with_state(agent)
+/// Which optional routes are served.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    /// `GET /debug/dump/{exporter}`: the exporter's maps as a dump for
+    /// `bpfhost plugin test`. Raw map contents can reveal what the programs
+    /// observe, so the route exists only with `--enable-dump`.
+    pub enable_dump: bool,
 }
 
-/// `GET /debug/dump/{exporter}`: the exporter's maps as a dump for
-/// `bpfhost plugin test`. Raw map contents can reveal what the programs
-/// observe, so the route exists only with `--enable-dump`.
-pub fn dump_routes(agent: Arc<Agent>) -> Router {
-    Router::new()
-        .route("/debug/dump/{exporter}", get(dump))
-        .with_state(agent)
+/// The agent's routes; served by [`crate::app`], driven with `oneshot` in tests.
+pub fn router(agent: Arc<Agent>, options: Options) -> Router {
+    let enable_dump = options.enable_dump;
+    let mut router = Router::new()
+        .route(
+            "/",
+            get(move |State(agent): State<Arc<Agent>>| async move {
+                landing::page(&agent, enable_dump)
+            }),
+        )
+        .route("/metrics", get(metrics))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/status", get(status));
+    if enable_dump {
+        router = router.route("/debug/dump/{exporter}", get(dump));
+    }
+    router.with_state(agent)
 }
 
 async fn dump(State(agent): State<Arc<Agent>>, Path(exporter): Path<String>) -> Response {
@@ -47,14 +62,25 @@ async fn dump(State(agent): State<Arc<Agent>>, Path(exporter): Path<String>) -> 
             .into_response(),
         Ok(None) => (StatusCode::NOT_FOUND, "no such running exporter\n").into_response(),
         Err(e) => {
-            tracing::error!(error = %e, "dump task failed");
+            tracing::error!(error = %crate::error_chain(&e), "dump task failed");
             (StatusCode::INTERNAL_SERVER_ERROR, "dump failed\n").into_response()
         }
     }
 }
 
+/// Liveness: the process answers.
 async fn healthz() -> &'static str {
     "ok\n"
+}
+
+/// Readiness: 200 once the agent runs what it should, 503 before that and
+/// from the moment it starts shutting down.
+async fn readyz(State(agent): State<Arc<Agent>>) -> (StatusCode, &'static str) {
+    match agent.readiness().state() {
+        ReadyState::Ready => (StatusCode::OK, "ready\n"),
+        ReadyState::Starting => (StatusCode::SERVICE_UNAVAILABLE, "starting\n"),
+        ReadyState::Draining => (StatusCode::SERVICE_UNAVAILABLE, "shutting down\n"),
+    }
 }
 
 async fn status(State(agent): State<Arc<Agent>>) -> Response {
@@ -119,11 +145,11 @@ async fn metrics(State(agent): State<Arc<Agent>>, headers: HeaderMap) -> Respons
             response
         }
         Ok(Err(e)) => {
-            tracing::error!(error = %e, "compressing the scrape failed");
+            tracing::error!(error = %crate::error_chain(&e), "compressing the scrape failed");
             (StatusCode::INTERNAL_SERVER_ERROR, "compression failed\n").into_response()
         }
         Err(e) => {
-            tracing::error!(error = %e, "rendering task failed");
+            tracing::error!(error = %crate::error_chain(&e), "rendering task failed");
             (StatusCode::INTERNAL_SERVER_ERROR, "rendering failed\n").into_response()
         }
     }
@@ -185,6 +211,30 @@ mod tests {
         ] {
             assert_eq!(scrape_budget(junk), DEFAULT_BUDGET, "{junk:?}");
         }
+    }
+
+    #[tokio::test]
+    async fn readyz_follows_the_agents_readiness() {
+        use axum::body::Body;
+        use axum::http::Request;
+        use tower::ServiceExt as _;
+
+        let agent = Arc::new(Agent::new("node"));
+        let probe = async |agent: &Arc<Agent>| {
+            let request = Request::get("/readyz")
+                .body(Body::empty())
+                .expect("request");
+            let response = router(agent.clone(), Options::default())
+                .oneshot(request)
+                .await
+                .expect("infallible");
+            response.status()
+        };
+        assert_eq!(probe(&agent).await, StatusCode::SERVICE_UNAVAILABLE);
+        agent.readiness().set_ready();
+        assert_eq!(probe(&agent).await, StatusCode::OK);
+        agent.readiness().set_draining();
+        assert_eq!(probe(&agent).await, StatusCode::SERVICE_UNAVAILABLE);
     }
 
     #[test]
