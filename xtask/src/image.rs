@@ -18,6 +18,10 @@ use crate::{Workspace, status};
 /// Where the CA bundle comes from (Debian's `ca-certificates`).
 const CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
 
+/// The decoders shipped in the image for `decoder: {builtin: NAME}`,
+/// built by `cargo xtask build-plugins` (the caller builds them first).
+const BUILTIN_DECODERS: &[&str] = &["ebpf-exporter"];
+
 /// Builds the agent and its image; returns the image reference.
 pub fn build(ws: &Workspace) -> Result<String> {
     let binary = static_agent(ws)?;
@@ -104,6 +108,14 @@ fn stage(ws: &Workspace, binary: &Path) -> Result<PathBuf> {
     ] {
         std::fs::copy(&from, context.join(to))
             .with_context(|| format!("copying {} into the build context", from.display()))?;
+    }
+    let decoders = context.join("decoders");
+    std::fs::create_dir_all(&decoders)?;
+    for name in BUILTIN_DECODERS {
+        let from = ws.artifacts("plugins")?.join(format!("{name}.wasm"));
+        std::fs::copy(&from, decoders.join(format!("{name}.wasm"))).with_context(|| {
+            format!("copying {} (cargo xtask build-plugins builds it)", from.display())
+        })?;
     }
     // The release profile keeps line tables (170 MiB of the 217 MiB
     // binary) for profiling on a host; the image keeps the symbols, for

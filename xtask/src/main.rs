@@ -48,6 +48,7 @@ fn run() -> Result<()> {
         "template-check" => template::check(&ws),
         "gen-tables" => tables::generate(&ws),
         "image" => {
+            plugins::build(&ws)?;
             let reference = image::build(&ws)?;
             println!("{reference}");
             Ok(())
