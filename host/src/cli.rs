@@ -89,6 +89,10 @@ pub struct EbpfExporterArgs {
     )]
     pub telemetry_path: String,
     /// Only `all` (the default): bpfhost keeps the capabilities it starts with.
+    /// TLS, basic auth and headers: ebpf_exporter's (exporter-toolkit's)
+    /// `--web.config.file`, the same format.
+    #[arg(long = "web.config.file", value_name = "FILE")]
+    pub web_config_file: Option<PathBuf>,
     #[arg(long = "capabilities.keep", default_value = "all", value_name = "CAPS")]
     pub capabilities_keep: String,
     /// Only the kernel's own BTF (empty, the default, or /sys/kernel/btf/vmlinux).

@@ -57,6 +57,8 @@ pub struct DropIn {
     pub debug: bool,
     pub builtin_dir: Option<PathBuf>,
     pub node_name: String,
+    /// `--web.config.file`: TLS, basic auth and headers.
+    pub web_config: Option<PathBuf>,
 }
 
 impl DropIn {
@@ -96,6 +98,7 @@ impl DropIn {
             debug: args.debug,
             builtin_dir: args.builtin_dir.clone(),
             node_name: args.node_name.clone().unwrap_or_else(crate::cli::hostname),
+            web_config: args.web_config_file.clone(),
         })
     }
 
@@ -112,6 +115,7 @@ impl DropIn {
             metrics_path: self.metrics_path.clone(),
             extra_families: Some(Arc::new(BuiltinMetrics::new(self.configs.names()))),
             strict: self.strict,
+            web_config: self.web_config.clone(),
             ..RunConfig::default()
         }
     }

@@ -43,6 +43,7 @@ fn ebpf_exporters_flags_and_defaults_carry_over() {
             "--web.telemetry-path=/ebpf",
             "--capabilities.keep=all",
             "--btf.path=/sys/kernel/btf/vmlinux",
+            "--web.config.file=/etc/ebpf_exporter/web.yml",
         ],
     )
     .expect("valid");
@@ -51,6 +52,10 @@ fn ebpf_exporters_flags_and_defaults_carry_over() {
     let config = dropin.run_config();
     assert_eq!(config.metrics_path, "/ebpf");
     assert!(config.strict);
+    assert_eq!(
+        config.web_config.as_deref(),
+        Some(Path::new("/etc/ebpf_exporter/web.yml"))
+    );
     assert!(config.extra_families.is_some());
     assert!(config.source.is_some());
 }
