@@ -294,6 +294,17 @@ impl From<PackArgs> for crate::pack::PackOptions {
 }
 
 impl Command {
+    /// The node an agent command runs as (for every log line); `None`
+    /// for the commands that run no agent.
+    pub fn node_name(&self) -> Option<String> {
+        let given = match self {
+            Command::Run(args) => &args.node_name,
+            Command::EbpfExporter(args) => &args.node_name,
+            _ => return None,
+        };
+        Some(given.clone().unwrap_or_else(hostname))
+    }
+
     /// The log level the command itself asks for: `debug` for
     /// `bpfhost ebpf-exporter --debug` (`RUST_LOG` still wins).
     pub fn log_level(&self) -> Option<crate::logging::LogFilter> {

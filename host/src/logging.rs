@@ -84,7 +84,7 @@ fn use_ansi(is_terminal: bool, no_color: Option<&OsStr>) -> bool {
 
 /// Sets up the process' log on standard error. Called once, first thing in
 /// `main`; a subscriber already installed (a test harness's) is kept.
-pub fn init(format: LogFormat, level: &LogFilter) {
+pub fn init(format: LogFormat, level: &LogFilter, node: Option<&str>) {
     let rust_log = std::env::var("RUST_LOG").ok();
     let (filter, warning) = filter(level, rust_log.as_deref());
     let builder = tracing_subscriber::fmt()
@@ -97,13 +97,17 @@ pub fn init(format: LogFormat, level: &LogFilter) {
                 std::env::var_os("NO_COLOR").as_deref(),
             ))
             .try_init(),
-        LogFormat::Json => builder
-            .with_ansi(false)
-            .json()
-            .flatten_event(true)
-            .with_current_span(true)
-            .with_span_list(false)
-            .try_init(),
+        LogFormat::Json => {
+            let json = tracing_subscriber::fmt::format()
+                .json()
+                .flatten_event(true)
+                .with_current_span(true)
+                .with_span_list(false);
+            builder
+                .with_ansi(false)
+                .event_format(WithNode::new(json, node))
+                .try_init()
+        }
     };
     if installed.is_err() {
         return;
@@ -111,6 +115,52 @@ pub fn init(format: LogFormat, level: &LogFilter) {
     let _ = FORMAT.set(format);
     if let Some(warning) = warning {
         tracing::warn!("{warning}");
+    }
+}
+
+/// A JSON event format that puts the agent's `node` on every line (a log
+/// pipeline gathers many nodes' lines), before the inner format's fields.
+struct WithNode<F> {
+    inner: F,
+    /// `"node":"NAME",` with NAME as a JSON string, or nothing.
+    field: String,
+}
+
+impl<F> WithNode<F> {
+    fn new(inner: F, node: Option<&str>) -> Self {
+        let field = node.map_or_else(String::new, |node| {
+            format!("\"node\":{},", serde_json::Value::from(node))
+        });
+        Self { inner, field }
+    }
+}
+
+impl<S, N, F> tracing_subscriber::fmt::FormatEvent<S, N> for WithNode<F>
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+    N: for<'a> tracing_subscriber::fmt::FormatFields<'a> + 'static,
+    F: tracing_subscriber::fmt::FormatEvent<S, N>,
+{
+    fn format_event(
+        &self,
+        ctx: &tracing_subscriber::fmt::FmtContext<'_, S, N>,
+        mut writer: tracing_subscriber::fmt::format::Writer<'_>,
+        event: &tracing::Event<'_>,
+    ) -> std::fmt::Result {
+        let mut line = String::new();
+        self.inner.format_event(
+            ctx,
+            tracing_subscriber::fmt::format::Writer::new(&mut line),
+            event,
+        )?;
+        match line.strip_prefix('{') {
+            Some(rest) if !self.field.is_empty() => {
+                writer.write_char('{')?;
+                writer.write_str(&self.field)?;
+                writer.write_str(rest)
+            }
+            _ => writer.write_str(&line),
+        }
     }
 }
 

@@ -11,7 +11,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     // `bpfhost ebpf-exporter --debug` logs at debug, as ebpf_exporter does.
     let level = cli.command.log_level().unwrap_or(cli.log_level.clone());
-    bpfhost::logging::init(cli.log_format, &level);
+    bpfhost::logging::init(cli.log_format, &level, cli.command.node_name().as_deref());
     let result = match cli.command {
         Command::Run(args) => {
             let node_name = args.node_name.unwrap_or_else(hostname);

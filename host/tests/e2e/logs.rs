@@ -158,6 +158,8 @@ async fn json_logs_parse_line_by_line() {
                     "no {field} in {line}"
                 );
             }
+            // A log pipeline gathers many nodes: each line says whose.
+            assert_eq!(event["node"], "test-node", "{line}");
             event
         })
         .collect();
