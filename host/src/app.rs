@@ -53,6 +53,8 @@ pub struct RunConfig {
     pub extra_families: Option<Arc<dyn ExtraFamilies>>,
     /// File mode: refuse to start when an exporter fails to load.
     pub strict: bool,
+    /// Refuse objects and decoders whose source pins no `sha256`.
+    pub require_digests: bool,
 }
 
 impl Default for RunConfig {
@@ -73,6 +75,7 @@ impl Default for RunConfig {
             metrics_path: METRICS_PATH.to_owned(),
             extra_families: None,
             strict: false,
+            require_digests: false,
         }
     }
 }
@@ -225,6 +228,7 @@ fn kernel_setup(config: &RunConfig) -> Result<(Arc<Runtime>, KernelSetup), Start
                 .clone()
                 .unwrap_or_else(Builtins::default_dir),
         ),
+        require_digests: config.require_digests,
     };
     Ok((runtime, setup))
 }

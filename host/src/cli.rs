@@ -175,6 +175,10 @@ pub struct RunArgs {
     /// the `pod` lookup finds pod names, namespaces and container names.
     #[arg(long, default_value = "/var/log", value_name = "DIR")]
     pub kubelet_log_dir: PathBuf,
+    /// Refuse every object and decoder whose source does not pin its bytes
+    /// with `sha256` (`bpfhost pack` writes them).
+    #[arg(long)]
+    pub require_digests: bool,
     /// TLS, basic auth and response headers, in the Prometheus
     /// exporter-toolkit's web config format (the file node_exporter's
     /// `--web.config.file` reads); re-read when it or its files change.

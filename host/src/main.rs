@@ -30,6 +30,7 @@ fn main() -> ExitCode {
                 kubelet_log_dir: args.kubelet_log_dir,
                 web_config: args.web_config_file,
                 builtin_dir: args.builtin_dir,
+                require_digests: args.require_digests,
                 ..RunConfig::default()
             })
         }

@@ -22,7 +22,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta as KubeMeta;
 
 use crate::manifest::{
     API_VERSION, BpfExporter, BpfExporterSpec, ConfigMapKeyRef, DecoderSpec, KIND, ObjectMeta,
-    Source, load_str,
+    Source, load_str, sha256_hex,
 };
 
 /// Most bytes a `ConfigMap`'s `data` and `binaryData` may hold (keys and
@@ -134,10 +134,12 @@ fn inline(
         metadata,
         Source {
             inline: b64(object),
+            sha256: Some(sha256_hex(object)),
             ..Source::default()
         },
         DecoderSpec {
             inline: b64(decoder),
+            sha256: Some(sha256_hex(decoder)),
             ..decoder_spec(config)
         },
     );
@@ -234,10 +236,12 @@ fn with_config_map(
         metadata,
         Source {
             config_map_key_ref: Some(key_ref(&object_key)),
+            sha256: Some(sha256_hex(object)),
             ..Source::default()
         },
         DecoderSpec {
             config_map_key_ref: Some(key_ref(&decoder_key)),
+            sha256: Some(sha256_hex(decoder)),
             ..decoder_spec(config)
         },
     );

@@ -7,6 +7,7 @@ mod e2e {
     mod demos;
     mod deploy;
     mod devloop;
+    mod digests;
     mod ebpf_exporter;
     mod examples;
     mod failures;

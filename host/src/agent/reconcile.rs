@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 use super::setup::{KernelSetup, Setup, SetupError};
 use super::{Agent, ProgramState, ProgramStatus};
-use crate::manifest::{self, Builtins, ConfigMaps, Loaded, Manifest};
+use crate::manifest::{self, Builtins, ConfigMaps, Loaded, Manifest, ManifestError};
 
 /// Where setting up an exporter failed, in the order setup runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,6 +45,9 @@ pub struct Failure {
     pub verifier_log: Option<String>,
     /// Whether an earlier version keeps serving meanwhile.
     pub previous_serving: bool,
+    /// A more precise reason for the failed condition than its stage's
+    /// (`DigestMismatch`).
+    pub reason: Option<&'static str>,
 }
 
 /// The result of the last attempt to run an exporter as its manifest says.
@@ -77,11 +80,23 @@ impl Failure {
             SetupError::Load(e) if e.is_attach() => (Stage::Attach, None),
             SetupError::Load(e) => (Stage::Object, e.verifier_log_tail().map(str::to_owned)),
         };
+        let reason = match error {
+            SetupError::DecoderSource(ManifestError::DigestMismatch { .. })
+            | SetupError::ObjectSource(ManifestError::DigestMismatch { .. }) => {
+                Some("DigestMismatch")
+            }
+            SetupError::DecoderSource(ManifestError::DigestRequired { .. })
+            | SetupError::ObjectSource(ManifestError::DigestRequired { .. }) => {
+                Some("DigestRequired")
+            }
+            _ => None,
+        };
         Self {
             stage,
             message: crate::error_chain(error),
             verifier_log,
             previous_serving,
+            reason,
         }
     }
 }
@@ -147,6 +162,7 @@ impl Reconciler {
                 message: message.clone(),
                 verifier_log: None,
                 previous_serving,
+                reason: None,
             });
             self.applied
                 .insert(name.clone(), Applied { print: 0, outcome });

@@ -57,6 +57,8 @@ pub struct KernelSetup {
     pub runtime: std::sync::Arc<Runtime>,
     /// The built-in decoder directory.
     pub builtins: Builtins,
+    /// `--require-digests`: refuse sources that pin no SHA-256.
+    pub require_digests: bool,
 }
 
 impl Setup for KernelSetup {
@@ -66,6 +68,12 @@ impl Setup for KernelSetup {
         config_maps: &ConfigMaps,
         agent: &Agent,
     ) -> Result<Exporter, SetupError> {
+        if self.require_digests {
+            // Neither the decoder nor the object is read unpinned.
+            manifest
+                .require_digests()
+                .map_err(SetupError::ObjectSource)?;
+        }
         load_exporter(manifest, config_maps, &self.builtins, &self.runtime, agent)
     }
 

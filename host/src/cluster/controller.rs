@@ -233,6 +233,7 @@ async fn report(
             message: refused.message.clone(),
             verifier_log: None,
             previous_serving: false,
+            reason: None,
         });
         note(writer.report(&refused.target, &outcome).await);
     }

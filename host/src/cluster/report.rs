@@ -125,6 +125,20 @@ type ConditionStates = [(NodeCondition, &'static str, &'static str); 3];
 /// before it `True`, those after it were not attempted (`Unknown`). The
 /// decoder starts first, then the object loads, then programs attach.
 fn failed_conditions(failure: &Failure) -> ConditionStates {
+    let mut states = stage_conditions(failure);
+    // A precise reason (`DigestMismatch`) replaces the stage's generic one.
+    if let Some(reason) = failure.reason {
+        for state in states
+            .iter_mut()
+            .filter(|(_, status, _)| *status == "False")
+        {
+            state.2 = reason;
+        }
+    }
+    states
+}
+
+fn stage_conditions(failure: &Failure) -> ConditionStates {
     use NodeCondition::{DecoderReady, ObjectLoaded, ProgramsAttached};
     const NOT_ATTEMPTED: &str = "NotAttempted";
     match failure.stage {
@@ -364,12 +378,38 @@ mod tests {
         }
     }
 
+    #[test]
+    fn a_digest_mismatch_names_itself_as_the_reason() {
+        let mismatch = Failure {
+            stage: Stage::Object,
+            message: "spec.object.sha256: the bytes read have SHA-256 ...".into(),
+            verifier_log: None,
+            previous_serving: false,
+            reason: Some("DigestMismatch"),
+        };
+        let states = failed_conditions(&mismatch);
+        assert!(
+            states
+                .iter()
+                .any(|(c, s, r)| *c == NodeCondition::ObjectLoaded
+                    && *s == "False"
+                    && *r == "DigestMismatch"),
+            "{states:?}"
+        );
+        assert!(
+            states
+                .iter()
+                .all(|(_, s, r)| *s == "False" || *r != "DigestMismatch")
+        );
+    }
+
     fn failure(stage: Stage, verifier_log: Option<&str>) -> Outcome {
         Outcome::Failed(Failure {
             stage,
             message: "boom".into(),
             verifier_log: verifier_log.map(str::to_owned),
             previous_serving: false,
+            reason: None,
         })
     }
 

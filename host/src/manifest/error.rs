@@ -142,6 +142,21 @@ pub enum ManifestError {
         reason: &'static str,
     },
 
+    /// Source bytes that do not hash to the digest pinned in the manifest.
+    #[error("{at}: {field}: the bytes read have SHA-256 {actual}, not the pinned {expected}")]
+    DigestMismatch {
+        at: Box<Location>,
+        field: String,
+        expected: String,
+        actual: String,
+    },
+
+    /// `--require-digests` and a source without one.
+    #[error(
+        "{at}: {field}: a SHA-256 digest is required (--require-digests); `bpfhost pack` writes it"
+    )]
+    DigestRequired { at: Box<Location>, field: String },
+
     /// A value that does not have the expected form.
     #[error("{at}: {field}: expected {expected}, found `{value}`")]
     InvalidFormat {

@@ -12,12 +12,14 @@
 //! - [`Manifest::object_bytes`] and [`Manifest::decoder_bytes`] read a
 //!   source: a `path` relative to the manifest's directory, `inline` base64,
 //!   a `configMapKeyRef` in the exporter's namespace, or for a decoder a
-//!   `builtin` one shipped with the agent ([`Builtins`]).
+//!   `builtin` one shipped with the agent ([`Builtins`]); a `sha256` on a
+//!   source pins the bytes (`digest`).
 //! - [`LabelSelector::matches`] decides whether a node runs an exporter.
 
 mod builtin;
 mod configmap;
 mod crd;
+mod digest;
 mod encoding;
 mod error;
 mod global;
@@ -37,6 +39,7 @@ mod tests;
 pub use builtin::Builtins;
 pub use configmap::{ConfigMap, ConfigMaps, DEFAULT_NAMESPACE};
 pub use crd::{CRD_FILE, crd, crd_yaml};
+pub use digest::sha256_hex;
 pub use error::{Location, ManifestError};
 pub use limits::{DecoderLimits, Quantity, TimeSpan};
 pub use load::{Loaded, load_paths, load_str};

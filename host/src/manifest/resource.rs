@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use super::builtin::Builtins;
 use super::configmap::{ConfigMaps, DEFAULT_NAMESPACE};
+use super::digest;
 use super::error::{Location, ManifestError};
 use super::source::Resolver;
 use super::spec::{BpfExporter, KIND};
@@ -105,8 +106,16 @@ impl Manifest {
     /// The bytes of the eBPF ELF object (`spec.object`).
     pub fn object_bytes(&self, config_maps: &ConfigMaps) -> Result<Vec<u8>, ManifestError> {
         const NO_BUILTINS: Builtins = Builtins::none();
-        self.resolver(config_maps, &NO_BUILTINS)
-            .read(self.exporter.spec.object.source_ref(), "spec.object")
+        let object = &self.exporter.spec.object;
+        let bytes = self
+            .resolver(config_maps, &NO_BUILTINS)
+            .read(object.source_ref(), "spec.object")?;
+        digest::verify(
+            bytes,
+            object.sha256.as_deref(),
+            &self.location,
+            "spec.object.sha256",
+        )
     }
 
     /// The bytes of the wasm decoder component (`spec.decoder`); a
@@ -116,8 +125,33 @@ impl Manifest {
         config_maps: &ConfigMaps,
         builtins: &Builtins,
     ) -> Result<Vec<u8>, ManifestError> {
-        self.resolver(config_maps, builtins)
-            .read(self.exporter.spec.decoder.source_ref(), "spec.decoder")
+        let decoder = &self.exporter.spec.decoder;
+        let bytes = self
+            .resolver(config_maps, builtins)
+            .read(decoder.source_ref(), "spec.decoder")?;
+        digest::verify(
+            bytes,
+            decoder.sha256.as_deref(),
+            &self.location,
+            "spec.decoder.sha256",
+        )
+    }
+
+    /// `--require-digests`: the object and the decoder must both pin one.
+    pub fn require_digests(&self) -> Result<(), ManifestError> {
+        let spec = &self.exporter.spec;
+        for (digest, field) in [
+            (&spec.object.sha256, "spec.object.sha256"),
+            (&spec.decoder.sha256, "spec.decoder.sha256"),
+        ] {
+            if digest.is_none() {
+                return Err(ManifestError::DigestRequired {
+                    at: self.location.boxed(),
+                    field: field.to_owned(),
+                });
+            }
+        }
+        Ok(())
     }
 
     /// The host lookups the decoder may call: `spec.decoder.lookups`, or

@@ -131,6 +131,9 @@ pub struct Source {
     /// A key of a `ConfigMap` (`binaryData` or `data`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub config_map_key_ref: Option<ConfigMapKeyRef>,
+    /// The bytes' SHA-256 (64 hex digits); the agent refuses other bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
 }
 
 /// A reference to one key of a `ConfigMap` in the resource's namespace.
@@ -167,6 +170,10 @@ pub struct DecoderSpec {
     /// needs unless `lookups` lists them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub builtin: Option<String>,
+    /// The component's SHA-256 (64 hex digits); the agent refuses other
+    /// bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
     /// Handed to the plugin's `init` as JSON.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "schema::free_form")]
@@ -187,6 +194,7 @@ impl DecoderSpec {
             path: self.path.clone(),
             inline: self.inline.clone(),
             config_map_key_ref: self.config_map_key_ref.clone(),
+            sha256: self.sha256.clone(),
         }
     }
 }

@@ -20,6 +20,14 @@ pub(crate) fn check_exporter(exporter: &BpfExporter, at: &Location) -> Vec<Manif
     let spec = &exporter.spec;
     errors.extend(spec.node_selector.check(at, "spec.nodeSelector"));
     errors.extend(source::check(spec.object.source_ref(), at, "spec.object").err());
+    for (digest, field) in [
+        (&spec.object.sha256, "spec.object.sha256"),
+        (&spec.decoder.sha256, "spec.decoder.sha256"),
+    ] {
+        if let Some(digest) = digest {
+            errors.extend(super::digest::check(digest, at, field).err());
+        }
+    }
     let mut seen = BTreeSet::new();
     for (i, program) in spec.programs.iter().enumerate() {
         let field = format!("spec.programs[{i}]");
