@@ -9,7 +9,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 
 use super::html::{PathSegment, Text};
-use crate::agent::{Agent, SlotStatus};
+use crate::agent::{Agent, ProgramState, SlotStatus};
 
 /// Nothing but the inline style may load or run, even if escaping failed.
 const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'unsafe-inline'";
@@ -64,7 +64,7 @@ impl Landing<'_> {
              <h1>bpfhost</h1>\n<p>eBPF metrics agent, version {version}, on node <strong>{node}</strong>.</p>\n\
              <ul>\n<li><a href=\"/metrics\">Metrics</a> (for Prometheus)</li>\n\
              <li><a href=\"/status\">Status</a> (JSON)</li>\n\
-             <li><a href=\"/healthz\">Health</a></li>\n</ul>\n"
+             <li><a href=\"/healthz\">Health</a>, <a href=\"/readyz\">readiness</a></li>\n</ul>\n"
         );
         self.exporters_table(&mut out);
         self.manifest_errors_list(&mut out);
@@ -108,6 +108,19 @@ impl Landing<'_> {
                 let _ = write!(out, "{}", Text(error));
             }
             None => out.push_str("none"),
+        }
+        // `attachPolicy: BestEffort` runs without the programs that failed.
+        for program in exporter
+            .programs
+            .iter()
+            .filter(|p| p.state == ProgramState::Failed)
+        {
+            let _ = write!(
+                out,
+                "<br>program {} not attached: {}",
+                Text(&program.name),
+                Text(program.error.as_deref().unwrap_or("unknown error"))
+            );
         }
         if let Some(reload) = &exporter.reload_error {
             let _ = write!(

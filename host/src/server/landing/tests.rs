@@ -40,6 +40,14 @@ fn hostile_names_and_errors_are_shown_as_text() {
         Some("decoder said \"><script>alert(1)</script>"),
     );
     hostile.reload_error = Some("<img src=x onerror=alert(2)>".into());
+    // A program left out under attachPolicy: BestEffort, named by the ELF.
+    hostile.programs = vec![crate::agent::ProgramStatus {
+        name: "<svg onload=alert(4)>".into(),
+        section: "kprobe/x".into(),
+        state: crate::agent::ProgramState::Failed,
+        target: None,
+        error: Some("no <such> function".into()),
+    }];
     let failed = status(
         "x\" onmouseover=\"alert(3)",
         "failed",
@@ -58,6 +66,7 @@ fn hostile_names_and_errors_are_shown_as_text() {
         "<script",
         "<img",
         "<iframe",
+        "<svg",
         "<b>",
         "onmouseover=\"",
         "'name'",
@@ -69,6 +78,7 @@ fn hostile_names_and_errors_are_shown_as_text() {
         "decoder said &quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;",
         "reload failed, the previous version serves: &lt;img src=x onerror=alert(2)&gt;",
         "&lt;/td&gt;&lt;script&gt;",
+        "<br>program &lt;svg onload=alert(4)&gt; not attached: no &lt;such&gt; function",
         "a.yaml: &lt;script src=//evil&gt;&lt;/script&gt;",
         "on node <strong>&lt;iframe&gt;</strong>",
         "version 1.2.3 (&lt;b&gt;)",
