@@ -184,17 +184,9 @@ pub async fn start(config: &RunConfig, shutdown: CancellationToken) -> Result<Ap
                 source,
             }
         })?;
-        tokio::spawn(async move {
-            axum::serve(listener, router)
-                .with_graceful_shutdown(shutdown.cancelled_owned())
-                .await
-        })
+        serve(listener, router, shutdown)
     } else {
-        tokio::spawn(async move {
-            axum::serve(listener, router)
-                .with_graceful_shutdown(shutdown.cancelled_owned())
-                .await
-        })
+        serve(listener, router, shutdown)
     };
     Ok(App {
         addr,
@@ -268,6 +260,24 @@ fn failed(agent: &Agent) -> Vec<String> {
         }
     }
     failed
+}
+
+/// Serves `router` on `listener` (plain or TLS) until `shutdown`, then
+/// lets the requests in flight finish (bounded by [`App::join`]).
+fn serve<L>(
+    listener: L,
+    router: axum::Router,
+    shutdown: CancellationToken,
+) -> JoinHandle<std::io::Result<()>>
+where
+    L: axum::serve::Listener,
+    L::Addr: std::fmt::Debug,
+{
+    tokio::spawn(async move {
+        axum::serve(listener, router)
+            .with_graceful_shutdown(shutdown.cancelled_owned())
+            .await
+    })
 }
 
 /// File mode: the first pass completes before the port is bound, then the
