@@ -10,7 +10,7 @@
 //! `bucket_multiplier` (1 when absent or 0). Missing buckets count 0, so
 //! every series has every bound.
 
-use crate::config::Problem;
+use crate::problem::Problem;
 
 /// Most buckets a histogram may have: each is a bound in every series.
 const MAX_BUCKETS: i64 = 4096;

@@ -132,6 +132,7 @@ mod config;
 mod decoders;
 mod histogram;
 mod labels;
+mod problem;
 mod series;
 
 use bpfhost_plugin_sdk::{Config, Decoder, FamilyId, Maps, Output, Result, Spec};

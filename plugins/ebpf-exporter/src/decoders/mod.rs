@@ -19,7 +19,8 @@ use std::io::Write as _;
 
 use regex_lite::Regex;
 
-use crate::config::{Problem, RawDecoder};
+use crate::config::raw::RawDecoder;
+use crate::problem::Problem;
 pub use lookups::Lookups;
 
 /// Every decoder name `ebpf_exporter` v2.5 knows.
@@ -181,7 +182,10 @@ impl Step {
             }
             _ => {
                 debug_assert!(!KNOWN.contains(&name), "{name} is known but not handled");
-                return Err(Problem::UnknownDecoder(raw.name));
+                return Err(Problem::UnknownDecoder {
+                    name: raw.name,
+                    known: KNOWN,
+                });
             }
         };
         Ok(step)

@@ -4,7 +4,7 @@
 
 use super::text::{parse_decimal, parse_go_uint, parse_signed};
 use super::*;
-use crate::config::RawDecoder;
+use crate::config::raw::RawDecoder;
 
 /// A decoder from its config entry, as JSON.
 fn step(json: &str) -> Step {
