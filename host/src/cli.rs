@@ -158,6 +158,11 @@ pub struct RunArgs {
     /// a status entry saying why; `ConfigMap`s are watched only here.
     #[arg(long, value_delimiter = ',', requires = "kube", value_name = "NS,...")]
     pub namespaces: Vec<String>,
+    /// Kubernetes mode: the directory on the node that `path` sources are
+    /// opened in (no absolute path, `..` or symlink leads out of it);
+    /// without it, `path` sources are refused.
+    #[arg(long, requires = "kube", value_name = "DIR")]
+    pub source_dir: Option<PathBuf>,
     /// Address to serve /metrics, /healthz and /status on.
     #[arg(long, default_value = "0.0.0.0:9387", value_name = "ADDR")]
     pub listen: SocketAddr,

@@ -20,6 +20,7 @@ fn main() -> ExitCode {
                 kube: args.kube.then(|| KubeConfig {
                     config_map_selector: Some(args.configmap_selector),
                     scope: bpfhost::cluster::Scope::only(args.namespaces),
+                    source_dir: args.source_dir,
                     ..KubeConfig::new(node_name.clone())
                 }),
                 listen: args.listen,

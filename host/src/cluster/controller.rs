@@ -117,7 +117,7 @@ pub async fn run(
                 &sources,
                 &config.node_name,
                 node.labels.as_ref().unwrap_or(&BTreeMap::new()),
-                &config.base_dir,
+                config.source_dir.as_deref(),
                 &config.scope,
             );
             let Some((r, state)) = apply(reconciler, state).await else {

@@ -3,7 +3,7 @@
 //! sources read, and which resources to report on.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::ConfigMap;
@@ -71,7 +71,8 @@ pub struct Desired {
 }
 
 /// Builds this node's desired state. `path` sources resolve against
-/// `base_dir` (the node's file system); exporters outside `scope` are
+/// `source_dir` (on the node's file system), and are refused without
+/// one; exporters outside `scope` are
 /// refused and `ConfigMap`s outside it ignored.
 ///
 /// Exporter names are the `exporter` label of their self-metrics, so they
@@ -82,7 +83,7 @@ pub fn desired(
     config_maps: &[Arc<ConfigMap>],
     node: &str,
     node_labels: &BTreeMap<String, String>,
-    base_dir: &Path,
+    source_dir: Option<&Path>,
     scope: &Scope,
 ) -> Desired {
     let in_scope: Vec<Arc<ConfigMap>> = config_maps
@@ -125,7 +126,19 @@ pub fn desired(
             continue;
         }
         let exporter = BpfExporter::from((**resource).clone());
-        match Manifest::from_resource(exporter, base_dir.to_path_buf()) {
+        let uses_path = exporter.spec.object.path.is_some() || exporter.spec.decoder.path.is_some();
+        let base_dir = match source_dir {
+            Some(dir) => dir.to_path_buf(),
+            None if uses_path => {
+                let message = "path sources are read only from the agent's --source-dir, \
+                               which this agent was not given; use inline or configMapKeyRef"
+                    .to_owned();
+                out.refused.push(Refused { target, message });
+                continue;
+            }
+            None => PathBuf::new(),
+        };
+        match Manifest::from_resource(exporter, base_dir) {
             Ok(manifest) => out.loaded.exporters.push(manifest),
             Err(errors) => {
                 let message = errors
@@ -221,7 +234,7 @@ mod tests {
             &[Arc::new(config_map)],
             "n1",
             &labels(&[("kubernetes.io/os", "linux")]),
-            Path::new("/"),
+            None,
             &Scope::all(),
         );
         let names: Vec<&str> = all.loaded.exporters.iter().map(Manifest::name).collect();
@@ -248,7 +261,7 @@ mod tests {
             &[],
             "n1",
             &BTreeMap::new(),
-            Path::new("/"),
+            None,
             &Scope::all(),
         );
         assert_eq!(out.loaded.exporters.len(), 1);
@@ -280,7 +293,7 @@ mod tests {
             &[config_map("team-a"), config_map("team-b")],
             "n1",
             &BTreeMap::new(),
-            Path::new("/"),
+            None,
             &Scope::only(["team-a"]),
         );
         let names: Vec<&str> = out.loaded.exporters.iter().map(Manifest::name).collect();
@@ -302,6 +315,34 @@ mod tests {
     }
 
     #[test]
+    fn path_sources_need_a_source_dir() {
+        let mut with_path = (*exporter("obs", "p", &serde_json::json!({}))).clone();
+        with_path.spec.object = crate::manifest::Source {
+            path: Some("a.bpf.o".into()),
+            ..crate::manifest::Source::default()
+        };
+        let with_path = [Arc::new(with_path)];
+        let refused = desired(&with_path, &[], "n1", &BTreeMap::new(), None, &Scope::all());
+        assert_eq!(refused.loaded.exporters, []);
+        assert!(
+            refused.refused[0].message.contains("--source-dir"),
+            "{:?}",
+            refused.refused
+        );
+        let dir = Path::new("/var/lib/bpfhost/sources");
+        let allowed = desired(
+            &with_path,
+            &[],
+            "n1",
+            &BTreeMap::new(),
+            Some(dir),
+            &Scope::all(),
+        );
+        assert_eq!(allowed.loaded.exporters.len(), 1);
+        assert!(allowed.refused.is_empty());
+    }
+
+    #[test]
     fn an_invalid_resource_is_kept_by_name_with_its_errors() {
         let mut bad = (*exporter("obs", "bad", &serde_json::json!({}))).clone();
         bad.spec.decoder.lookups = vec!["no-such-lookup".into()];
@@ -310,7 +351,7 @@ mod tests {
             &[],
             "n1",
             &BTreeMap::new(),
-            Path::new("/"),
+            None,
             &Scope::all(),
         );
         assert_eq!(out.loaded.exporters, []);

@@ -49,8 +49,9 @@ pub struct KubeConfig {
     pub resync: Duration,
     /// How often departed nodes' status entries are swept.
     pub sweep: Duration,
-    /// What `path` sources are relative to (the node's file system).
-    pub base_dir: PathBuf,
+    /// The directory `path` sources are opened in (`--source-dir`), on the
+    /// node's file system; `None` refuses `path` sources.
+    pub source_dir: Option<PathBuf>,
     /// The namespaces whose exporters this agent runs (`--namespaces`).
     pub scope: Scope,
 }
@@ -63,7 +64,7 @@ impl KubeConfig {
             config_map_selector: Some(DEFAULT_CONFIG_MAP_SELECTOR.to_owned()),
             resync: Duration::from_secs(30),
             sweep: Duration::from_mins(10),
-            base_dir: PathBuf::from("/"),
+            source_dir: None,
             scope: Scope::all(),
         }
     }

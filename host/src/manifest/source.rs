@@ -1,9 +1,11 @@
 //! Byte sources (`path`, `inline`, `configMapKeyRef`, and for a decoder
 //! `builtin`): choosing one and reading its bytes.
 
-use std::fs;
 use std::io;
 use std::path::{Component, Path};
+
+use cap_std::ambient_authority;
+use cap_std::fs::Dir;
 
 use super::builtin::{self, Builtins};
 use super::configmap::ConfigMaps;
@@ -153,33 +155,41 @@ impl Resolver<'_> {
         }
     }
 
+    /// Reads a `path` source. A cluster resource's path is opened with
+    /// cap-std inside the agent's source directory, so no absolute path,
+    /// `..` or symlink leads out of it; a manifest file's path is read as
+    /// its author wrote it (they already pick the files), symlinks and all.
     fn read_file(&self, path: &str, field: &str) -> Result<Vec<u8>, ManifestError> {
         confined(path, self.at, field)?;
-        let path = self.base_dir.join(path);
-        let field = field.to_owned();
-        let at = self.at.boxed();
-        match fs::metadata(&path) {
-            Err(error) if error.kind() == io::ErrorKind::NotFound => {
-                return Err(ManifestError::SourceNotFound { at, field, path });
-            }
-            Err(error) => {
-                return Err(ManifestError::SourceRead {
-                    at,
-                    field,
-                    path,
-                    error,
-                });
-            }
-            Ok(meta) if !meta.is_file() => {
-                return Err(ManifestError::SourceNotAFile { at, field, path });
-            }
-            Ok(_) => {}
-        }
-        fs::read(&path).map_err(|error| ManifestError::SourceRead {
-            at,
-            field,
-            path,
-            error,
+        let full = self.base_dir.join(path);
+        let read = if matches!(self.at, Location::Resource { .. }) {
+            read_inside(self.base_dir, Path::new(path))
+        } else {
+            read_ambient(&full)
+        };
+        let (at, field) = (self.at.boxed(), field.to_owned());
+        read.map_err(|failure| match failure {
+            FileFailure::NotFound => ManifestError::SourceNotFound {
+                at,
+                field,
+                path: full,
+            },
+            FileFailure::NotAFile => ManifestError::SourceNotAFile {
+                at,
+                field,
+                path: full,
+            },
+            FileFailure::Escapes => ManifestError::SourceOutsideDir {
+                at,
+                field,
+                path: path.to_owned(),
+            },
+            FileFailure::Io(error) => ManifestError::SourceRead {
+                at,
+                field,
+                path: full,
+                error,
+            },
         })
     }
 
@@ -206,6 +216,47 @@ impl Resolver<'_> {
                 key: key_ref.key.clone(),
             })
     }
+}
+
+/// Why a `path` source could not be read.
+enum FileFailure {
+    NotFound,
+    NotAFile,
+    /// Out of the source directory (a symlink that leads out).
+    Escapes,
+    Io(io::Error),
+}
+
+impl From<io::Error> for FileFailure {
+    fn from(error: io::Error) -> Self {
+        if error.kind() == io::ErrorKind::NotFound {
+            Self::NotFound
+        } else {
+            Self::Io(error)
+        }
+    }
+}
+
+/// `relative` inside `root`, through cap-std (which refuses, as
+/// `PermissionDenied`, any path or symlink that leads out of `root`).
+fn read_inside(root: &Path, relative: &Path) -> Result<Vec<u8>, FileFailure> {
+    let escapes = |error: io::Error| match error.kind() {
+        io::ErrorKind::PermissionDenied => FileFailure::Escapes,
+        _ => FileFailure::from(error),
+    };
+    let dir = Dir::open_ambient_dir(root, ambient_authority())?;
+    if !dir.metadata(relative).map_err(escapes)?.is_file() {
+        return Err(FileFailure::NotAFile);
+    }
+    dir.read(relative).map_err(escapes)
+}
+
+/// `path` as the process sees it.
+fn read_ambient(path: &Path) -> Result<Vec<u8>, FileFailure> {
+    if !std::fs::metadata(path)?.is_file() {
+        return Err(FileFailure::NotAFile);
+    }
+    Ok(std::fs::read(path)?)
 }
 
 /// A cluster resource may only name files inside the agent's source
@@ -243,6 +294,47 @@ fn one_of<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_cluster_resources_path_cannot_leave_the_source_dir() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("a.bpf.o"), b"object").expect("write");
+        let outside = tempfile::NamedTempFile::new().expect("tempfile");
+        std::fs::write(outside.path(), b"secret").expect("write");
+        std::os::unix::fs::symlink(outside.path(), dir.path().join("escape.bpf.o"))
+            .expect("symlink");
+        let config_maps = ConfigMaps::new();
+        let builtins = Builtins::none();
+        let resource = Location::Resource {
+            kind: "BpfExporter",
+            namespace: "ns".into(),
+            name: "x".into(),
+        };
+        let file = Location::File(dir.path().join("x.yaml"));
+        let resolver = |at| Resolver {
+            at,
+            base_dir: dir.path(),
+            namespace: "ns",
+            config_maps: &config_maps,
+            builtins: &builtins,
+        };
+        let read = |at, path| resolver(at).read(Ok(SourceRef::Path(path)), "spec.object");
+        assert_eq!(read(&resource, "a.bpf.o").expect("inside"), b"object");
+        for escape in ["escape.bpf.o", "../a.bpf.o", "/etc/hostname"] {
+            let error = read(&resource, escape).expect_err(escape);
+            assert!(
+                matches!(error, ManifestError::SourceOutsideDir { .. }),
+                "{escape}: {error}"
+            );
+        }
+        // A manifest file's author already picks the files: any path goes.
+        assert_eq!(read(&file, "escape.bpf.o").expect("file mode"), b"secret");
+        let missing = read(&resource, "missing.bpf.o").expect_err("missing");
+        assert!(
+            matches!(missing, ManifestError::SourceNotFound { .. }),
+            "{missing}"
+        );
+    }
 
     #[test]
     fn selects_the_one_set_field() {
