@@ -27,6 +27,9 @@ pub mod testing;
 pub mod version;
 pub mod web;
 
+#[cfg(test)]
+mod parsers_fuzz;
+
 /// An error and its sources, joined with `: `, on one line, for logs and
 /// status. Each error in the chain either shows its cause in its message or
 /// returns it as `source()`, never both, so nothing repeats.
