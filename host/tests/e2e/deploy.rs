@@ -285,7 +285,7 @@ fn agent_pod_has_capabilities_not_privilege() {
     assert_eq!(caps.drop.as_deref(), Some(&["ALL".to_owned()][..]));
     assert_eq!(
         caps.add.as_deref().unwrap_or_default(),
-        ["BPF", "PERFMON", "NET_ADMIN", "SYS_RESOURCE"]
+        ["BPF", "PERFMON", "NET_ADMIN", "NET_RAW", "SYS_RESOURCE"]
     );
 
     let env = agent.env.as_deref().unwrap_or_default();
