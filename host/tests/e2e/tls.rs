@@ -308,3 +308,64 @@ async fn mutual_tls_admits_only_clients_with_a_certificate_of_the_ca() {
     scraped_by_prometheus(&prometheus).await;
     agent.stop().await;
 }
+
+#[test]
+#[ignore = "needs root and a BPF-capable kernel"]
+fn credentials_never_reach_the_log() {
+    require_kernel();
+    let pki = Pki::new();
+    let hash = bcrypt::hash("log-secret", 4).expect("bcrypt");
+    let web = pki.path("web.yml");
+    let config = format!(
+        "tls_server_config: {{cert_file: server.crt, key_file: server.key}}\n\
+         basic_auth_users: {{prometheus: '{hash}'}}\n"
+    );
+    std::fs::write(&web, &config).expect("write web config");
+    let manifests = tempfile::tempdir().expect("tempdir");
+    let addr = super::support::free_port();
+    let child = Command::new(env!("CARGO_BIN_EXE_bpfhost"))
+        .args(["run", "--log-level", "trace", "--no-cache", "--listen"])
+        .arg(addr.to_string())
+        .arg("--web.config.file")
+        .arg(&web)
+        .arg("--manifests")
+        .arg(manifests.path())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the agent starts");
+    let url = format!("https://127.0.0.1:{}/metrics", addr.port());
+    let ca = pki.path("ca.crt");
+    let ca = ca.to_str().expect("utf-8 path");
+    let started = Instant::now();
+    while curl(&url, &["--cacert", ca, "--user", "prometheus:log-secret"]) != "200" {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the agent never served"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(
+        curl(&url, &["--cacert", ca, "--user", "prometheus:wrong-secret"]),
+        "401"
+    );
+    // A broken edit is reported, without quoting what it holds.
+    std::fs::write(&web, config.replace("server.key", "no-such.key")).expect("edit");
+    std::thread::sleep(Duration::from_millis(1_200));
+    assert_eq!(
+        curl(&url, &["--cacert", ca, "--user", "prometheus:log-secret"]),
+        "200"
+    );
+    // SAFETY: kill(2) on our own child's pid.
+    unsafe {
+        libc::kill(
+            libc::pid_t::try_from(child.id()).expect("pid"),
+            libc::SIGTERM,
+        )
+    };
+    let out = super::support::output_within(child, Duration::from_secs(10), "the agent");
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(log.contains("web config change ignored"), "{log}");
+    for secret in ["log-secret", "wrong-secret", hash.as_str()] {
+        assert!(!log.contains(secret), "{secret:?} reached the log:\n{log}");
+    }
+}
