@@ -104,6 +104,22 @@ impl Loader {
     }
 
     fn load_text(&mut self, file: &Path, text: &str) {
+        // serde_yaml (unmaintained) panics on some malformed input (found
+        // by the parser fuzzing): that costs the file, never the agent.
+        let loaded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            self.load_documents(file, text);
+        }));
+        if loaded.is_err() {
+            self.fail(ManifestError::InvalidFormat {
+                at: Box::new(Location::File(file.to_owned())),
+                field: "(document)".to_owned(),
+                value: String::new(),
+                expected: "YAML the parser can read (it failed inside on this file)",
+            });
+        }
+    }
+
+    fn load_documents(&mut self, file: &Path, text: &str) {
         let mut last_error = None;
         for (index, document) in serde_yaml::Deserializer::from_str(text).enumerate() {
             let at = Location::Document {

@@ -5,8 +5,7 @@ use aya::maps::Map;
 
 use super::tracing::assert_counts_writes;
 use super::{
-    assert_unloaded, drop_and_assert_unloaded, eventually, hits, load_overridden,
-    loaded_program_names, lookup, u64_sum,
+    assert_unloaded, drop_and_assert_unloaded, eventually, hits, load_overridden, lookup, u64_sum,
 };
 use crate::loader::{LoadError, LoadedObject, NotAttached, NotAttachedReason};
 use crate::manifest::spec::{AttachPolicy, ProgramAttach};
@@ -120,10 +119,8 @@ fn autoload_false_leaves_a_program_unloaded_while_the_others_run() {
     assert_eq!(attached, ["fx_be_writes"]);
     assert_eq!(left_out.name, "fx_be_missing");
     assert!(matches!(left_out.reason, NotAttachedReason::Disabled));
-    assert!(
-        !loaded_program_names().iter().any(|n| n == "fx_be_missing"),
-        "a program with autoload: false is not loaded"
-    );
+    // What this object loaded: the kernel-wide list is no witness, the
+    // BestEffort tests load `fx_be_missing` from the same fixture meanwhile.
     let loaded: Vec<String> = object
         .program_stats()
         .into_iter()
