@@ -10,10 +10,13 @@
 //!
 //! `cargo xtask bench` runs it in full (release); `cargo xtask bench --quick`
 //! or `cargo test -p bpfhost --bench pipeline -- --quick` runs small sizes
-//! and few rounds, as CI does. Needs root and the artifacts of
+//! and few rounds, as CI does. `--baseline BIN` adds this build's agent
+//! against another build's (say, an earlier commit's release binary), both
+//! started and scraped alternately. Needs root and the artifacts of
 //! `cargo xtask build`. See BENCHMARKS.md.
 
 mod alloc;
+mod baseline;
 mod events;
 mod fixture;
 mod http;
@@ -51,6 +54,8 @@ pub struct Settings {
     /// `--profile wasm|native`: only decode the last case in a loop, for a
     /// profiler (`perf record`, `valgrind --tool=callgrind`).
     pub profile: Option<String>,
+    /// `--baseline BIN`: another build's agent binary to compare with.
+    pub baseline: Option<std::path::PathBuf>,
 }
 
 impl Settings {
@@ -60,10 +65,12 @@ impl Settings {
         let mut rounds = None;
         let mut sizes = None;
         let mut profile = None;
+        let mut baseline = None;
         while let Some(arg) = args.next() {
             match arg.as_str() {
                 "--quick" => quick = true,
                 "--profile" => profile = args.next(),
+                "--baseline" => baseline = args.next().map(std::path::PathBuf::from),
                 "--rounds" => rounds = args.next().and_then(|r| r.parse().ok()),
                 "--sizes" => {
                     sizes = args.next().map(|s| s.split(',').map(parse_size).collect());
@@ -71,7 +78,7 @@ impl Settings {
                 // `cargo bench` passes `--bench`; libtest filters are ignored.
                 "--bench" | "--nocapture" => {}
                 other => panic!(
-                    "unknown argument {other:?}; usage: pipeline [--quick] [--rounds N] [--sizes 1k,10k,100k,1M]"
+                    "unknown argument {other:?}; usage: pipeline [--quick] [--rounds N] [--sizes 1k,10k,100k,1M] [--baseline BIN]"
                 ),
             }
         }
@@ -86,6 +93,7 @@ impl Settings {
                 startups: 1,
                 event_calls: 20_000,
                 profile: None,
+                baseline: None,
             }
         } else {
             Self {
@@ -98,6 +106,7 @@ impl Settings {
                 startups: 3,
                 event_calls: 1_000_000,
                 profile: None,
+                baseline: None,
             }
         };
         if let Some(r) = rounds {
@@ -107,6 +116,7 @@ impl Settings {
             s.sizes = sizes;
         }
         s.profile = profile;
+        s.baseline = baseline;
         s
     }
 }
@@ -201,4 +211,7 @@ fn main() {
         events,
     };
     report::print(&settings, &runs);
+    if let Some(bin) = &settings.baseline {
+        baseline::print(&baseline::measure(&settings, bin));
+    }
 }

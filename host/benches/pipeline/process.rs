@@ -229,7 +229,7 @@ pub struct AgentReport {
     pub series: (usize, usize),
 }
 
-fn series(body: &[u8]) -> usize {
+pub fn series(body: &[u8]) -> usize {
     body.split(|&b| b == b'\n')
         .filter(|l| !l.is_empty() && !l.starts_with(b"#") && !l.starts_with(b"bpfhost_"))
         .count()
