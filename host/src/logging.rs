@@ -105,6 +105,9 @@ pub fn init(format: LogFormat, level: &LogFilter, node: Option<&str>) {
                 .with_span_list(false);
             builder
                 .with_ansi(false)
+                // Span fields stored as JSON, as the JSON format reads them
+                // back (the default text fields make it panic on a span).
+                .fmt_fields(tracing_subscriber::fmt::format::JsonFields::new())
                 .event_format(WithNode::new(json, node))
                 .try_init()
         }

@@ -101,3 +101,14 @@ pub fn dropped_field(written: &serde_json::Value, parsed: &serde_json::Value) ->
     }
     walk(written, parsed, "")
 }
+
+/// What the `wasi-escape` test decoder tries that WASI must deny it: its
+/// `attempt` label values (`plugins/fixtures/wasi-escape`).
+pub const WASI_ESCAPES: &[&str] = &[
+    "read_file",
+    "read_dir",
+    "write_file",
+    "connect",
+    "bind",
+    "resolve",
+];

@@ -7,7 +7,7 @@
 //! the component type that wit-bindgen embedded in the module. A plugin may
 //! name another target in `[package.metadata.bpfhost] target = "..."`:
 //! `wasm32-wasip2` builds a component directly (the sandbox tests use it
-//! for a plugin that imports `wasi:filesystem`).
+//! for a plugin that tries to escape through WASI).
 
 use std::collections::BTreeMap;
 use std::path::Path;

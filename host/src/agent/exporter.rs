@@ -148,7 +148,9 @@ impl Exporter {
             source.read(snapshot)?;
         }
         let started = Instant::now();
-        let decoded = self.decoder.decode(&mut self.snapshots);
+        // What the decoder writes to stdout/stderr is logged in this span.
+        let span = tracing::info_span!("decoder", exporter = %self.name());
+        let decoded = span.in_scope(|| self.decoder.decode(&mut self.snapshots));
         self.last_decode = Some(started.elapsed());
         Ok(decoded?)
     }

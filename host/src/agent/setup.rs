@@ -98,7 +98,9 @@ pub fn load_exporter(
         .map_err(SetupError::DecoderSource)?;
     let mut limits = limits(spec.decoder.limits.as_ref());
     limits.lookups = manifest.granted_lookups().into_iter().collect();
-    let decoder = WasmDecoder::load(runtime, &wasm, &manifest.decoder_config_json(), limits)?;
+    // What the decoder writes to stdout/stderr is logged in this span.
+    let decoder = tracing::info_span!("decoder", exporter = %name)
+        .in_scope(|| WasmDecoder::load(runtime, &wasm, &manifest.decoder_config_json(), limits))?;
     if let Some((family, exporter)) = agent.family_conflict(name, &decoder.spec().families) {
         return Err(SetupError::FamilyCollision { family, exporter });
     }

@@ -38,7 +38,9 @@ const CASES: &[(&str, &str, bool, &str)] = &[
         true,
         "",
     ),
-    ("wasi_filesystem", "{}", false, ""),
+    // Built for WASI: reads files, the environment, the network, writes
+    // 10 MB to stdout; it gets nothing and serves what it saw.
+    ("wasi_escape", "{}", true, "timeout: 20s"),
 ];
 
 fn rss_kib() -> u64 {
@@ -55,9 +57,8 @@ fn rss_kib() -> u64 {
 fn manifest(case: &str, config: &str, limits: &str) -> String {
     let prefix = format!("h_{case}");
     let config = config.replacen('{', &format!("{{\"prefix\":\"{prefix}\","), 1);
-    // A plugin built for WASI, reading files through `std::fs`.
-    let plugin = if case == "wasi_filesystem" {
-        "plugins/wasi-fs.wasm"
+    let plugin = if case == "wasi_escape" {
+        "plugins/wasi-escape.wasm"
     } else {
         "plugins/hostile.wasm"
     };
@@ -144,11 +145,18 @@ async fn hostile_decoders_cost_only_their_own_series() {
             dropped.body
         );
     }
-    let wasi = get(agent.addr(), "/status", None).await.body;
-    assert!(
-        wasi.contains("does not offer") && wasi.contains("wasi:filesystem/"),
-        "the WASI plugin is refused naming the import:\n{wasi}"
-    );
+    for attempt in bpfhost::testing::WASI_ESCAPES {
+        let denied = dropped.body.lines().any(|l| {
+            l.starts_with("h_wasi_escape_attempt{")
+                && l.contains(&format!("attempt=\"{attempt}\""))
+                && l.contains("outcome=\"denied")
+        });
+        assert!(
+            denied,
+            "the WASI guest's {attempt} is denied:\n{}",
+            dropped.body
+        );
+    }
     assert_eq!(
         dropped.value(
             "bpfhost_exporter_up",

@@ -218,3 +218,68 @@ async fn text_logs_to_a_pipe_have_no_colour_and_one_line_per_event() {
     );
     assert!(lines.iter().any(|l| l.contains(" INFO ")), "{log}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs root and a BPF-capable kernel"]
+async fn a_wasi_decoders_output_is_logged_under_its_exporter_capped() {
+    require_kernel();
+    let dir = ManifestDir::new();
+    dir.write(
+        "escape.yaml",
+        &format!(
+            "apiVersion: bpfhost.dev/v1alpha1\nkind: BpfExporter\nmetadata: {{name: escape}}\n\
+             spec:\n  object: {{path: {}}}\n  decoder: {{path: {}, limits: {{timeout: 20s}}}}\n",
+            artifact("bpf/writes.bpf.o").display(),
+            artifact("plugins/wasi-escape.wasm").display()
+        ),
+    );
+    let mut agent = Process::run(dir.path(), "json");
+    let serving = agent.wait_for("serving /metrics", |l| l.contains("serving /metrics"));
+    let scrape = get(serving_addr(&serving), "/metrics", None).await;
+    assert_eq!(scrape.status, 200);
+    assert!(
+        scrape
+            .body
+            .contains("wasi_escape_attempt{attempt=\"stdout_10mb\",outcome=\"allowed\""),
+        "{}",
+        scrape.body
+    );
+    let lines = agent.stop();
+    let events: Vec<Value> = lines
+        .iter()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|e| e["span"]["exporter"] == "escape")
+        .collect();
+    let stderr: Vec<&Value> = events.iter().filter(|e| e["stream"] == "stderr").collect();
+    assert_eq!(stderr.len(), 1, "{}", lines.join("\n"));
+    assert_eq!(stderr[0]["level"], "WARN");
+    assert_eq!(
+        stderr[0]["message"],
+        "decoder: wasi-escape: a line on stderr"
+    );
+    let stdout_bytes: usize = events
+        .iter()
+        .filter(|e| e["stream"] == "stdout" && e["dropped_bytes"].is_null())
+        .map(|e| {
+            e["message"]
+                .as_str()
+                .map_or(0, |m| m.len() - "decoder: ".len() + 1)
+        })
+        .sum();
+    let dropped: u64 = events
+        .iter()
+        .filter(|e| e["stream"] == "stdout")
+        .filter_map(|e| e["dropped_bytes"].as_u64())
+        .sum();
+    eprintln!("stdout: {stdout_bytes} bytes logged, {dropped} dropped");
+    assert!(
+        stdout_bytes > 0 && stdout_bytes <= 16 * 1024,
+        "logged {stdout_bytes}"
+    );
+    // The guest writes 100-byte lines, as many as fit in 10 MiB.
+    assert_eq!(
+        stdout_bytes as u64 + dropped,
+        (10 << 20) / 100 * 100,
+        "every byte is logged or counted dropped"
+    );
+}

@@ -3,13 +3,15 @@
 //! The decoder world imports type definitions and the host `lookups`
 //! interface. A component's import of `lookups` lists only the functions it
 //! calls, so the manifest's grants are checked against exactly those.
-//! Anything else (WASI, say) is refused, naming every such import rather
+//! WASI 0.2 imports are offered ([`super::super::wasi`]: they grant
+//! nothing). Anything else is refused, naming every such import rather
 //! than only the first one that fails to link.
 
 use wasmtime::Engine;
 use wasmtime::component::Component;
 use wasmtime::component::types::ComponentItem;
 
+use super::super::wasi;
 use super::PluginLoadError;
 use crate::lookup::{Grants, Lookup};
 
@@ -32,13 +34,20 @@ const PACKAGE: &str = "bpfhost:decoder/";
 /// The host lookups interface, as a component names its import.
 pub(super) const LOOKUPS: &str = concat!("bpfhost:decoder/lookups@", wit_version!());
 
+/// What an accepted component needs linked besides the lookups.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Imported {
+    /// It imports WASI 0.2 interfaces.
+    pub wasi: bool,
+}
+
 /// Refuses a component built for another version of the WIT package, then
 /// imports the agent does not offer, then lookups not granted.
 pub(super) fn check(
     engine: &Engine,
     component: &Component,
     grants: Grants,
-) -> Result<(), PluginLoadError> {
+) -> Result<Imported, PluginLoadError> {
     // Every decoder imports at least the `types` interface, versioned: a
     // component of another release is named as such rather than failing
     // to link on a type it no longer matches.
@@ -59,8 +68,21 @@ pub(super) fn check(
         }
     }
     let mut refused = Vec::new();
+    let mut wasi_refused = Vec::new();
+    let mut imported = Imported { wasi: false };
     let mut ungranted = Vec::new();
     for (name, import) in component.component_type().imports(engine) {
+        match wasi::check_import(name) {
+            Some(Ok(())) => {
+                imported.wasi = true;
+                continue;
+            }
+            Some(Err(why)) => {
+                wasi_refused.push(why);
+                continue;
+            }
+            None => {}
+        }
         if only_types(engine, &import.ty) {
             continue;
         }
@@ -87,11 +109,14 @@ pub(super) fn check(
     if !refused.is_empty() {
         return Err(PluginLoadError::Imports(refused));
     }
+    if !wasi_refused.is_empty() {
+        return Err(PluginLoadError::Wasi(wasi_refused));
+    }
     if !ungranted.is_empty() {
         ungranted.sort_unstable();
         return Err(PluginLoadError::NotGranted(ungranted));
     }
-    Ok(())
+    Ok(imported)
 }
 
 /// The lookups a component imports, whatever is granted.

@@ -10,6 +10,7 @@ use std::time::Instant;
 use wasmtime::component::{Component, Linker};
 
 use wasmtime::{Engine, Store, Trap};
+use wasmtime_wasi::{WasiCtxView, WasiView};
 
 use super::bindings::Decoder as Bindings;
 use super::convert;
@@ -17,6 +18,7 @@ use super::limiter::Limiter;
 use super::lookups::{self, LookupSession};
 use super::restart::Restarts;
 use super::runtime::{Limits, Runtime};
+use super::wasi::GuestWasi;
 use crate::decoder::validate::{DropReason, SpecError, check_spec};
 use crate::decoder::{Collection, Declaration, DecodeError, Decoder, TrapKind, assemble};
 use crate::lookup::{Lookup, Lookups};
@@ -28,11 +30,19 @@ pub enum PluginLoadError {
     #[error("not a valid decoder component")]
     Compile(#[source] wasmtime::Error),
     #[error(
-        "the decoder imports what the agent does not offer (decoders get no WASI or other host \
-         capabilities): {}",
+        "not a component but a core wasm module (WASI 0.1, \"preview 1\", or no WASI): build the \
+         decoder as a component (wasm32-wasip2, componentize-py, componentize-js, or wrap the \
+         module with `bpfhost plugin build`)"
+    )]
+    CoreModule,
+    #[error(
+        "the decoder imports what the agent does not offer (decoders get the bpfhost lookups and \
+         a WASI 0.2 that grants nothing): {}",
         .0.join(", ")
     )]
     Imports(Vec<String>),
+    #[error("the decoder imports a WASI release the agent does not link: {}", .0.join("; "))]
+    Wasi(Vec<String>),
     #[error(
         "the decoder calls lookups its manifest does not grant; add {} to `decoder.lookups`",
         not_granted(.0)
@@ -65,6 +75,13 @@ fn not_granted(lookups: &[Lookup]) -> String {
 struct State {
     limiter: Limiter,
     lookups: LookupSession,
+    wasi: GuestWasi,
+}
+
+impl WasiView for State {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        self.wasi.view()
+    }
 }
 
 /// What every instance of one decoder is started with.
@@ -111,14 +128,21 @@ impl WasmDecoder {
         config_json: &str,
         limits: Limits,
     ) -> Result<Self, PluginLoadError> {
+        if wasmparser::Parser::is_core_wasm(wasm) {
+            return Err(PluginLoadError::CoreModule);
+        }
         let engine = runtime.engine().clone();
         let started = Instant::now();
         let (component, compiled) = runtime.compile(wasm).map_err(PluginLoadError::Compile)?;
         tracing::debug!(?compiled, elapsed = ?started.elapsed(), "decoder component ready");
-        imports::check(&engine, &component, limits.lookups)?;
+        let imported = imports::check(&engine, &component, limits.lookups)?;
         let mut linker = Linker::new(&engine);
         lookups::add_to_linker(&mut linker, |state: &mut State| &mut state.lookups)
             .map_err(PluginLoadError::Instantiate)?;
+        if imported.wasi {
+            wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
+                .map_err(PluginLoadError::Instantiate)?;
+        }
         let setup = Setup {
             engine,
             component,
@@ -149,6 +173,7 @@ impl Setup {
         let state = State {
             limiter: Limiter::new(limits.memory_bytes),
             lookups: LookupSession::new(self.lookups.clone(), limits.lookups, limits.lookup_budget),
+            wasi: GuestWasi::new(),
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limiter);
@@ -158,12 +183,13 @@ impl Setup {
         // a call by default whatever the memory cap: the benchmark found 1M
         // series refused by it. Let the plugin's own memory cap bound it.
         store.set_hostcall_fuel(limits.memory_bytes.saturating_mul(4));
-        // The linker offers only the lookups: `load` refused components
-        // that import anything else.
+        // The linker offers only the lookups and WASI 0.2 (granting nothing):
+        // `load` refused components that import anything else.
         let bindings = Bindings::instantiate(&mut store, &self.component, &self.linker)
             .map_err(PluginLoadError::Instantiate)?;
-        let spec = bindings
-            .call_init(&mut store, &self.config_json)
+        let init = bindings.call_init(&mut store, &self.config_json);
+        store.data_mut().wasi.end_of_call();
+        let spec = init
             .map_err(|e| PluginLoadError::Init(trap(&e)))?
             .map_err(|e| PluginLoadError::Init(convert::plugin_error(e)))?;
         let spec =
@@ -230,6 +256,7 @@ impl Decoder for WasmDecoder {
         live.store.data_mut().lookups.reset();
         let snapshots = convert::take_snapshots(maps);
         let result = live.bindings.call_decode(&mut live.store, &snapshots);
+        live.store.data_mut().wasi.end_of_call();
         convert::restore_snapshots(maps, snapshots);
         match result {
             Ok(Ok(output)) => {
