@@ -15,6 +15,7 @@ mod e2e {
     mod http;
     mod image;
     mod landing;
+    mod languages;
     mod logs;
     mod lookup_examples;
     mod lookups;

@@ -17,6 +17,7 @@
 
 mod bpf;
 mod image;
+mod languages;
 mod plugins;
 mod tables;
 mod template;

@@ -7,7 +7,8 @@
 //! the component type that wit-bindgen embedded in the module. A plugin may
 //! name another target in `[package.metadata.bpfhost] target = "..."`:
 //! `wasm32-wasip2` builds a component directly (the sandbox tests use it
-//! for a plugin that tries to escape through WASI).
+//! for a plugin that tries to escape through WASI). Decoders in other
+//! languages are built by [`crate::languages`].
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -69,6 +70,7 @@ pub fn build(ws: &Workspace) -> Result<()> {
             built += 1;
         }
     }
+    built += crate::languages::build(ws, &out_dir)?;
     eprintln!(
         "xtask: {built} decoder components in {}",
         out_dir.display()

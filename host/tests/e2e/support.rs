@@ -111,17 +111,22 @@ impl ManifestDir {
     pub fn example(&self, name: &str) -> PathBuf {
         let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../crd/examples");
         let text = std::fs::read_to_string(examples.join(name)).expect("read example");
+        // `path: ../../target/artifacts/X` (or deeper, from a subfolder).
         let text = text
             .lines()
-            .map(
-                |line| match line.split_once("path: ../../target/artifacts/") {
-                    Some((indent, rel)) => format!("{indent}path: {}", artifact(rel).display()),
-                    None => line.to_owned(),
-                },
-            )
+            .map(|line| {
+                let artifact_path = line.split_once("path: ").and_then(|(indent, path)| {
+                    let rel = path
+                        .trim_start_matches("../")
+                        .strip_prefix("target/artifacts/")?;
+                    Some(format!("{indent}path: {}", artifact(rel).display()))
+                });
+                artifact_path.unwrap_or_else(|| line.to_owned())
+            })
             .collect::<Vec<_>>()
             .join("\n");
-        self.write(name, &text)
+        let file = Path::new(name).file_name().expect("a file name");
+        self.write(&file.to_string_lossy(), &text)
     }
 }
 

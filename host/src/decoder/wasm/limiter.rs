@@ -4,6 +4,9 @@
 
 use wasmtime::{ResourceLimiter, StoreLimits, StoreLimitsBuilder};
 
+/// Core instances (and tables) a decoder's component may create.
+const INSTANCES: usize = 64;
+
 /// Limits of one plugin store, remembering how much memory it holds.
 #[derive(Debug)]
 pub struct Limiter {
@@ -19,8 +22,12 @@ impl Limiter {
             limits: StoreLimitsBuilder::new()
                 .memory_size(memory_bytes)
                 .trap_on_grow_failure(true)
-                .instances(4)
-                .tables(4)
+                // A Rust decoder needs 1 core instance, a CPython one (libc,
+                // libpython and its extension modules linked together) ~20;
+                // instances and tables cost the host little, memories are
+                // what the cap bounds, one each.
+                .instances(INSTANCES)
+                .tables(INSTANCES)
                 .memories(2)
                 .build(),
             memory_bytes: 0,

@@ -41,6 +41,22 @@ pub(super) struct Imported {
     pub wasi: bool,
 }
 
+/// The lookups of `bpfhost:decoder@0.2.0`. A component importing all of
+/// them was built by a toolchain that imports a whole interface whatever
+/// the code calls (componentize-py, componentize-js, wit-bindgen's C
+/// generator): its imports say nothing about what it calls, so it is not
+/// refused for ungranted ones; those answer `none` at call time, as every
+/// ungranted call does. Rust's wit-bindgen imports only what is called.
+const WHOLE_INTERFACE: [Lookup; 7] = [
+    Lookup::Ksym,
+    Lookup::Cgroup,
+    Lookup::Pod,
+    Lookup::Ifname,
+    Lookup::Comm,
+    Lookup::Syscall,
+    Lookup::Errno,
+];
+
 /// Refuses a component built for another version of the WIT package, then
 /// imports the agent does not offer, then lookups not granted.
 pub(super) fn check(
@@ -71,6 +87,7 @@ pub(super) fn check(
     let mut wasi_refused = Vec::new();
     let mut imported = Imported { wasi: false };
     let mut ungranted = Vec::new();
+    let mut imported_lookups = Vec::new();
     for (name, import) in component.component_type().imports(engine) {
         match wasi::check_import(name) {
             Some(Ok(())) => {
@@ -98,6 +115,7 @@ pub(super) fn check(
             match Lookup::of_wit_function(function) {
                 _ if only_types(engine, &item.ty) => {}
                 Some(lookup) if matches!(item.ty, ComponentItem::ComponentFunc(_)) => {
+                    imported_lookups.push(lookup);
                     if !grants.allows(lookup) {
                         ungranted.push(lookup);
                     }
@@ -114,7 +132,15 @@ pub(super) fn check(
     }
     if !ungranted.is_empty() {
         ungranted.sort_unstable();
-        return Err(PluginLoadError::NotGranted(ungranted));
+        if WHOLE_INTERFACE.iter().all(|l| imported_lookups.contains(l)) {
+            tracing::debug!(
+                ?ungranted,
+                "the decoder imports every lookup (its toolchain imports whole interfaces); \
+                 the ungranted ones answer none"
+            );
+        } else {
+            return Err(PluginLoadError::NotGranted(ungranted));
+        }
     }
     Ok(imported)
 }

@@ -1,0 +1,67 @@
+//! Decoders in other languages serve the same series as their Rust
+//! counterparts: the Python `writes-py` next to the Rust `writes`, each in
+//! its own agent (they declare the same family) on the same BPF program,
+//! scraped after the same processes wrote known numbers of times.
+
+use bpfhost::testing::require_kernel;
+
+use super::support::{Agent, ManifestDir, Scrape, scrape_until, sh};
+
+/// `(HELP, TYPE)` lines and the value for each given pid (comm `sh`).
+fn seen(scrape: &Scrape, pids: &[String]) -> (Vec<String>, Vec<Option<f64>>) {
+    let meta = scrape
+        .body
+        .lines()
+        .filter(|l| {
+            l.starts_with("# HELP write_syscalls_total")
+                || l.starts_with("# TYPE write_syscalls_total")
+        })
+        .map(str::to_owned)
+        .collect();
+    let values = pids
+        .iter()
+        .map(|pid| scrape.value("write_syscalls_total", &[("pid", pid), ("comm", "sh")]))
+        .collect();
+    (meta, values)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs root and a BPF-capable kernel"]
+async fn the_python_writes_decoder_serves_what_the_rust_one_serves() {
+    require_kernel();
+    let rust_dir = ManifestDir::new();
+    let python_dir = ManifestDir::new();
+    let rust = Agent::start(&[&rust_dir.example("writes.yaml")]).await;
+    let python = Agent::start(&[&python_dir.example("languages/writes-py.yaml")]).await;
+
+    // Three processes, each writing a known number of times and exiting:
+    // their counts no longer change, whenever each agent reads them.
+    let writes = [7, 50, 123];
+    let pids: Vec<String> = writes
+        .iter()
+        .map(|n| {
+            sh(&format!(
+                "i=0; while [ $i -lt {n} ]; do echo x; i=$((i+1)); done >/dev/null"
+            ))
+            .to_string()
+        })
+        .collect();
+    let expected: Vec<Option<f64>> = writes.iter().map(|&n| Some(f64::from(n))).collect();
+    let mut answers = Vec::new();
+    for (language, agent) in [("Rust", &rust), ("Python", &python)] {
+        let scrape = scrape_until(agent, "the three processes' writes", |s| {
+            seen(s, &pids).1.iter().all(Option::is_some)
+        })
+        .await;
+        scrape.assert_promtool_accepts();
+        let answer = seen(&scrape, &pids);
+        // Each `sh` writes `n` lines; its own start-up writes nothing.
+        assert_eq!(answer.1, expected, "{language}:\n{}", scrape.body);
+        answers.push(answer);
+    }
+    assert_eq!(
+        answers[0], answers[1],
+        "Rust and Python serve the same series"
+    );
+    assert_eq!(answers[0].0.len(), 2, "HELP and TYPE: {:?}", answers[0].0);
+}
