@@ -114,7 +114,10 @@ fn stage(ws: &Workspace, binary: &Path) -> Result<PathBuf> {
     for name in BUILTIN_DECODERS {
         let from = ws.artifacts("plugins")?.join(format!("{name}.wasm"));
         std::fs::copy(&from, decoders.join(format!("{name}.wasm"))).with_context(|| {
-            format!("copying {} (cargo xtask build-plugins builds it)", from.display())
+            format!(
+                "copying {} (cargo xtask build-plugins builds it)",
+                from.display()
+            )
         })?;
     }
     // The release profile keeps line tables (170 MiB of the 217 MiB

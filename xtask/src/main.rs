@@ -3,8 +3,9 @@
 //! - `cargo xtask build`: BPF objects from `bpf/**/*.bpf.c` (clang), decoder
 //!   components from `plugins/*` (wasm32 + wit-component), and the agent.
 //! - `cargo xtask test [ARGS]`: `build`, the image (as root or in CI, for the
-//!   image's e2e test), then `cargo test --workspace ARGS`, the plugin
-//!   template check, and the pipeline benchmark's quick run.
+//!   image's e2e test), then `cargo test --workspace ARGS`, the unit tests
+//!   of the decoders in other languages, the plugin template check, and the
+//!   pipeline benchmark's quick run.
 //! - `cargo xtask bench [ARGS]`: BPF objects and plugins, then the pipeline
 //!   benchmark in release: `cargo bench -p bpfhost --bench pipeline -- ARGS`.
 //! - `cargo xtask image`: the agent in release, static, in a `FROM scratch`
@@ -46,6 +47,7 @@ fn run() -> Result<()> {
         "build" => ws.build_all(),
         "build-bpf" => bpf::build(&ws),
         "build-plugins" => plugins::build(&ws),
+        "test-languages" => languages::test(&ws),
         "template-check" => template::check(&ws),
         "gen-tables" => tables::generate(&ws),
         "image" => {
@@ -66,6 +68,7 @@ fn run() -> Result<()> {
                 unsafe { std::env::set_var(IMAGE_ENV, reference) };
             }
             ws.cargo(&["test", "--workspace"], &args)?;
+            languages::test(&ws)?;
             template::check(&ws)?;
             // So the benchmark cannot rot: small sizes, two rounds, debug.
             ws.cargo(QUICK_BENCH, &[])

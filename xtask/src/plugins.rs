@@ -71,10 +71,7 @@ pub fn build(ws: &Workspace) -> Result<()> {
         }
     }
     built += crate::languages::build(ws, &out_dir)?;
-    eprintln!(
-        "xtask: {built} decoder components in {}",
-        out_dir.display()
-    );
+    eprintln!("xtask: {built} decoder components in {}", out_dir.display());
     Ok(())
 }
 
@@ -99,7 +96,14 @@ fn compile(ws: &Workspace, target_dir: &Path, target: &str, names: &[String]) ->
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(&ws.root)
-        .args(["build", "--target", target, "--profile", PROFILE, "--target-dir"])
+        .args([
+            "build",
+            "--target",
+            target,
+            "--profile",
+            PROFILE,
+            "--target-dir",
+        ])
         .arg(target_dir);
     for name in names {
         cmd.args(["--package", &format!("{PREFIX}{name}")]);

@@ -1,7 +1,8 @@
 //! Decoders in other languages serve the same series as their Rust
-//! counterparts: the Python `writes-py` next to the Rust `writes`, each in
-//! its own agent (they declare the same family) on the same BPF program,
-//! scraped after the same processes wrote known numbers of times.
+//! counterparts: the Python `writes-py` and the JavaScript `writes-js` next
+//! to the Rust `writes`, each in its own agent (they declare the same
+//! family) on the same BPF program, scraped after the same processes wrote
+//! known numbers of times.
 
 use bpfhost::testing::require_kernel;
 
@@ -27,12 +28,18 @@ fn seen(scrape: &Scrape, pids: &[String]) -> (Vec<String>, Vec<Option<f64>>) {
 
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "needs root and a BPF-capable kernel"]
-async fn the_python_writes_decoder_serves_what_the_rust_one_serves() {
+async fn python_and_javascript_writes_decoders_serve_what_the_rust_one_serves() {
     require_kernel();
-    let rust_dir = ManifestDir::new();
-    let python_dir = ManifestDir::new();
-    let rust = Agent::start(&[&rust_dir.example("writes.yaml")]).await;
-    let python = Agent::start(&[&python_dir.example("languages/writes-py.yaml")]).await;
+    let mut agents = Vec::new();
+    for (language, example) in [
+        ("Rust", "writes.yaml"),
+        ("Python", "languages/writes-py.yaml"),
+        ("JavaScript", "languages/writes-js.yaml"),
+    ] {
+        let dir = ManifestDir::new();
+        let agent = Agent::start(&[&dir.example(example)]).await;
+        agents.push((language, agent, dir));
+    }
 
     // Three processes, each writing a known number of times and exiting:
     // their counts no longer change, whenever each agent reads them.
@@ -48,7 +55,7 @@ async fn the_python_writes_decoder_serves_what_the_rust_one_serves() {
         .collect();
     let expected: Vec<Option<f64>> = writes.iter().map(|&n| Some(f64::from(n))).collect();
     let mut answers = Vec::new();
-    for (language, agent) in [("Rust", &rust), ("Python", &python)] {
+    for (language, agent, _) in &agents {
         let scrape = scrape_until(agent, "the three processes' writes", |s| {
             seen(s, &pids).1.iter().all(Option::is_some)
         })
