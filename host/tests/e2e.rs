@@ -24,4 +24,5 @@ mod e2e {
     mod sandbox;
     mod shutdown;
     mod tls;
+    mod usdt;
 }
