@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
+use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::OnceLock;
@@ -123,6 +124,18 @@ fn counts(object: &LoadedObject) -> BTreeMap<(u64, i64, [i64; 3]), u64> {
         .collect()
 }
 
+/// (cookie, argument count) of spec `id` in the object's `__bpf_usdt_specs`.
+fn spec(object: &LoadedObject, id: u32) -> (u64, u16) {
+    let Some(aya::maps::Map::Array(data)) = object.ebpf().map("__bpf_usdt_specs") else {
+        panic!("the object has libbpf's spec map");
+    };
+    let value =
+        crate::sys::map_lookup(data.fd().as_fd(), &id.to_ne_bytes(), 208).expect("spec lookup");
+    let cookie = u64::from_le_bytes(value[192..200].try_into().expect("8 bytes"));
+    let count = u16::from_le_bytes(value[200..202].try_into().expect("2 bytes"));
+    (cookie, count)
+}
+
 #[test]
 #[ignore = "needs root and a BPF-capable kernel"]
 fn constant_register_and_memory_arguments_and_a_semaphore_count_exactly() {
@@ -157,6 +170,9 @@ fn constant_register_and_memory_arguments_and_a_semaphore_count_exactly() {
             ),
         ]
     );
+    // One spec id per distinct spec, in attach order, in the shared map.
+    assert_eq!((spec(&object, 0), spec(&object, 1)), ((7, 3), (0, 1)));
+    assert_eq!(spec(&object, 2), (0, 0), "no third spec");
     // The kernel raised the semaphore while the probe is attached.
     assert_eq!(target.fire(), 1);
     let mut want = BTreeMap::new();
@@ -175,15 +191,17 @@ fn constant_register_and_memory_arguments_and_a_semaphore_count_exactly() {
 
 #[test]
 #[ignore = "needs root and a BPF-capable kernel"]
-fn byte_and_short_arguments_are_sign_extended_in_every_process() {
+fn byte_and_short_arguments_are_sign_extended_in_every_process_and_share_a_spec() {
     require_kernel();
     let binary = target_binary().to_str().expect("utf-8").to_owned();
+    // Two programs on one probe with one cookie: one spec, shared.
     let programs = [
         at("fx_usdt_args", usdt(&binary, "small", None, Some(9))),
-        ProgramAttach::disabled("fx_usdt_sema"),
+        at("fx_usdt_sema", usdt(&binary, "small", None, Some(9))),
         ProgramAttach::disabled("fx_usdt_python"),
     ];
     let object = load_fixture(FIXTURE, &programs).expect("load");
+    assert_eq!((spec(&object, 0), spec(&object, 1)), ((9, 2), (0, 0)));
     // Started after the attach, in two processes: both are traced.
     for _ in 0..2 {
         let mut target = Target::start(3);
@@ -191,8 +209,10 @@ fn byte_and_short_arguments_are_sign_extended_in_every_process() {
     }
     let mut want = BTreeMap::new();
     for i in 1..=3i64 {
-        // -1@%al -2@%dx: (signed char)-i, (short)(-100 * i).
+        // -1@%al -2@%dx: (signed char)-i, (short)(-100 * i); fx_usdt_sema
+        // reads only the first.
         want.insert((9, 2, [-i, -100 * i, 0]), 2);
+        want.insert((9, 2, [-i, 0, 0]), 2);
     }
     assert_eq!(counts(&object), want);
 }
