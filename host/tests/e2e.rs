@@ -25,4 +25,5 @@ mod e2e {
     mod sandbox;
     mod shutdown;
     mod tls;
+    mod usdt;
 }

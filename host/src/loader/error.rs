@@ -148,6 +148,17 @@ pub enum LoadError {
         source: io::Error,
     },
 
+    /// A USDT probe could not be found, decoded or attached.
+    #[error("object {object}: program {program} (section {section:?}): USDT {target}")]
+    Usdt {
+        object: String,
+        program: String,
+        section: String,
+        target: String,
+        #[source]
+        source: Box<super::usdt::UsdtError>,
+    },
+
     /// Attaching a loaded program failed.
     #[error("program {program}: attaching to {target} failed")]
     Attach {
@@ -206,6 +217,7 @@ impl LoadError {
                 | Self::InterfaceNotFound { .. }
                 | Self::UnknownPerfEvent { .. }
                 | Self::NoCgroup2 { .. }
+                | Self::Usdt { .. }
         )
     }
 

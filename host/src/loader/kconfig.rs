@@ -14,8 +14,8 @@ use object::{Object, ObjectSymbol};
 
 use super::error::LoadError;
 use super::rewrite::{
-    BtfLayout, SHDR_SIZE, Sections, append_btf_strings, append_to_section, cstr, get_u16, get_u32,
-    put_u32, put_u64,
+    BtfLayout, SHDR_SIZE, Sections, append_btf_strings, append_to_section, btf_kind, cstr, get_u16,
+    get_u32, put_u32, put_u64, type_positions,
 };
 
 /// The section and datasec name the externs are moved to.
@@ -147,7 +147,7 @@ fn kconfig_datasec(elf: &[u8], layout: &BtfLayout) -> Option<(usize, Vec<Extern>
     let strings = layout.strings(elf);
     let types = type_positions(btf, layout)?;
     let datasec = types.iter().copied().find(|&at| {
-        kind(btf, at) == Some(BTF_KIND_DATASEC)
+        btf_kind(btf, at) == Some(BTF_KIND_DATASEC)
             && get_u32(btf, at).and_then(|n| cstr(strings, n as usize)) == Some(".kconfig")
     })?;
     let vlen = usize::from(get_u16(btf, datasec + 4)?);
@@ -156,7 +156,7 @@ fn kconfig_datasec(elf: &[u8], layout: &BtfLayout) -> Option<(usize, Vec<Extern>
         let entry = datasec + 12 + i * 12;
         let type_id = usize::try_from(get_u32(btf, entry)?).ok()?;
         let var = *types.get(type_id.checked_sub(1)?)?;
-        if kind(btf, var) != Some(BTF_KIND_VAR) {
+        if btf_kind(btf, var) != Some(BTF_KIND_VAR) {
             return None;
         }
         // clang leaves every offset 0: lay the externs out like libbpf.
@@ -175,32 +175,6 @@ fn kconfig_datasec(elf: &[u8], layout: &BtfLayout) -> Option<(usize, Vec<Extern>
         });
     }
     Some((datasec, externs))
-}
-
-fn kind(btf: &[u8], at: usize) -> Option<u32> {
-    Some((get_u32(btf, at + 4)? >> 24) & 0x1f)
-}
-
-/// Positions (within `.BTF`) of type ids 1, 2, ...
-fn type_positions(btf: &[u8], layout: &BtfLayout) -> Option<Vec<usize>> {
-    let mut positions = Vec::new();
-    let mut at = layout.types;
-    let end = layout.types + layout.types_len;
-    while at < end {
-        positions.push(at);
-        let info = get_u32(btf, at + 4)?;
-        let vlen = (info & 0xffff) as usize;
-        let extra = match (info >> 24) & 0x1f {
-            1 | 14 | 17 => 4,              // int, var, decl_tag
-            3 => 12,                       // array
-            4 | 5 | 15 | 19 => vlen * 12,  // struct, union, datasec, enum64
-            6 | 13 => vlen * 8,            // enum, func_proto
-            0 | 2 | 7..=12 | 16 | 18 => 0, // void, ptr, fwd, modifiers, func, float, type_tag
-            _ => return None,
-        };
-        at += 12 + extra;
-    }
-    Some(positions)
 }
 
 /// The bytes of one extern, as libbpf would fill them.

@@ -34,9 +34,11 @@
 //! ```
 
 mod attach;
+mod binary;
 mod elf;
 mod error;
 mod globals;
+mod hidden;
 mod kconfig;
 mod plan;
 mod rewrite;
@@ -44,6 +46,7 @@ mod section;
 mod socket;
 mod stats;
 mod tracefs;
+mod usdt;
 
 #[cfg(test)]
 mod kernel_tests;
@@ -60,6 +63,7 @@ pub use error::{AttachSource, ElfError, LoadError, VERIFIER_LOG_TAIL_LINES};
 pub use section::{DEFAULT_PERF_FREQUENCY, ProgramKind};
 pub use stats::{BPF_STATS_ENABLED, ProgramStats, RunStats};
 pub use tracefs::TRACEFS;
+pub use usdt::UsdtError;
 
 use crate::manifest::spec::{AttachPolicy, GlobalValue, MapOverride, ProgramAttach};
 use elf::ElfInfo;
@@ -98,8 +102,10 @@ pub struct LoadedObject {
     programs: Vec<AttachedProgram>,
     not_attached: Vec<NotAttached>,
     maps: Vec<LoadedMap>,
-    // Fields drop in order: sockets (and their filters) before programs.
+    // Fields drop in order: sockets (and their filters) and USDT probes
+    // before programs.
     sockets: Vec<OwnedFd>,
+    usdt: usdt::Usdt,
     ebpf: Ebpf,
 }
 
@@ -171,8 +177,9 @@ pub fn load(request: &LoadRequest<'_>) -> Result<LoadedObject, LoadError> {
         }
     }
     let resolved = kconfig::resolve(request.elf, &kconfig::RunningKernel::default())?;
-    let elf = resolved.as_deref().unwrap_or(request.elf);
-    let bytes = rewrite::rename_sections(elf, &renames).map_err(invalid)?;
+    let mut elf = resolved.unwrap_or_else(|| request.elf.to_vec());
+    hidden::make_static(&mut elf);
+    let bytes = rewrite::rename_sections(&elf, &renames).map_err(invalid)?;
 
     let btf = Btf::from_sys_fs().map_err(|source| LoadError::KernelBtf { source })?;
     let mut loader = EbpfLoader::new();
@@ -202,6 +209,7 @@ pub fn load(request: &LoadRequest<'_>) -> Result<LoadedObject, LoadError> {
         not_attached: Vec::new(),
         maps: Vec::new(),
         sockets: Vec::new(),
+        usdt: usdt::Usdt::default(),
         ebpf,
     };
     for plan in plans {
@@ -217,6 +225,10 @@ pub fn load(request: &LoadRequest<'_>) -> Result<LoadedObject, LoadError> {
             ebpf: &mut object.ebpf,
             btf: &btf,
             sockets: &mut object.sockets,
+            usdt: &mut object.usdt,
+            object_elf: request.elf,
+            exporter: request.exporter,
+            section: &plan.section,
         };
         let default = plan.parsed.default_attach.as_ref().ok();
         let target =
@@ -280,8 +292,8 @@ fn check_something_attached(object: &LoadedObject) -> Result<(), LoadError> {
 fn readable_maps(ebpf: &Ebpf) -> Result<Vec<LoadedMap>, LoadError> {
     let mut maps = Vec::new();
     for (name, map) in ebpf.maps() {
-        if name.starts_with('.') {
-            continue; // .rodata, .data, .bss, .kconfig
+        if name.starts_with('.') || name.starts_with(usdt::INTERNAL_MAP_PREFIX) {
+            continue; // .rodata, .data, .bss, .kconfig; usdt.bpf.h's own
         }
         let (Map::Array(data)
         | Map::HashMap(data)

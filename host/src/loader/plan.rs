@@ -48,7 +48,7 @@ pub(super) fn plan(info: &ElfInfo, entries: &[ProgramAttach]) -> Result<Vec<Plan
                 &program.name,
                 &program.section,
                 &parsed,
-                entry.and_then(|e| e.attach.as_ref()),
+                entry.and_then(ProgramAttach::attach_point).as_ref(),
             )?),
         };
         plans.push(Plan {

@@ -6,7 +6,7 @@ use std::fmt;
 
 use crate::manifest::spec::{
     AttachPoint, CgroupSkbTarget, Direction, InterfaceTarget, PerfEventTarget, ProbeTarget,
-    UprobeTarget, XdpMode, XdpTarget,
+    UprobeTarget, UsdtTarget, XdpMode, XdpTarget,
 };
 
 /// The kinds of programs bpfhost attaches.
@@ -21,6 +21,7 @@ pub enum ProgramKind {
     Kretprobe,
     Uprobe,
     Uretprobe,
+    Usdt,
     Socket,
     Xdp,
     Tc,
@@ -41,6 +42,7 @@ impl ProgramKind {
             Self::Kretprobe => "kretprobe",
             Self::Uprobe => "uprobe",
             Self::Uretprobe => "uretprobe",
+            Self::Usdt => "usdt",
             Self::Socket => "socket",
             Self::Xdp => "xdp",
             Self::Tc => "tc",
@@ -63,6 +65,7 @@ impl ProgramKind {
                 | (Self::Kretprobe, AttachPoint::Kretprobe(_))
                 | (Self::Uprobe, AttachPoint::Uprobe(_))
                 | (Self::Uretprobe, AttachPoint::Uretprobe(_))
+                | (Self::Usdt, AttachPoint::Usdt(_))
                 | (Self::Socket, AttachPoint::Socket(_))
                 | (Self::Xdp, AttachPoint::Xdp(_))
                 | (Self::Tc, AttachPoint::Tc(_))
@@ -95,6 +98,7 @@ pub fn attach_kind_name(attach: &AttachPoint) -> &'static str {
         AttachPoint::Tc(_) => "tc",
         AttachPoint::CgroupSkb(_) => "cgroup_skb",
         AttachPoint::PerfEvent(_) => "perf_event",
+        AttachPoint::Usdt(_) => "usdt",
         AttachPoint::None => "none",
     }
 }
@@ -174,6 +178,17 @@ pub fn parse(section: &str) -> Option<Section> {
                 .map(AttachPoint::Uretprobe)
                 .ok_or("a binary and function"),
         ),
+        // aya does not know `usdt`: it is a uprobe program to the kernel.
+        // A name of its own per section keeps each section's BTF func info
+        // apart (aya looks it up by section name).
+        "usdt" => Some(Section {
+            kind: ProgramKind::Usdt,
+            default_attach: rest
+                .and_then(usdt_target)
+                .map(AttachPoint::Usdt)
+                .ok_or("a binary, provider and probe name"),
+            aya_name: Some(format!("uprobe/{section}")),
+        }),
         "socket" => plain(
             ProgramKind::Socket,
             Ok(AttachPoint::Socket(InterfaceTarget::default())),
@@ -267,6 +282,22 @@ fn uprobe_target(text: &str) -> Option<UprobeTarget> {
         function,
         offset,
         pid: None,
+    })
+}
+
+/// `BINARY:PROVIDER:NAME`; `BINARY` may be a path.
+fn usdt_target(text: &str) -> Option<UsdtTarget> {
+    let mut parts = text.rsplitn(3, ':');
+    let (name, provider, binary) = (parts.next()?, parts.next()?, parts.next()?);
+    if [binary, provider, name].iter().any(|p| p.is_empty()) {
+        return None;
+    }
+    Some(UsdtTarget {
+        binary: binary.to_owned(),
+        provider: provider.to_owned(),
+        name: name.to_owned(),
+        pid: None,
+        cookie: None,
     })
 }
 

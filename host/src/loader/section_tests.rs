@@ -83,7 +83,6 @@ fn perf_event_defaults_to_cpu_clock() {
 fn unknown_sections_are_rejected() {
     for name in [
         "bogus/thing",
-        "usdt/libc:probe",
         "xdp/cpumap",
         "xdp/devmap",
         "cgroup_skb",
@@ -93,6 +92,46 @@ fn unknown_sections_are_rejected() {
     ] {
         assert_eq!(parse(name), None, "{name}");
     }
+}
+
+#[test]
+fn usdt_sections_name_binary_provider_and_probe() {
+    let section = parse("usdt//usr/bin/python3:python:function__entry").expect("usdt");
+    assert_eq!(section.kind, ProgramKind::Usdt);
+    assert_eq!(
+        section.default_attach,
+        Ok(AttachPoint::Usdt(UsdtTarget {
+            binary: "/usr/bin/python3".into(),
+            provider: "python".into(),
+            name: "function__entry".into(),
+            pid: None,
+            cookie: None,
+        }))
+    );
+    // aya sees a uprobe section, a distinct one per USDT section.
+    assert_eq!(
+        section.aya_name.as_deref(),
+        Some("uprobe/usdt//usr/bin/python3:python:function__entry")
+    );
+    let bare = parse("usdt").expect("bare usdt");
+    assert_eq!(
+        bare.default_attach,
+        Err("a binary, provider and probe name")
+    );
+    assert_eq!(bare.aya_name.as_deref(), Some("uprobe/usdt"));
+    // Two parts are not enough, and none may be empty.
+    for incomplete in ["usdt/libc:probe", "usdt/:p:n", "usdt/b::n", "usdt/b:p:"] {
+        let parsed = parse(incomplete).expect("a usdt section");
+        assert!(parsed.default_attach.is_err(), "{incomplete}");
+    }
+    assert!(ProgramKind::Usdt.fits(&section.default_attach.expect("target")));
+    assert!(!ProgramKind::Uprobe.fits(&AttachPoint::Usdt(UsdtTarget {
+        binary: "b".into(),
+        provider: "p".into(),
+        name: "n".into(),
+        pid: None,
+        cookie: None,
+    })));
 }
 
 #[test]

@@ -76,7 +76,7 @@ pub(super) fn attach_point(_: &mut SchemaGenerator) -> Schema {
             `btfTracepoint`, `fentry`, `fexit` (a name), `kprobe`/`kretprobe` \
             ({function, offset}), `uprobe`/`uretprobe` ({target, function, offset, pid}), \
             `socket` ({interface}), `xdp` ({interface, mode}), `tc` and `cgroupSkb` \
-            ({interface or cgroup, direction}), `perfEvent` ({event, frequency or period}).",
+            ({interface or cgroup, direction}), `perfEvent` ({event, frequency or period}), `usdt` ({binary, provider, name, pid, cookie}).",
         PRESERVE_UNKNOWN_FIELDS: true,
     })
 }

@@ -228,6 +228,10 @@ pub struct ProgramAttach {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "schema::attach_point")]
     pub attach: Option<AttachPoint>,
+    /// A USDT probe to attach a `SEC("usdt")` program to; the same as
+    /// `attach: {usdt: ...}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usdt: Option<UsdtTarget>,
     /// `false`: the program is neither loaded nor attached (libbpf's
     /// `bpf_program__set_autoload`), e.g. to pick one of an fentry and a
     /// kprobe variant; cannot be combined with `attach`. `true` (the
@@ -242,6 +246,7 @@ impl ProgramAttach {
         Self {
             name: name.into(),
             attach: Some(point),
+            usdt: None,
             autoload: None,
         }
     }
@@ -251,8 +256,17 @@ impl ProgramAttach {
         Self {
             name: name.into(),
             attach: None,
+            usdt: None,
             autoload: Some(false),
         }
+    }
+
+    /// Where the entry attaches the program: `attach`, or `usdt` as an
+    /// attach point.
+    pub fn attach_point(&self) -> Option<AttachPoint> {
+        self.attach
+            .clone()
+            .or_else(|| self.usdt.clone().map(AttachPoint::Usdt))
     }
 
     /// Whether the program is loaded (`autoload` is not `false`).
@@ -315,6 +329,7 @@ pub enum AttachPoint {
     Tc(TcTarget),
     CgroupSkb(CgroupSkbTarget),
     PerfEvent(PerfEventTarget),
+    Usdt(UsdtTarget),
     /// Leave the program loaded but unattached.
     None,
 }
@@ -415,4 +430,25 @@ pub struct PerfEventTarget {
     /// One sample every `period` events.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub period: Option<u64>,
+}
+
+/// A USDT probe (`<sys/sdt.h>`, `DTRACE_PROBE`): every site of it in a
+/// binary or library.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UsdtTarget {
+    /// Path of the binary or library, or a name looked up like libbpf does
+    /// (`libfoo.so.1` in the library directories, `python3` in `PATH`).
+    pub binary: String,
+    /// The probe's provider, e.g. `python`.
+    pub provider: String,
+    /// The probe's name, e.g. `function__entry`.
+    pub name: String,
+    /// Only this process (the binary is read through its root); every
+    /// process when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid: Option<u32>,
+    /// What `bpf_usdt_cookie()` returns in the program; 0 when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cookie: Option<u64>,
 }

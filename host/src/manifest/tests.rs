@@ -101,6 +101,44 @@ fn programs_and_globals_read_as_in_a_cluster() {
 }
 
 #[test]
+fn usdt_entries_and_usdt_attach_points_are_the_same_thing() {
+    let spec = "  object: {inline: AA==}\n  programs:\n    \
+                - {name: entry, usdt: {binary: python3, provider: python, name: function__entry, pid: 42}}\n    \
+                - {name: query, attach: {usdt: {binary: /usr/sbin/mysqld, provider: mysql, name: query__start, cookie: 7}}}\n  \
+                decoder: {inline: AA==}\n";
+    let loaded = load_str(Path::new("u.yaml"), &exporter("u", spec));
+    assert!(loaded.errors.is_empty(), "{:?}", messages(&loaded.errors));
+    let programs = &loaded.exporters[0].exporter.spec.programs;
+    assert_eq!(
+        programs[0].attach_point(),
+        Some(AttachPoint::Usdt(UsdtTarget {
+            binary: "python3".into(),
+            provider: "python".into(),
+            name: "function__entry".into(),
+            pid: Some(42),
+            cookie: None,
+        }))
+    );
+    assert_eq!(programs[0].attach, None);
+    assert_eq!(
+        programs[1].attach_point(),
+        Some(AttachPoint::Usdt(UsdtTarget {
+            binary: "/usr/sbin/mysqld".into(),
+            provider: "mysql".into(),
+            name: "query__start".into(),
+            pid: None,
+            cookie: Some(7),
+        }))
+    );
+    // The issue's form serializes back as written.
+    let text = serde_yaml::to_string(&programs[0]).expect("serialize");
+    assert_eq!(
+        text,
+        "name: entry\nusdt:\n  binary: python3\n  provider: python\n  name: function__entry\n  pid: 42\n"
+    );
+}
+
+#[test]
 fn overrides_and_attach_policy_read_as_libbpf_users_set_them() {
     let spec = "  object: {inline: AA==}\n  programs:\n    \
                 - {name: trace_fentry, autoload: false}\n    \

@@ -7,7 +7,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::error::{Location, ManifestError};
 use super::source;
-use super::spec::{AttachPoint, BpfExporter, MapOverride, PerfEventTarget, ProgramAttach};
+use super::spec::{
+    AttachPoint, BpfExporter, MapOverride, PerfEventTarget, ProgramAttach, UsdtTarget,
+};
 use crate::lookup::Lookup;
 
 /// Every error in `exporter`, in field order.
@@ -141,21 +143,68 @@ fn check_program(program: &ProgramAttach, at: &Location, field: &str) -> Vec<Man
             field: format!("{field}.name"),
         });
     }
-    match (&program.attach, program.autoload) {
+    if program.attach.is_some() && program.usdt.is_some() {
+        errors.push(ManifestError::ProgramEntry {
+            at: at.boxed(),
+            field: format!("{field}.usdt"),
+            reason: "`usdt` is an attach point: give it or `attach`, not both",
+        });
+    }
+    match (program.attach_point(), program.autoload) {
         (None, None) => errors.push(ManifestError::ProgramEntry {
             at: at.boxed(),
             field: field.to_owned(),
-            reason: "sets nothing: give `attach` or `autoload`",
+            reason: "sets nothing: give `attach`, `usdt` or `autoload`",
         }),
         (Some(_), Some(false)) => errors.push(ManifestError::ProgramEntry {
             at: at.boxed(),
-            field: format!("{field}.attach"),
+            field: if program.attach.is_some() {
+                format!("{field}.attach")
+            } else {
+                format!("{field}.usdt")
+            },
             reason: "a program with `autoload: false` is not attached anywhere",
         }),
         _ => {}
     }
     if let Some(attach) = &program.attach {
-        errors.extend(check_attach(attach, at, field));
+        errors.extend(check_attach(attach, at, &format!("{field}.attach")));
+    }
+    if let Some(usdt) = &program.usdt {
+        errors.extend(check_usdt(usdt, at, &format!("{field}.usdt")));
+    }
+    errors
+}
+
+/// A USDT target needs a binary, and a provider and name as `<sys/sdt.h>`
+/// spells them (C identifiers), which also keeps `:` out of them.
+fn check_usdt(target: &UsdtTarget, at: &Location, field: &str) -> Vec<ManifestError> {
+    let mut errors = Vec::new();
+    if target.binary.is_empty() {
+        errors.push(ManifestError::Empty {
+            at: at.boxed(),
+            field: format!("{field}.binary"),
+        });
+    }
+    for (sub, value) in [("provider", &target.provider), ("name", &target.name)] {
+        let identifier = value.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+            && value.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !identifier {
+            errors.push(ManifestError::InvalidFormat {
+                at: at.boxed(),
+                field: format!("{field}.{sub}"),
+                value: value.clone(),
+                expected: "a C identifier, as in `DTRACE_PROBE(provider, name)`",
+            });
+        }
+    }
+    if target.pid == Some(0) {
+        errors.push(ManifestError::InvalidFormat {
+            at: at.boxed(),
+            field: format!("{field}.pid"),
+            value: "0".to_owned(),
+            expected: "a process id (leave it out for every process)",
+        });
     }
     errors
 }
@@ -179,48 +228,47 @@ fn check_attach(attach: &AttachPoint, at: &Location, field: &str) -> Vec<Manifes
             if !well_formed {
                 errors.push(ManifestError::InvalidFormat {
                     at: at.boxed(),
-                    field: format!("{field}.attach.tracepoint"),
+                    field: format!("{field}.tracepoint"),
                     value: name.clone(),
                     expected: "`category/name`",
                 });
             }
         }
-        AttachPoint::RawTracepoint(name) => non_empty(name, "attach.rawTracepoint"),
-        AttachPoint::BtfTracepoint(name) => non_empty(name, "attach.btfTracepoint"),
-        AttachPoint::Fentry(name) => non_empty(name, "attach.fentry"),
-        AttachPoint::Fexit(name) => non_empty(name, "attach.fexit"),
-        AttachPoint::Kprobe(probe) => non_empty(&probe.function, "attach.kprobe.function"),
-        AttachPoint::Kretprobe(probe) => non_empty(&probe.function, "attach.kretprobe.function"),
+        AttachPoint::RawTracepoint(name) => non_empty(name, "rawTracepoint"),
+        AttachPoint::BtfTracepoint(name) => non_empty(name, "btfTracepoint"),
+        AttachPoint::Fentry(name) => non_empty(name, "fentry"),
+        AttachPoint::Fexit(name) => non_empty(name, "fexit"),
+        AttachPoint::Kprobe(probe) => non_empty(&probe.function, "kprobe.function"),
+        AttachPoint::Kretprobe(probe) => non_empty(&probe.function, "kretprobe.function"),
         AttachPoint::Uprobe(probe) | AttachPoint::Uretprobe(probe) => {
             let kind = if matches!(attach, AttachPoint::Uprobe(_)) {
                 "uprobe"
             } else {
                 "uretprobe"
             };
-            non_empty(&probe.target, &format!("attach.{kind}.target"));
+            non_empty(&probe.target, &format!("{kind}.target"));
             if let Some(function) = &probe.function {
-                non_empty(function, &format!("attach.{kind}.function"));
+                non_empty(function, &format!("{kind}.function"));
             }
         }
         AttachPoint::Socket(target) => {
             if let Some(interface) = &target.interface {
-                non_empty(interface, "attach.socket.interface");
+                non_empty(interface, "socket.interface");
             }
         }
-        AttachPoint::Xdp(target) => non_empty(&target.interface, "attach.xdp.interface"),
-        AttachPoint::Tc(target) => non_empty(&target.interface, "attach.tc.interface"),
+        AttachPoint::Xdp(target) => non_empty(&target.interface, "xdp.interface"),
+        AttachPoint::Tc(target) => non_empty(&target.interface, "tc.interface"),
         AttachPoint::CgroupSkb(target) => {
             if let Some(cgroup) = &target.cgroup {
-                non_empty(cgroup, "attach.cgroupSkb.cgroup");
+                non_empty(cgroup, "cgroupSkb.cgroup");
             }
         }
         AttachPoint::PerfEvent(target) => {
-            non_empty(&target.event, "attach.perfEvent.event");
-            errors.extend(check_perf_event(
-                target,
-                at,
-                &format!("{field}.attach.perfEvent"),
-            ));
+            non_empty(&target.event, "perfEvent.event");
+            errors.extend(check_perf_event(target, at, &format!("{field}.perfEvent")));
+        }
+        AttachPoint::Usdt(target) => {
+            errors.extend(check_usdt(target, at, &format!("{field}.usdt")));
         }
         AttachPoint::None => {}
     }

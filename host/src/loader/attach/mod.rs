@@ -13,6 +13,7 @@ use aya::{Btf, Ebpf};
 
 use super::error::{LoadError, log_tail};
 use super::section::ProgramKind;
+use super::usdt::{self, Usdt};
 use crate::manifest::spec::{AttachPoint, XdpMode};
 
 /// A program of a loaded object, as reported in status and self-metrics.
@@ -60,6 +61,13 @@ pub(super) struct Context<'a> {
     pub btf: &'a Btf,
     /// Sockets that carry socket filters; closing one detaches its filter.
     pub sockets: &'a mut Vec<OwnedFd>,
+    /// The object's USDT spec ids and probes.
+    pub usdt: &'a mut Usdt,
+    /// The object's ELF (USDT reads its `usdt.bpf.h` layout from the BTF).
+    pub object_elf: &'a [u8],
+    /// For messages: the exporter and the program's section.
+    pub exporter: &'a str,
+    pub section: &'a str,
 }
 
 /// Loads `program` and attaches it to `point`; returns the target text.
@@ -89,6 +97,7 @@ pub(super) fn load_and_attach(
         }
         AttachPoint::CgroupSkb(target) => net::attach_cgroup_skb(cx, program, target),
         AttachPoint::PerfEvent(target) => perf::attach(cx, program, target),
+        AttachPoint::Usdt(target) => usdt::attach(cx, program, target),
     }
 }
 
@@ -133,7 +142,7 @@ fn load_unattached(
 }
 
 /// The aya program named `name`, as its concrete type.
-fn program_mut<'a, T>(ebpf: &'a mut Ebpf, name: &str) -> Result<&'a mut T, LoadError>
+pub(super) fn program_mut<'a, T>(ebpf: &'a mut Ebpf, name: &str) -> Result<&'a mut T, LoadError>
 where
     &'a mut T: TryFrom<&'a mut Program, Error = ProgramError>,
 {
@@ -150,7 +159,12 @@ where
 }
 
 /// Maps a failed `load()` to the error users can act on.
-fn load_error(program: &str, kind: ProgramKind, target: &str, error: ProgramError) -> LoadError {
+pub(super) fn load_error(
+    program: &str,
+    kind: ProgramKind,
+    target: &str,
+    error: ProgramError,
+) -> LoadError {
     match error {
         ProgramError::LoadError {
             io_error,

@@ -8,6 +8,7 @@ use aya::programs::uprobe::{UProbeAttachLocation, UProbeScope};
 use aya::programs::{BtfTracePoint, FEntry, FExit, KProbe, RawTracePoint, TracePoint, UProbe};
 
 use super::{Context, attach_error, load_error, program_mut};
+use crate::loader::binary::find_library;
 use crate::loader::error::LoadError;
 use crate::loader::section::ProgramKind;
 use crate::loader::tracefs;
@@ -139,52 +140,11 @@ fn attach_uprobe(
         Some(function) => UProbeAttachLocation::Symbol(function),
         None => UProbeAttachLocation::AbsoluteOffset(target.offset),
     };
-    let path = library_path(&target.target);
+    // aya resolves only `libc`-style names, through ld.so.cache.
+    let path = find_library(&target.target).unwrap_or_else(|| PathBuf::from(&target.target));
     let p: &mut UProbe = program_mut(cx.ebpf, name)?;
     p.load().map_err(|e| load_error(name, kind, &text, e))?;
     p.attach([location], &path, scope)
         .map_err(|e| attach_error(name, kind, &text, e))?;
     Ok(text)
-}
-
-/// Where libbpf looks for a library given by file name (`libc.so.6`).
-const LIBRARY_DIRS: &[&str] = &[
-    "/lib/x86_64-linux-gnu",
-    "/usr/lib/x86_64-linux-gnu",
-    "/lib/aarch64-linux-gnu",
-    "/usr/lib/aarch64-linux-gnu",
-    "/lib64",
-    "/usr/lib64",
-    "/lib",
-    "/usr/lib",
-    "/usr/local/lib",
-];
-
-/// Resolves a bare library file name the way libbpf does (aya resolves only
-/// `libc`-style names, through ld.so.cache); paths and other names pass
-/// through to aya unchanged.
-fn library_path(target: &str) -> PathBuf {
-    let bare_library = !target.contains('/') && target.contains(".so");
-    bare_library
-        .then(|| {
-            LIBRARY_DIRS
-                .iter()
-                .map(|dir| Path::new(dir).join(target))
-                .find(|path| path.is_file())
-        })
-        .flatten()
-        .unwrap_or_else(|| PathBuf::from(target))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn bare_library_file_names_resolve_to_a_path() {
-        let libc = library_path("libc.so.6");
-        assert!(libc.is_absolute() && libc.is_file(), "{}", libc.display());
-        assert_eq!(library_path("libc"), PathBuf::from("libc"));
-        assert_eq!(library_path("/bin/true"), PathBuf::from("/bin/true"));
-    }
 }

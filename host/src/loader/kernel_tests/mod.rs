@@ -6,9 +6,10 @@ mod errors;
 mod net;
 mod overrides;
 mod tracing;
+mod usdt;
 
 use std::collections::BTreeMap;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, OwnedFd};
 use std::process::Command;
 
 use super::{LoadError, LoadRequest, LoadedObject, load};
@@ -66,33 +67,7 @@ pub fn load_fixture(relative: &str, programs: &[ProgramAttach]) -> Result<Loaded
 
 /// Looks a key up through a map fd; `None` when absent.
 pub fn lookup(fd: &OwnedFd, key: &[u8], value_len: usize) -> Option<Vec<u8>> {
-    #[repr(C)]
-    struct Attr {
-        map_fd: u32,
-        pad: u32,
-        key: u64,
-        value: u64,
-        flags: u64,
-    }
-    let mut value = vec![0u8; value_len];
-    let attr = Attr {
-        map_fd: u32::try_from(fd.as_raw_fd()).expect("valid fd"),
-        pad: 0,
-        key: key.as_ptr() as u64,
-        value: value.as_mut_ptr() as u64,
-        flags: 0,
-    };
-    // SAFETY: BPF_MAP_LOOKUP_ELEM reads `key` and writes at most the map's
-    // value size into `value`; callers pass buffers of the map's sizes.
-    let rc = unsafe {
-        libc::syscall(
-            libc::SYS_bpf,
-            1, // BPF_MAP_LOOKUP_ELEM
-            std::ptr::from_ref(&attr),
-            size_of::<Attr>(),
-        )
-    };
-    (rc == 0).then_some(value)
+    crate::sys::map_lookup(fd.as_fd(), key, value_len).ok()
 }
 
 /// Sum over CPUs of a per-CPU `u64` slot, or the plain `u64` value.
