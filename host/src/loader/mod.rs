@@ -61,7 +61,7 @@ pub use section::{DEFAULT_PERF_FREQUENCY, ProgramKind};
 pub use stats::{BPF_STATS_ENABLED, ProgramStats, RunStats};
 pub use tracefs::TRACEFS;
 
-use crate::manifest::spec::{AttachPolicy, GlobalValue, MapOverride, ProgramAttach};
+use crate::manifest::spec::{AttachPoint, AttachPolicy, GlobalValue, MapOverride, ProgramAttach};
 use elf::ElfInfo;
 
 /// What to load: one exporter's ELF and its manifest settings.
@@ -177,6 +177,9 @@ pub fn load(request: &LoadRequest<'_>) -> Result<LoadedObject, LoadError> {
     let btf = Btf::from_sys_fs().map_err(|source| LoadError::KernelBtf { source })?;
     let mut loader = EbpfLoader::new();
     loader.btf(&btf);
+    // Map types aya has no typed API for (task, inode and cgroup storage,
+    // ...) are still created, as libbpf creates them; bpfhost never reads them.
+    loader.allow_unsupported_maps();
     for (name, value) in &globals {
         loader.override_global(name, value.as_slice(), true);
     }
@@ -250,6 +253,28 @@ pub fn load(request: &LoadRequest<'_>) -> Result<LoadedObject, LoadError> {
     check_something_attached(&object)?;
     object.maps = readable_maps(&object.ebpf)?;
     Ok(object)
+}
+
+/// Loads every program of `elf` into the kernel and attaches none: what
+/// `bpftool prog loadall` does, and what tells whether an object loads at
+/// all, whatever its programs would attach to. Maps are created and
+/// programs verified exactly as [`load`] does; BTF-typed programs (`tp_btf`,
+/// fentry, fexit) still need the target their section names.
+pub fn load_unattached(exporter: &str, elf: &[u8]) -> Result<LoadedObject, LoadError> {
+    let info = ElfInfo::parse(elf).map_err(|source| LoadError::InvalidElf { source })?;
+    let programs: Vec<ProgramAttach> = info
+        .programs
+        .iter()
+        .map(|p| ProgramAttach::at(p.name.clone(), AttachPoint::None))
+        .collect();
+    load(&LoadRequest {
+        exporter,
+        elf,
+        globals: &BTreeMap::new(),
+        programs: &programs,
+        maps: &BTreeMap::new(),
+        attach_policy: AttachPolicy::AllOrNothing,
+    })
 }
 
 /// Under `BestEffort`, a load whose every attach failed is still a failure:

@@ -1,0 +1,99 @@
+//! Conformance with libbpf: every object of the corpus in
+//! `bpf/conformance/` that `bpftool prog loadall` loads on this kernel,
+//! bpfhost's loader loads too (every program loaded, none attached).
+
+use std::process::Command;
+
+use super::{assert_unloaded, load_fixture};
+use crate::loader::LoadError;
+use crate::loader::elf::ElfInfo;
+use crate::testing::conformance::{self, Figures, Verdict};
+use crate::testing::{artifact, require_kernel};
+
+#[test]
+#[ignore = "needs root and a BPF-capable kernel"]
+fn bpfhost_loads_every_corpus_object_libbpf_loads() {
+    require_kernel();
+    let bpftool = Command::new("bpftool").arg("version").output();
+    assert!(
+        bpftool.is_ok_and(|o| o.status.success()),
+        "bpftool is missing: .ci/install installs it (apt-get install bpftool)"
+    );
+    let objects = conformance::objects(&artifact("bpf/conformance")).expect("read the corpus");
+    let sources = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../bpf/conformance"))
+        .expect("read bpf/conformance")
+        .filter(|e| {
+            e.as_ref()
+                .is_ok_and(|e| e.file_name().to_string_lossy().ends_with(".bpf.c"))
+        })
+        .count();
+    assert_eq!(objects.len(), sources, "one object per source: {objects:?}");
+    let rows: Vec<_> = objects.iter().map(|o| conformance::compare(o)).collect();
+
+    // Reported, not failed: what libbpf itself refuses on this kernel.
+    eprintln!("{}", conformance::table(&rows, 100));
+    eprintln!("{}", Figures::of(&rows));
+    let regressions: Vec<String> = rows
+        .iter()
+        .filter(|r| r.is_regression())
+        .map(|r| {
+            let detail = |v: &Verdict| match v {
+                Verdict::Loaded => "loaded".to_owned(),
+                Verdict::Refused { detail, .. } => detail.clone(),
+            };
+            format!(
+                "{}\n  libbpf: {}\n  bpfhost: {}",
+                r.object.display(),
+                detail(&r.libbpf),
+                detail(&r.bpfhost)
+            )
+        })
+        .collect();
+    assert!(
+        regressions.is_empty(),
+        "libbpf loads these objects and bpfhost refuses them:\n{}",
+        regressions.join("\n\n")
+    );
+
+    // Neither side leaves anything loaded (kernel names are 15 bytes).
+    let mut names: Vec<String> = Vec::new();
+    for object in &objects {
+        let elf = std::fs::read(object).expect("read object");
+        let info = ElfInfo::parse(&elf).expect("parse object");
+        names.extend(
+            info.programs
+                .iter()
+                .map(|p| p.name.chars().take(15).collect()),
+        );
+    }
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    assert_unloaded(&names);
+}
+
+/// `ksyscall/openat` is a kprobe on the system call's wrapper function,
+/// where libbpf attaches it; this kernel may lack kprobes altogether.
+#[test]
+#[ignore = "needs root and a BPF-capable kernel"]
+fn ksyscall_programs_attach_to_the_syscall_wrapper() {
+    require_kernel();
+    let result = load_fixture("bpf/conformance/ksyscall.bpf.o", &[]);
+    let prefix = crate::loader::section::SYSCALL_WRAPPER_PREFIX.unwrap_or("sys_");
+    let wrapper = format!("{prefix}openat");
+    if std::path::Path::new("/sys/bus/event_source/devices/kprobe").exists() {
+        let object = result.expect("ksyscall programs attach where the kernel has kprobes");
+        let targets: Vec<&str> = object
+            .programs()
+            .iter()
+            .map(|p| p.target.as_str())
+            .collect();
+        assert!(targets.iter().all(|t| t.contains(&wrapper)), "{targets:?}");
+        return;
+    }
+    let err = result.expect_err("no kprobe PMU");
+    assert!(
+        matches!(&err, LoadError::KprobesUnsupported { program, target }
+            if program == "openat_entry" && *target == wrapper),
+        "{err:?}"
+    );
+    assert_unloaded(&["openat_entry", "openat_exit"]);
+}
