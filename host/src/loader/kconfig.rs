@@ -15,7 +15,7 @@ use object::{Object, ObjectSymbol};
 use super::error::LoadError;
 use super::rewrite::{
     BtfLayout, SHDR_SIZE, Sections, append_btf_strings, append_to_section, cstr, get_u16, get_u32,
-    put_u32, put_u64,
+    kind, put_u32, put_u64, type_positions,
 };
 
 /// The section and datasec name the externs are moved to.
@@ -175,32 +175,6 @@ fn kconfig_datasec(elf: &[u8], layout: &BtfLayout) -> Option<(usize, Vec<Extern>
         });
     }
     Some((datasec, externs))
-}
-
-fn kind(btf: &[u8], at: usize) -> Option<u32> {
-    Some((get_u32(btf, at + 4)? >> 24) & 0x1f)
-}
-
-/// Positions (within `.BTF`) of type ids 1, 2, ...
-fn type_positions(btf: &[u8], layout: &BtfLayout) -> Option<Vec<usize>> {
-    let mut positions = Vec::new();
-    let mut at = layout.types;
-    let end = layout.types + layout.types_len;
-    while at < end {
-        positions.push(at);
-        let info = get_u32(btf, at + 4)?;
-        let vlen = (info & 0xffff) as usize;
-        let extra = match (info >> 24) & 0x1f {
-            1 | 14 | 17 => 4,              // int, var, decl_tag
-            3 => 12,                       // array
-            4 | 5 | 15 | 19 => vlen * 12,  // struct, union, datasec, enum64
-            6 | 13 => vlen * 8,            // enum, func_proto
-            0 | 2 | 7..=12 | 16 | 18 => 0, // void, ptr, fwd, modifiers, func, float, type_tag
-            _ => return None,
-        };
-        at += 12 + extra;
-    }
-    Some(positions)
 }
 
 /// The bytes of one extern, as libbpf would fill them.

@@ -38,6 +38,7 @@ mod elf;
 mod error;
 mod globals;
 mod kconfig;
+mod map_init;
 mod plan;
 mod rewrite;
 mod section;
@@ -162,16 +163,11 @@ pub fn load(request: &LoadRequest<'_>) -> Result<LoadedObject, LoadError> {
         });
     }
 
-    let mut renames: Vec<(String, String)> = Vec::new();
-    for plan in &plans {
-        if let Some(aya_name) = &plan.parsed.aya_name
-            && !renames.iter().any(|(old, _)| *old == plan.section)
-        {
-            renames.push((plan.section.clone(), aya_name.clone()));
-        }
-    }
+    let renames = aya_renames(&plans);
     let resolved = kconfig::resolve(request.elf, &kconfig::RunningKernel::default())?;
     let elf = resolved.as_deref().unwrap_or(request.elf);
+    let initialized = map_init::prepare(elf).map_err(invalid)?;
+    let elf = initialized.elf.as_deref().unwrap_or(elf);
     let bytes = rewrite::rename_sections(elf, &renames).map_err(invalid)?;
 
     let btf = Btf::from_sys_fs().map_err(|source| LoadError::KernelBtf { source })?;
@@ -207,6 +203,11 @@ pub fn load(request: &LoadRequest<'_>) -> Result<LoadedObject, LoadError> {
         sockets: Vec::new(),
         ebpf,
     };
+    let (program_slots, map_slots): (Vec<_>, Vec<_>) = initialized
+        .slots
+        .iter()
+        .partition(|s| matches!(s.target, map_init::SlotTarget::Program(_)));
+    map_init::fill(&object.ebpf, map_slots)?;
     for plan in plans {
         let Some(point) = &plan.point else {
             object.not_attached.push(NotAttached {
@@ -250,6 +251,9 @@ pub fn load(request: &LoadRequest<'_>) -> Result<LoadedObject, LoadError> {
             target,
         });
     }
+    // libbpf fills program arrays before attaching; aya loads each program
+    // only as it attaches it, so these slots are filled right after.
+    map_init::fill(&object.ebpf, program_slots)?;
     check_something_attached(&object)?;
     object.maps = readable_maps(&object.ebpf)?;
     Ok(object)
@@ -275,6 +279,19 @@ pub fn load_unattached(exporter: &str, elf: &[u8]) -> Result<LoadedObject, LoadE
         maps: &BTreeMap::new(),
         attach_policy: AttachPolicy::AllOrNothing,
     })
+}
+
+/// Sections aya needs to see under another name, each once.
+fn aya_renames(plans: &[plan::Plan]) -> Vec<(String, String)> {
+    let mut renames: Vec<(String, String)> = Vec::new();
+    for plan in plans {
+        if let Some(aya_name) = &plan.parsed.aya_name
+            && !renames.iter().any(|(old, _)| *old == plan.section)
+        {
+            renames.push((plan.section.clone(), aya_name.clone()));
+        }
+    }
+    renames
 }
 
 /// Under `BestEffort`, a load whose every attach failed is still a failure:

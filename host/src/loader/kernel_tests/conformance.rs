@@ -4,9 +4,12 @@
 
 use std::process::Command;
 
-use super::{assert_unloaded, load_fixture};
+use super::{
+    assert_unloaded, drop_and_assert_unloaded, eventually, getppid, load_fixture, lookup, u64_sum,
+};
 use crate::loader::LoadError;
 use crate::loader::elf::ElfInfo;
+use crate::manifest::spec::{AttachPoint, ProgramAttach};
 use crate::testing::conformance::{self, Figures, Verdict};
 use crate::testing::{artifact, require_kernel};
 
@@ -96,4 +99,39 @@ fn ksyscall_programs_attach_to_the_syscall_wrapper() {
         "{err:?}"
     );
     assert_unloaded(&["openat_entry", "openat_exit"]);
+}
+
+/// A slot the object fills (`.values = { [1] = &tail_target }`) holds the
+/// program: `tail_target`, loaded but not attached, only runs through
+/// `tail_caller`'s tail call.
+#[test]
+#[ignore = "needs root and a BPF-capable kernel"]
+fn program_arrays_initialized_in_the_object_take_tail_calls() {
+    require_kernel();
+    let object = load_fixture(
+        "bpf/conformance/tail_calls.bpf.o",
+        &[ProgramAttach::at("tail_target", AttachPoint::None)],
+    )
+    .expect("load");
+    let tails = object.map("tails").expect("tails map");
+    eventually("a tail call into tail_target", || {
+        getppid();
+        lookup(&tails.fd, &0u32.to_le_bytes(), 8).is_some_and(|v| u64_sum(&v) > 0)
+    });
+    drop_and_assert_unloaded(object);
+}
+
+/// A map of maps initialized in the object (`.values = { [0] = &inner_a }`)
+/// holds the inner map: the program finds it through the outer one.
+#[test]
+#[ignore = "needs root and a BPF-capable kernel"]
+fn maps_of_maps_initialized_in_the_object_hold_their_inner_maps() {
+    require_kernel();
+    let object = load_fixture("bpf/conformance/array_of_maps.bpf.o", &[]).expect("load");
+    let inner = object.map("inner_a").expect("inner map");
+    eventually("a count through the outer map", || {
+        getppid();
+        lookup(&inner.fd, &0u32.to_le_bytes(), 8).is_some_and(|v| u64_sum(&v) > 0)
+    });
+    drop_and_assert_unloaded(object);
 }

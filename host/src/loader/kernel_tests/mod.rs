@@ -65,6 +65,12 @@ pub fn load_fixture(relative: &str, programs: &[ProgramAttach]) -> Result<Loaded
     load_with(relative, programs, &BTreeMap::new())
 }
 
+/// Calls getppid(2), the syscall most fixtures count.
+pub fn getppid() {
+    // SAFETY: getppid has no preconditions.
+    let _ = unsafe { libc::getppid() };
+}
+
 /// Looks a key up through a map fd; `None` when absent.
 pub fn lookup(fd: &OwnedFd, key: &[u8], value_len: usize) -> Option<Vec<u8>> {
     #[repr(C)]
