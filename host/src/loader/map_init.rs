@@ -18,15 +18,8 @@ use aya::maps::Map;
 use object::{Object, ObjectSection, ObjectSymbol, RelocationTarget, SectionKind};
 
 use super::error::{ElfError, LoadError};
-use super::rewrite::{BtfLayout, Sections, cstr, get_u32, kind, put_u32, put_u64, type_positions};
-
-const BTF_KIND_PTR: u32 = 2;
-const BTF_KIND_ARRAY: u32 = 3;
-const BTF_KIND_STRUCT: u32 = 4;
-const BTF_KIND_VAR: u32 = 14;
-const BTF_KIND_FUNC_PROTO: u32 = 13;
-/// Typedef, volatile, const, restrict and `type_tag`: looked through.
-const MODIFIERS: [u32; 5] = [8, 9, 10, 11, 18];
+use super::map_btf::{BTF_KIND_ARRAY, BTF_KIND_FUNC_PROTO, BTF_KIND_PTR, Edit, MapBtf, to_sizes};
+use super::rewrite::{BtfLayout, Sections};
 
 /// What a slot holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,16 +48,10 @@ pub(super) struct Prepared {
 struct Values {
     /// Byte offset of `values` in the map's definition.
     offset: u64,
-    /// Position (within `.BTF`) of the map definition's struct type.
-    definition_at: usize,
-    /// Position (within `.BTF`) of the member record.
-    member_at: usize,
-    /// The `key` member (`__type(key, ...)`), when the key is typed.
-    key_at: Option<usize>,
     /// Elements are programs (a function prototype), not maps.
     programs: bool,
-    /// The array's index type, an integer, reused for the rewrite.
-    index_type: u32,
+    /// The `values` member, and a typed `key` (`__type(key, ...)`).
+    edits: Vec<Edit>,
 }
 
 /// Reads the initialized slots; rewrites the BTF of program arrays.
@@ -85,9 +72,10 @@ pub(super) fn prepare(elf: &[u8]) -> Result<Prepared, ElfError> {
         .find(elf, ".BTF")
         .ok_or(bad("initialized maps need BTF"))?;
     let layout = BtfLayout::read(elf, &sections, btf).ok_or(bad("unexpected .BTF layout"))?;
+    let view = MapBtf::read(elf, &layout).ok_or(bad("unreadable .BTF types"))?;
 
     let mut slots = Vec::new();
-    let mut program_arrays: Vec<Values> = Vec::new();
+    let mut edits: Vec<Edit> = Vec::new();
     for (offset, relocation) in maps.relocations() {
         let RelocationTarget::Symbol(index) = relocation.target() else {
             return Err(bad("a .maps relocation without a symbol"));
@@ -101,7 +89,7 @@ pub(super) fn prepare(elf: &[u8]) -> Result<Prepared, ElfError> {
             })
             .ok_or(bad("a .maps relocation outside every map"))?;
         let outer_name = outer.name()?.to_owned();
-        let values = values_member(elf, &layout, &outer_name).ok_or(bad(
+        let values = values_member(&view, &outer_name).ok_or(bad(
             "an initialized map without a `values` member in its BTF",
         ))?;
         let within = offset - outer.address();
@@ -121,12 +109,8 @@ pub(super) fn prepare(elf: &[u8]) -> Result<Prepared, ElfError> {
             }
             _ => return Err(bad("a slot holding neither a map nor a program")),
         };
-        if values.programs
-            && !program_arrays
-                .iter()
-                .any(|v| v.member_at == values.member_at)
-        {
-            program_arrays.push(values);
+        if values.programs && !edits.contains(&values.edits[0]) {
+            edits.extend(values.edits);
         }
         slots.push(Slot {
             map: outer_name,
@@ -134,144 +118,49 @@ pub(super) fn prepare(elf: &[u8]) -> Result<Prepared, ElfError> {
             target,
         });
     }
-    let elf = if program_arrays.is_empty() {
+    let elf = if edits.is_empty() {
         None
     } else {
-        Some(
-            as_value_size(elf, &sections, btf, &layout, &program_arrays)
-                .ok_or(bad("unexpected .BTF layout"))?,
-        )
+        Some(to_sizes(elf, &sections, btf, &layout, &edits).ok_or(bad("unexpected .BTF layout"))?)
     };
     Ok(Prepared { slots, elf })
 }
 
-/// The `values` member of the map definition named `map`.
-fn values_member(elf: &[u8], layout: &BtfLayout, map: &str) -> Option<Values> {
-    let btf = &elf[layout.offset..layout.offset + layout.size];
-    let strings = layout.strings(elf);
-    let types = type_positions(btf, layout)?;
-    let at = |id: u32| {
-        types
-            .get(usize::try_from(id).ok()?.checked_sub(1)?)
-            .copied()
-    };
-    let resolve = |mut id: u32| {
-        for _ in 0..16 {
-            let pos = at(id)?;
-            if !MODIFIERS.contains(&kind(btf, pos)?) {
-                return Some(pos);
-            }
-            id = get_u32(btf, pos + 8)?;
-        }
-        None
-    };
-    let var = types.iter().copied().find(|&pos| {
-        kind(btf, pos) == Some(BTF_KIND_VAR)
-            && get_u32(btf, pos).and_then(|n| cstr(strings, n as usize)) == Some(map)
-    })?;
-    let definition = resolve(get_u32(btf, var + 8)?)?;
-    if kind(btf, definition)? != BTF_KIND_STRUCT {
-        return None;
+/// The `values` member of the map definition named `map`, and what turns
+/// it (and a typed key) into the plain sizes of a program array: a pointer
+/// to a program is 4 bytes in the map (an fd), like its key. `values` ends
+/// the struct with no size: its pointer needs 8 more bytes (the variable
+/// has them, it holds at least one initialized slot).
+fn values_member(view: &MapBtf<'_>, map: &str) -> Option<Values> {
+    let definition = view.definition(map)?;
+    let member = definition.member("values")?;
+    let array = view.resolve(member.type_id)?;
+    (view.kind(array)? == BTF_KIND_ARRAY).then_some(())?;
+    let pointer = view.resolve(view.word(array, 3)?)?;
+    (view.kind(pointer)? == BTF_KIND_PTR).then_some(())?;
+    let element = view.resolve(view.word(pointer, 2)?)?;
+    let mut edits = vec![Edit {
+        member_at: member.at,
+        name: "value_size",
+        size: 4,
+        definition_at: definition.at,
+        grow: 8,
+    }];
+    // The kernel refuses a key with a BTF type and a value without one.
+    if let Some(key) = definition.member("key") {
+        edits.push(Edit {
+            member_at: key.at,
+            name: "key_size",
+            size: 4,
+            definition_at: definition.at,
+            grow: 0,
+        });
     }
-    let info = get_u32(btf, definition + 4)?;
-    let bitfields = info >> 31 == 1;
-    let members: Vec<usize> = (0..(info & 0xffff) as usize)
-        .map(|i| definition + 12 + i * 12)
-        .collect();
-    let named = |name| {
-        members
-            .iter()
-            .copied()
-            .find(|&m| get_u32(btf, m).and_then(|n| cstr(strings, n as usize)) == Some(name))
-    };
-    let member = named("values")?;
-    let bits = get_u32(btf, member + 8)?;
-    let bits = if bitfields { bits & 0x00ff_ffff } else { bits };
-    let array = resolve(get_u32(btf, member + 4)?)?;
-    if kind(btf, array)? != BTF_KIND_ARRAY {
-        return None;
-    }
-    let pointer = resolve(get_u32(btf, array + 12)?)?;
-    if kind(btf, pointer)? != BTF_KIND_PTR {
-        return None;
-    }
-    let element = resolve(get_u32(btf, pointer + 8)?)?;
     Some(Values {
-        offset: u64::from(bits / 8),
-        definition_at: definition,
-        member_at: member,
-        key_at: named("key"),
-        programs: kind(btf, element)? == BTF_KIND_FUNC_PROTO,
-        index_type: get_u32(btf, array + 16)?,
+        offset: member.offset,
+        programs: view.kind(element)? == BTF_KIND_FUNC_PROTO,
+        edits,
     })
-}
-
-/// Copies `.BTF` to the end of the file with each program array's `values`
-/// member turned into `value_size` of 4 (a pointer to a 4-element array, the
-/// shape of `__uint(value_size, 4)`), two types and two strings added. A
-/// typed `key` becomes `key_size` 4 too: the kernel refuses a map whose key
-/// has a BTF type and whose value has none.
-fn as_value_size(
-    elf: &[u8],
-    sections: &Sections,
-    btf: usize,
-    layout: &BtfLayout,
-    members: &[Values],
-) -> Option<Vec<u8>> {
-    let data = &elf[layout.offset..layout.offset + layout.size];
-    let header = layout.types;
-    if get_u32(data, 8)? != 0 || layout.strings != layout.types + layout.types_len {
-        return None; // types first, strings right after: as clang writes it
-    }
-    let count = u32::try_from(type_positions(data, layout)?.len()).ok()?;
-    let (array_id, pointer_id) = (count + 1, count + 2);
-    let mut added = Vec::with_capacity(36);
-    for word in [
-        0,
-        BTF_KIND_ARRAY << 24,
-        0,
-        members[0].index_type,
-        members[0].index_type,
-        4,
-        0,
-        BTF_KIND_PTR << 24,
-        array_id,
-    ] {
-        added.extend_from_slice(&word.to_le_bytes());
-    }
-    let name = u32::try_from(layout.strings_len).ok()?;
-    let mut new = Vec::with_capacity(data.len() + 48);
-    new.extend_from_slice(&data[..layout.strings]);
-    new.extend_from_slice(&added);
-    new.extend_from_slice(&data[layout.strings..]);
-    new.extend_from_slice(b"value_size\0key_size\0");
-    let grown = u32::try_from(added.len()).ok()?;
-    put_u32(&mut new, 12, u32::try_from(layout.types_len).ok()? + grown);
-    put_u32(&mut new, 16, get_u32(data, 16)? + grown);
-    put_u32(&mut new, 20, name + 20);
-    // Member records sit in the types, which moved by nothing. `values`
-    // ends the struct with no size; a pointer there needs 8 more bytes (the
-    // variable has them: it holds at least one initialized slot).
-    for member in members {
-        let size = get_u32(&new, member.definition_at + 8)?;
-        put_u32(&mut new, member.definition_at + 8, size + 8);
-        put_u32(&mut new, member.member_at, name);
-        put_u32(&mut new, member.member_at + 4, pointer_id);
-        if let Some(key) = member.key_at {
-            put_u32(&mut new, key, name + 11);
-            put_u32(&mut new, key + 4, pointer_id);
-        }
-    }
-    debug_assert!(header <= layout.strings);
-
-    let mut out = elf.to_vec();
-    out.resize(out.len().next_multiple_of(8), 0);
-    let offset = out.len();
-    out.extend_from_slice(&new);
-    let section = sections.header(btf);
-    put_u64(&mut out, section + 24, offset as u64);
-    put_u64(&mut out, section + 32, new.len() as u64);
-    Some(out)
 }
 
 /// Puts each target's fd in its slot. Slots of programs that are not loaded
@@ -384,10 +273,8 @@ mod tests {
         let sections = Sections::read(&elf).expect("sections");
         let btf = sections.find(&elf, ".BTF").expect(".BTF");
         let layout = BtfLayout::read(&elf, &sections, btf).expect("layout");
-        assert!(
-            values_member(&elf, &layout, "jump").is_none(),
-            "`values` is gone"
-        );
+        let view = MapBtf::read(&elf, &layout).expect("types");
+        assert!(values_member(&view, "jump").is_none(), "`values` is gone");
         let (offset, size) = sections.data(&elf, btf).expect(".BTF data");
         let strings = &elf[offset + layout.strings..offset + size];
         assert!(

@@ -38,6 +38,7 @@ mod elf;
 mod error;
 mod globals;
 mod kconfig;
+mod map_btf;
 mod map_init;
 mod plan;
 mod rewrite;
@@ -168,6 +169,8 @@ pub fn load(request: &LoadRequest<'_>) -> Result<LoadedObject, LoadError> {
     let elf = resolved.as_deref().unwrap_or(request.elf);
     let initialized = map_init::prepare(elf).map_err(invalid)?;
     let elf = initialized.elf.as_deref().unwrap_or(elf);
+    let untyped = map_btf::untype_array_keys(elf, &info.maps);
+    let elf = untyped.as_deref().unwrap_or(elf);
     let bytes = rewrite::rename_sections(elf, &renames).map_err(invalid)?;
 
     let btf = Btf::from_sys_fs().map_err(|source| LoadError::KernelBtf { source })?;

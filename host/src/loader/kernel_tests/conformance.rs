@@ -135,3 +135,19 @@ fn maps_of_maps_initialized_in_the_object_hold_their_inner_maps() {
     });
     drop_and_assert_unloaded(object);
 }
+
+/// An array keyed by a struct is created without BTF, as libbpf's retry
+/// creates it, and counts under its key.
+#[test]
+#[ignore = "needs root and a BPF-capable kernel"]
+fn arrays_keyed_by_a_struct_load_and_count() {
+    require_kernel();
+    let object = load_fixture("bpf/conformance/array_struct_key.bpf.o", &[]).expect("load");
+    let buckets = object.map("buckets").expect("buckets map");
+    let cpus = super::possible_cpus();
+    eventually("a count in bucket 0", || {
+        getppid();
+        lookup(&buckets.fd, &0u32.to_le_bytes(), 8 * cpus).is_some_and(|v| u64_sum(&v) > 0)
+    });
+    drop_and_assert_unloaded(object);
+}
