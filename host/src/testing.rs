@@ -2,6 +2,8 @@
 //! `cargo xtask build` produces, and gating tests that need a real kernel.
 #![doc(hidden)]
 
+pub mod conformance;
+
 use std::path::PathBuf;
 
 /// Environment variable that turns a missing kernel capability into a test

@@ -13,6 +13,10 @@
 //! - `cargo xtask gen-tables`: regenerates the syscall and errno name
 //!   tables in `host/src/lookup/` from the kernel UAPI headers.
 //! - `cargo xtask demo [ARGS]`: `build`, then `bpfhost run --manifests crd/examples ARGS`.
+//! - `cargo xtask conformance [PATH...]`: for each `*.bpf.o` under PATH
+//!   (default: the corpus `bpf/conformance/`, built first), whether
+//!   `bpftool prog loadall` and bpfhost's loader load it, as a table
+//!   (`host/examples/conformance.rs`; as root).
 //!
 //! Artifacts land in `<target>/artifacts/{bpf,plugins,include}`.
 
@@ -90,8 +94,22 @@ fn run() -> Result<()> {
                 .args(&rest);
             status(&mut cmd)
         }
+        "conformance" => {
+            if rest.is_empty() {
+                bpf::build(&ws)?;
+            }
+            // cargo runs in the workspace root: paths relative to here.
+            let paths = rest
+                .iter()
+                .map(|p| std::path::absolute(p).map(|p| p.display().to_string()))
+                .collect::<std::io::Result<Vec<_>>>()?;
+            ws.cargo(
+                &["run", "-p", "bpfhost", "--example", "conformance", "--"],
+                &paths,
+            )
+        }
         _ => bail!(
-            "usage: cargo xtask build|build-bpf|build-plugins|image|gen-tables|test [cargo test args]|bench [--quick] [--rounds N] [--sizes 1k,1M]|demo [bpfhost run args]"
+            "usage: cargo xtask build|build-bpf|build-plugins|image|gen-tables|test [cargo test args]|bench [--quick] [--rounds N] [--sizes 1k,1M]|demo [bpfhost run args]|conformance [OBJECT or DIR...]"
         ),
     }
 }

@@ -159,6 +159,17 @@ pub enum LoadError {
         source: Box<super::usdt::UsdtError>,
     },
 
+    /// Filling a slot the object initializes (`.values = { [i] = &x }`)
+    /// in a map of maps or a program array failed.
+    #[error("map {map}: putting {target} in slot {index} failed")]
+    MapSlot {
+        map: String,
+        index: u32,
+        target: String,
+        #[source]
+        source: io::Error,
+    },
+
     /// Attaching a loaded program failed.
     #[error("program {program}: attaching to {target} failed")]
     Attach {

@@ -197,7 +197,9 @@ fn value(
     };
     match name {
         "LINUX_KERNEL_VERSION" => return int(kernel_version(&facts.release())),
-        "LINUX_HAS_SYSCALL_WRAPPER" => return int(u64::from(cfg!(target_arch = "x86_64"))),
+        "LINUX_HAS_SYSCALL_WRAPPER" => {
+            return int(u64::from(super::section::SYSCALL_WRAPPER_PREFIX.is_some()));
+        }
         "LINUX_HAS_BPF_COOKIE" => return int(1),
         _ => {}
     }

@@ -40,6 +40,8 @@ mod error;
 mod globals;
 mod hidden;
 mod kconfig;
+mod map_btf;
+mod map_init;
 mod plan;
 mod rewrite;
 mod section;
@@ -65,7 +67,7 @@ pub use stats::{BPF_STATS_ENABLED, ProgramStats, RunStats};
 pub use tracefs::TRACEFS;
 pub use usdt::UsdtError;
 
-use crate::manifest::spec::{AttachPolicy, GlobalValue, MapOverride, ProgramAttach};
+use crate::manifest::spec::{AttachPoint, AttachPolicy, GlobalValue, MapOverride, ProgramAttach};
 use elf::ElfInfo;
 
 /// What to load: one exporter's ELF and its manifest settings.
@@ -168,22 +170,22 @@ pub fn load(request: &LoadRequest<'_>) -> Result<LoadedObject, LoadError> {
         });
     }
 
-    let mut renames: Vec<(String, String)> = Vec::new();
-    for plan in &plans {
-        if let Some(aya_name) = &plan.parsed.aya_name
-            && !renames.iter().any(|(old, _)| *old == plan.section)
-        {
-            renames.push((plan.section.clone(), aya_name.clone()));
-        }
-    }
+    let renames = aya_renames(&plans);
     let resolved = kconfig::resolve(request.elf, &kconfig::RunningKernel::default())?;
     let mut elf = resolved.unwrap_or_else(|| request.elf.to_vec());
     hidden::make_static(&mut elf);
-    let bytes = rewrite::rename_sections(&elf, &renames).map_err(invalid)?;
+    let initialized = map_init::prepare(&elf).map_err(invalid)?;
+    let elf = initialized.elf.as_deref().unwrap_or(&elf);
+    let untyped = map_btf::untype_array_keys(elf, &info.maps);
+    let elf = untyped.as_deref().unwrap_or(elf);
+    let bytes = rewrite::rename_sections(elf, &renames).map_err(invalid)?;
 
     let btf = Btf::from_sys_fs().map_err(|source| LoadError::KernelBtf { source })?;
     let mut loader = EbpfLoader::new();
     loader.btf(&btf);
+    // Map types aya has no typed API for (task, inode and cgroup storage,
+    // ...) are still created, as libbpf creates them; bpfhost never reads them.
+    loader.allow_unsupported_maps();
     for (name, value) in &globals {
         loader.override_global(name, value.as_slice(), true);
     }
@@ -212,6 +214,11 @@ pub fn load(request: &LoadRequest<'_>) -> Result<LoadedObject, LoadError> {
         usdt: usdt::Usdt::default(),
         ebpf,
     };
+    let (program_slots, map_slots): (Vec<_>, Vec<_>) = initialized
+        .slots
+        .iter()
+        .partition(|s| matches!(s.target, map_init::SlotTarget::Program(_)));
+    map_init::fill(&object.ebpf, map_slots)?;
     for plan in plans {
         let Some(point) = &plan.point else {
             object.not_attached.push(NotAttached {
@@ -259,9 +266,47 @@ pub fn load(request: &LoadRequest<'_>) -> Result<LoadedObject, LoadError> {
             target,
         });
     }
+    // libbpf fills program arrays before attaching; aya loads each program
+    // only as it attaches it, so these slots are filled right after.
+    map_init::fill(&object.ebpf, program_slots)?;
     check_something_attached(&object)?;
     object.maps = readable_maps(&object.ebpf)?;
     Ok(object)
+}
+
+/// Loads every program of `elf` into the kernel and attaches none: what
+/// `bpftool prog loadall` does, and what tells whether an object loads at
+/// all, whatever its programs would attach to. Maps are created and
+/// programs verified exactly as [`load`] does; BTF-typed programs (`tp_btf`,
+/// fentry, fexit) still need the target their section names.
+pub fn load_unattached(exporter: &str, elf: &[u8]) -> Result<LoadedObject, LoadError> {
+    let info = ElfInfo::parse(elf).map_err(|source| LoadError::InvalidElf { source })?;
+    let programs: Vec<ProgramAttach> = info
+        .programs
+        .iter()
+        .map(|p| ProgramAttach::at(p.name.clone(), AttachPoint::None))
+        .collect();
+    load(&LoadRequest {
+        exporter,
+        elf,
+        globals: &BTreeMap::new(),
+        programs: &programs,
+        maps: &BTreeMap::new(),
+        attach_policy: AttachPolicy::AllOrNothing,
+    })
+}
+
+/// Sections aya needs to see under another name, each once.
+fn aya_renames(plans: &[plan::Plan]) -> Vec<(String, String)> {
+    let mut renames: Vec<(String, String)> = Vec::new();
+    for plan in plans {
+        if let Some(aya_name) = &plan.parsed.aya_name
+            && !renames.iter().any(|(old, _)| *old == plan.section)
+        {
+            renames.push((plan.section.clone(), aya_name.clone()));
+        }
+    }
+    renames
 }
 
 /// Under `BestEffort`, a load whose every attach failed is still a failure:

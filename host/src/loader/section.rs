@@ -166,6 +166,7 @@ pub fn parse(section: &str) -> Option<Section> {
             rest.map(|r| AttachPoint::Kretprobe(probe_target(r)))
                 .ok_or("a kernel function"),
         ),
+        "ksyscall" | "kretsyscall" => Some(syscall(prefix, rest)),
         "uprobe" | "uprobe.s" => plain(
             ProgramKind::Uprobe,
             rest.and_then(uprobe_target)
@@ -216,6 +217,47 @@ pub fn parse(section: &str) -> Option<Section> {
             })),
         ),
         _ => None,
+    }
+}
+
+/// The prefix of the kernel functions that wrap system calls on this
+/// architecture (`__x64_sys_openat`), where the kernel has such wrappers
+/// (libbpf's `LINUX_HAS_SYSCALL_WRAPPER`); elsewhere a system call's
+/// function is `sys_NAME`.
+pub(super) const SYSCALL_WRAPPER_PREFIX: Option<&str> = if cfg!(target_arch = "x86_64") {
+    Some("__x64_sys_")
+} else if cfg!(target_arch = "aarch64") {
+    Some("__arm64_sys_")
+} else {
+    None
+};
+
+/// libbpf's `ksyscall/NAME` and `kretsyscall/NAME` (libbpf 1.0): a kprobe
+/// (kretprobe) on the function behind system call NAME. aya knows them as
+/// plain kprobes.
+fn syscall(prefix: &str, rest: Option<&str>) -> Section {
+    let entry = prefix == "ksyscall";
+    let function = rest.map(|name| {
+        let function = format!("{}{name}", SYSCALL_WRAPPER_PREFIX.unwrap_or("sys_"));
+        ProbeTarget {
+            function,
+            offset: 0,
+        }
+    });
+    Section {
+        kind: if entry {
+            ProgramKind::Kprobe
+        } else {
+            ProgramKind::Kretprobe
+        },
+        default_attach: function
+            .map(if entry {
+                AttachPoint::Kprobe
+            } else {
+                AttachPoint::Kretprobe
+            })
+            .ok_or("a system call name"),
+        aya_name: Some(if entry { "kprobe" } else { "kretprobe" }.to_owned()),
     }
 }
 

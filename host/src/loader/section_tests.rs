@@ -25,6 +25,8 @@ fn section_names_parse_to_kinds_and_default_attach_points() {
         function: f.into(),
         offset,
     };
+    // `__x64_sys_openat` on x86_64.
+    let openat = format!("{}openat", SYSCALL_WRAPPER_PREFIX.unwrap_or("sys_"));
     #[rustfmt::skip]
     let cases: Vec<Case> = vec![
         ("tracepoint/syscalls/sys_enter_write", K::Tracepoint, Ok(A::Tracepoint("syscalls/sys_enter_write".into())), None),
@@ -42,6 +44,9 @@ fn section_names_parse_to_kinds_and_default_attach_points() {
         ("kprobe/tcp_sendmsg+0x10", K::Kprobe, Ok(A::Kprobe(probe("tcp_sendmsg", 16))), None),
         ("kretprobe/tcp_sendmsg", K::Kretprobe, Ok(A::Kretprobe(probe("tcp_sendmsg", 0))), None),
         ("kprobe", K::Kprobe, Err(()), None),
+        ("ksyscall/openat", K::Kprobe, Ok(A::Kprobe(probe(&openat, 0))), Some("kprobe")),
+        ("kretsyscall/openat", K::Kretprobe, Ok(A::Kretprobe(probe(&openat, 0))), Some("kretprobe")),
+        ("ksyscall", K::Kprobe, Err(()), Some("kprobe")),
         ("uprobe", K::Uprobe, Err(()), None),
         ("uprobe//usr/lib/libc.so.6:malloc", K::Uprobe, Ok(A::Uprobe(uprobe("/usr/lib/libc.so.6", Some("malloc"), 0))), None),
         ("uprobe/libc.so.6:malloc+8", K::Uprobe, Ok(A::Uprobe(uprobe("libc.so.6", Some("malloc"), 8))), None),

@@ -2,6 +2,7 @@
 //! helpers they share: fixtures, a raw map lookup, the loaded-program list
 //! and a veth pair in its own network namespace.
 
+mod conformance;
 mod errors;
 mod net;
 mod overrides;
@@ -63,6 +64,12 @@ pub fn load_overridden(
 /// Loads a fixture with explicit attach points and no globals.
 pub fn load_fixture(relative: &str, programs: &[ProgramAttach]) -> Result<LoadedObject, LoadError> {
     load_with(relative, programs, &BTreeMap::new())
+}
+
+/// Calls getppid(2), the syscall most fixtures count.
+pub fn getppid() {
+    // SAFETY: getppid has no preconditions.
+    let _ = unsafe { libc::getppid() };
 }
 
 /// Looks a key up through a map fd; `None` when absent.

@@ -5,7 +5,8 @@ use aya::maps::Map;
 
 use super::tracing::assert_counts_writes;
 use super::{
-    assert_unloaded, drop_and_assert_unloaded, eventually, hits, load_overridden, lookup, u64_sum,
+    assert_unloaded, drop_and_assert_unloaded, eventually, getppid, hits, load_overridden, lookup,
+    u64_sum,
 };
 use crate::loader::{LoadError, LoadedObject, NotAttached, NotAttachedReason};
 use crate::manifest::spec::{AttachPolicy, ProgramAttach};
@@ -30,11 +31,6 @@ fn attached_and_the_other(object: &LoadedObject) -> (Vec<&str>, &NotAttached) {
         panic!("one program not attached: {:?}", object.not_attached());
     };
     (attached, other)
-}
-
-fn getppid() {
-    // SAFETY: getppid has no preconditions.
-    let _ = unsafe { libc::getppid() };
 }
 
 #[test]

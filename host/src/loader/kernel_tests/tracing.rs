@@ -3,17 +3,12 @@
 use std::collections::BTreeMap;
 
 use super::{
-    assert_unloaded, drop_and_assert_unloaded, eventually, hits, load_fixture, load_with, lookup,
-    u64_sum,
+    assert_unloaded, drop_and_assert_unloaded, eventually, getppid, hits, load_fixture, load_with,
+    lookup, u64_sum,
 };
 use crate::loader::{LoadError, ProgramKind};
 use crate::manifest::spec::{AttachPoint, GlobalValue, ProgramAttach, UprobeTarget};
 use crate::testing::require_kernel;
-
-fn getppid() {
-    // SAFETY: getppid has no preconditions.
-    let _ = unsafe { libc::getppid() };
-}
 
 #[test]
 #[ignore = "needs root and a BPF-capable kernel"]
