@@ -13,6 +13,6 @@ mod restart;
 mod runtime;
 
 pub use cache::{CacheError, Compiled};
-pub use plugin::{PluginLoadError, WIT_VERSION, WasmDecoder};
+pub use plugin::{PluginLoadError, WIT_ACCEPTED, WIT_VERSION, WasmDecoder};
 pub use restart::RestartPolicy;
 pub use runtime::{Limits, Runtime};

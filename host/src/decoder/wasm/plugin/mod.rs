@@ -2,7 +2,7 @@
 
 mod imports;
 
-pub use imports::WIT_VERSION;
+pub use imports::{WIT_ACCEPTED, WIT_VERSION};
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -40,8 +40,8 @@ pub enum PluginLoadError {
     NotGranted(Vec<Lookup>),
     #[error(
         "the decoder was built for bpfhost:decoder@{found} (it imports {import}); this agent \
-         accepts bpfhost:decoder@{accepted} only: rebuild it with the plugin SDK of this release",
-        accepted = imports::WIT_VERSION
+         accepts bpfhost:decoder@{accepted}: rebuild it with the plugin SDK of this release",
+        accepted = imports::WIT_ACCEPTED.join(", @")
     )]
     WitVersion { found: String, import: String },
     #[error("cannot instantiate the decoder")]
@@ -56,7 +56,7 @@ pub enum PluginLoadError {
 fn not_granted(lookups: &[Lookup]) -> String {
     lookups
         .iter()
-        .map(|l| format!("`{l}` (for {})", l.wit_function()))
+        .map(|l| format!("`{l}` (for {})", l.wit_functions().join(", ")))
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -260,3 +260,6 @@ mod tests;
 
 #[cfg(test)]
 mod lookup_tests;
+
+#[cfg(test)]
+mod compat_tests;
