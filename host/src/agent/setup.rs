@@ -98,6 +98,7 @@ pub fn load_exporter(
         .map_err(SetupError::DecoderSource)?;
     let mut limits = limits(spec.decoder.limits.as_ref());
     limits.lookups = manifest.granted_lookups().into_iter().collect();
+    limits.importable = manifest.importable_lookups().iter().copied().collect();
     let decoder = WasmDecoder::load(runtime, &wasm, &manifest.decoder_config_json(), limits)?;
     if let Some((family, exporter)) = agent.family_conflict(name, &decoder.spec().families) {
         return Err(SetupError::FamilyCollision { family, exporter });

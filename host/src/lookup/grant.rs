@@ -151,6 +151,12 @@ impl Grants {
         self.0 |= lookup.bit();
     }
 
+    /// The lookups of both.
+    #[must_use]
+    pub fn union(self, other: Grants) -> Grants {
+        Grants(self.0 | other.0)
+    }
+
     /// Parses manifest names; the first unknown one is the error.
     pub fn parse<S: AsRef<str>>(names: &[S]) -> Result<Self, UnknownLookup> {
         names.iter().map(|n| n.as_ref().parse::<Lookup>()).collect()
@@ -204,6 +210,8 @@ mod tests {
         assert!(!grants.allows(Lookup::Cgroup) && !grants.allows(Lookup::Majorminor));
         assert_eq!(format!("{grants:?}"), "{Pod, Comm, Pci}");
         assert!(!Grants::default().allows(Lookup::Errno));
+        let more = grants.union(Grants::parse(&["errno"]).expect("valid"));
+        assert_eq!(format!("{more:?}"), "{Pod, Comm, Errno, Pci}");
         assert!(Lookup::ALL.iter().all(|l| Grants::all().allows(*l)));
     }
 }
