@@ -109,7 +109,7 @@
 //! ```
 //!
 //! The WIT contract lives in the repository's `wit/` folder
-//! (`bpfhost:decoder@0.2.0`); the generated bindings stay private to this
+//! (`bpfhost:decoder@0.2.1`); the generated bindings stay private to this
 //! crate, so decoders only ever see the types re-exported here. The crate's
 //! `README.md` is the author's guide: Cargo setup, native tests, building
 //! and shipping a component.

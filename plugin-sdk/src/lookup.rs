@@ -13,6 +13,16 @@
 //! | [`process_name`]     | `comm`         | `nginx`                        |
 //! | [`syscall_name`]     | `syscall`      | `openat`                       |
 //! | [`errno_name`]       | `errno`        | `ENOENT`                       |
+//! | [`block_device_name`]| `majorminor`   | `nvme0n1p2`                    |
+//! | [`pci_vendor_name`]  | `pci`          | `Intel Corporation`            |
+//! | [`pci_device_name`]  | `pci`          | `82542 Gigabit Ethernet ...`   |
+//! | [`pci_class_name`]   | `pci`          | `Network controller`           |
+//! | [`pci_subclass_name`]| `pci`          | `Ethernet controller`          |
+//! | [`has_pci_ids`]      | `pci`          | whether the host has `pci.ids` |
+//!
+//! `block_device_name` and the `pci` functions are new in
+//! `bpfhost:decoder@0.2.1`: a decoder that calls them needs an agent of
+//! that release or later.
 //!
 //! **Grants.** A decoder may only call what its manifest lists in
 //! `spec.decoder.lookups`, e.g. `lookups: [pod, comm]`. The host reads
@@ -126,6 +136,59 @@ pub fn errno_name(value: i32) -> Option<String> {
     fake::answer(|f| f.errnos.get(&value.wrapping_abs()).cloned())
 }
 
+/// The name of block device `major`:`minor` from `/proc/partitions`, e.g.
+/// `8`, `1` → `sda1` (grant `majorminor`).
+pub fn block_device_name(major: u32, minor: u32) -> Option<String> {
+    #[cfg(target_arch = "wasm32")]
+    return host::block_device_name(major, minor);
+    #[cfg(not(target_arch = "wasm32"))]
+    fake::answer(|f| f.block_devices.get(&(major, minor)).cloned())
+}
+
+/// Whether the host has a PCI ID database (`pci.ids`); without one every
+/// `pci_` function answers `None` (grant `pci`).
+pub fn has_pci_ids() -> bool {
+    #[cfg(target_arch = "wasm32")]
+    return host::has_pci_ids();
+    #[cfg(not(target_arch = "wasm32"))]
+    fake::answer(|f| f.pci_ids.then_some(())).is_some()
+}
+
+/// The name of a PCI vendor, e.g. `0x8086` → `Intel Corporation` (grant
+/// `pci`).
+pub fn pci_vendor_name(vendor: u16) -> Option<String> {
+    #[cfg(target_arch = "wasm32")]
+    return host::pci_vendor_name(vendor);
+    #[cfg(not(target_arch = "wasm32"))]
+    fake::answer(|f| f.pci_vendors.get(&vendor).cloned())
+}
+
+/// The name of device `device` of PCI vendor `vendor` (grant `pci`).
+pub fn pci_device_name(vendor: u16, device: u16) -> Option<String> {
+    #[cfg(target_arch = "wasm32")]
+    return host::pci_device_name(vendor, device);
+    #[cfg(not(target_arch = "wasm32"))]
+    fake::answer(|f| f.pci_devices.get(&(vendor, device)).cloned())
+}
+
+/// The name of a PCI device class, e.g. `0x02` → `Network controller`
+/// (grant `pci`).
+pub fn pci_class_name(class: u8) -> Option<String> {
+    #[cfg(target_arch = "wasm32")]
+    return host::pci_class_name(class);
+    #[cfg(not(target_arch = "wasm32"))]
+    fake::answer(|f| f.pci_classes.get(&class).cloned())
+}
+
+/// The name of subclass `subclass` of PCI class `class`, e.g. `0x02`,
+/// `0x00` → `Ethernet controller` (grant `pci`).
+pub fn pci_subclass_name(class: u8, subclass: u8) -> Option<String> {
+    #[cfg(target_arch = "wasm32")]
+    return host::pci_subclass_name(class, subclass);
+    #[cfg(not(target_arch = "wasm32"))]
+    fake::answer(|f| f.pci_subclasses.get(&(class, subclass)).cloned())
+}
+
 /// Answers for native unit tests of a decoder (not built for `wasm32`).
 ///
 /// ```
@@ -161,6 +224,19 @@ pub mod fake {
         pub syscalls: HashMap<u32, String>,
         /// For [`super::errno_name`], by positive value.
         pub errnos: HashMap<i32, String>,
+        /// For [`super::block_device_name`], by `(major, minor)`.
+        pub block_devices: HashMap<(u32, u32), String>,
+        /// For [`super::has_pci_ids`]; the `pci_` lookups answer from the
+        /// maps below whatever it says.
+        pub pci_ids: bool,
+        /// For [`super::pci_vendor_name`].
+        pub pci_vendors: HashMap<u16, String>,
+        /// For [`super::pci_device_name`], by `(vendor, device)`.
+        pub pci_devices: HashMap<(u16, u16), String>,
+        /// For [`super::pci_class_name`].
+        pub pci_classes: HashMap<u8, String>,
+        /// For [`super::pci_subclass_name`], by `(class, subclass)`.
+        pub pci_subclasses: HashMap<(u8, u8), String>,
     }
 
     thread_local! {

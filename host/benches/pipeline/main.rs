@@ -3,7 +3,8 @@
 //! iteration, decoded by the `flows` plugin as a wasm component and compiled
 //! natively, encoded, and scraped over HTTP on 127.0.0.1; then the agent
 //! binary's start-up time and memory with ten exporters, the allocations
-//! of one scrape, and the per-event cost of the example BPF programs.
+//! of one scrape, the per-event cost of the example BPF programs, and the
+//! generic `ebpf_exporter` decoder against a hand-written one.
 //!
 //! Every comparison is measured interleaved, round by round, in one run;
 //! the tables show min and median per round and the ratios of medians.
@@ -19,6 +20,7 @@ mod alloc;
 mod baseline;
 mod events;
 mod fixture;
+mod generic;
 mod http;
 mod native;
 mod process;
@@ -204,11 +206,13 @@ fn main() {
     // Many short rounds: the minimum of each side is what the program costs
     // when nothing else on the machine interferes.
     let events = events::measure(settings.rounds * 4, settings.event_calls / 4);
+    let generic = generic::measure(&runtime, &limits(), settings.rounds * 4);
     let runs = report::Runs {
         pipeline,
         allocations,
         agent,
         events,
+        generic,
     };
     report::print(&settings, &runs);
     if let Some(bin) = &settings.baseline {

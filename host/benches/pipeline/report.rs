@@ -24,6 +24,7 @@ pub struct Runs {
     pub allocations: alloc::Report,
     pub agent: AgentReport,
     pub events: Vec<EventCost>,
+    pub generic: crate::generic::Report,
 }
 
 fn pair(table: &mut Table, case: (&str, &str, &str), a: (&str, &Samples), b: (&str, &Samples)) {
@@ -292,6 +293,15 @@ fn targets(runs: &Runs, quick: bool) {
             verdict(dump.0.min(dump.1) >= 5.0)
         );
     }
+    let (median, min) = runs.generic.ratios();
+    println!(
+        "- {} writes_by_process: generic ebpf_exporter decoder / hand-written {:.2}x median, \
+         {:.2}x min (target <= 1.5x: {})",
+        size(crate::generic::ENTRIES),
+        median,
+        min,
+        verdict(median.max(min) <= 1.5)
+    );
     let a = &runs.agent;
     // The first scrapes grow the snapshot buffers, the plugins' memories and
     // the allocator's arenas; growth after that would be a leak.
@@ -323,5 +333,6 @@ pub fn print(settings: &Settings, runs: &Runs) {
     allocations(&runs.allocations);
     agent(&runs.agent);
     events(&runs.events);
+    runs.generic.print();
     targets(runs, settings.quick);
 }

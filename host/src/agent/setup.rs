@@ -98,6 +98,7 @@ pub fn load_exporter(
         .map_err(SetupError::DecoderSource)?;
     let mut limits = limits(spec.decoder.limits.as_ref());
     limits.lookups = manifest.granted_lookups().into_iter().collect();
+    limits.importable = manifest.importable_lookups().iter().copied().collect();
     // What the decoder writes to stdout/stderr is logged in this span.
     let decoder = tracing::info_span!("decoder", exporter = %name)
         .in_scope(|| WasmDecoder::load(runtime, &wasm, &manifest.decoder_config_json(), limits))?;

@@ -16,8 +16,8 @@ use serde_json::Value;
 
 use super::kaddrs::Kallsyms;
 use crate::manifest::{
-    API_VERSION, AttachPolicy, BpfExporter, BpfExporterSpec, DecoderSpec, GlobalValue, KIND,
-    LabelSelector, Loaded, Location, Manifest, ManifestError, ObjectMeta, Source,
+    API_VERSION, AttachPolicy, BpfExporter, BpfExporterSpec, Builtins, DecoderSpec, GlobalValue,
+    KIND, LabelSelector, Loaded, Location, Manifest, ManifestError, ObjectMeta, Source,
 };
 
 /// The built-in decoder that runs a config.
@@ -150,6 +150,11 @@ impl ConfigSet {
             return Err(ManifestError::PathNotFound { path: object_path });
         }
         let globals = self.kaddrs(&mut config, &at)?;
+        // Granted explicitly, so a converted manifest shows them.
+        let lookups = Builtins::needed_lookups(DECODER, Some(&config))
+            .iter()
+            .map(|l| l.as_str().to_owned())
+            .collect();
         let exporter = BpfExporter {
             api_version: API_VERSION.to_owned(),
             kind: KIND.to_owned(),
@@ -170,6 +175,7 @@ impl ConfigSet {
                 decoder: DecoderSpec {
                     builtin: Some(DECODER.to_owned()),
                     config: Some(config),
+                    lookups,
                     ..DecoderSpec::default()
                 },
             },

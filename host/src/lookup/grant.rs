@@ -20,11 +20,15 @@ pub enum Lookup {
     Syscall,
     /// Symbolic name of an errno value.
     Errno,
+    /// Block device name of a major and minor number (`/proc/partitions`).
+    Majorminor,
+    /// PCI vendor, device, class and subclass names (the PCI ID database).
+    Pci,
 }
 
 impl Lookup {
     /// Every lookup, in the order messages list them.
-    pub const ALL: [Lookup; 7] = [
+    pub const ALL: [Lookup; 9] = [
         Self::Ksym,
         Self::Cgroup,
         Self::Pod,
@@ -32,6 +36,8 @@ impl Lookup {
         Self::Comm,
         Self::Syscall,
         Self::Errno,
+        Self::Majorminor,
+        Self::Pci,
     ];
 
     /// The name a manifest uses.
@@ -44,25 +50,46 @@ impl Lookup {
             Self::Comm => "comm",
             Self::Syscall => "syscall",
             Self::Errno => "errno",
+            Self::Majorminor => "majorminor",
+            Self::Pci => "pci",
         }
     }
 
-    /// The function of the WIT `lookups` interface that needs this grant.
-    pub fn wit_function(self) -> &'static str {
+    /// The functions of the WIT `lookups` interface that need this grant.
+    pub fn wit_functions(self) -> &'static [&'static str] {
         match self {
-            Self::Ksym => "kernel-symbol",
-            Self::Cgroup => "cgroup-path",
-            Self::Pod => "pod-of-cgroup",
-            Self::Ifname => "interface-name",
-            Self::Comm => "process-name",
-            Self::Syscall => "syscall-name",
-            Self::Errno => "errno-name",
+            Self::Ksym => &["kernel-symbol"],
+            Self::Cgroup => &["cgroup-path"],
+            Self::Pod => &["pod-of-cgroup"],
+            Self::Ifname => &["interface-name"],
+            Self::Comm => &["process-name"],
+            Self::Syscall => &["syscall-name"],
+            Self::Errno => &["errno-name"],
+            Self::Majorminor => &["block-device-name"],
+            Self::Pci => &[
+                "has-pci-ids",
+                "pci-vendor-name",
+                "pci-device-name",
+                "pci-class-name",
+                "pci-subclass-name",
+            ],
         }
     }
 
     /// The lookup behind a WIT function name, if it is one.
     pub fn of_wit_function(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|l| l.wit_function() == name)
+        Self::ALL
+            .into_iter()
+            .find(|l| l.wit_functions().contains(&name))
+    }
+
+    /// The first version of the WIT package whose `lookups` interface has
+    /// this lookup's functions.
+    pub fn since(self) -> &'static str {
+        match self {
+            Self::Majorminor | Self::Pci => "0.2.1",
+            _ => "0.2.0",
+        }
     }
 
     /// The valid names, for messages: `ksym, cgroup, ...`.
@@ -70,7 +97,7 @@ impl Lookup {
         Self::ALL.map(Self::as_str).join(", ")
     }
 
-    fn bit(self) -> u8 {
+    fn bit(self) -> u16 {
         1 << (self as u8)
     }
 }
@@ -103,7 +130,7 @@ impl FromStr for Lookup {
 
 /// The set of lookups a decoder may call; empty by default.
 #[derive(Clone, Copy, Default, PartialEq, Eq)]
-pub struct Grants(u8);
+pub struct Grants(u16);
 
 impl Grants {
     /// No lookup at all.
@@ -122,6 +149,12 @@ impl Grants {
     /// Adds `lookup`.
     pub fn grant(&mut self, lookup: Lookup) {
         self.0 |= lookup.bit();
+    }
+
+    /// The lookups of both.
+    #[must_use]
+    pub fn union(self, other: Grants) -> Grants {
+        Grants(self.0 | other.0)
     }
 
     /// Parses manifest names; the first unknown one is the error.
@@ -156,23 +189,29 @@ mod tests {
     fn names_round_trip_and_unknown_ones_list_the_valid_ones() {
         for lookup in Lookup::ALL {
             assert_eq!(lookup.as_str().parse::<Lookup>(), Ok(lookup));
-            assert_eq!(Lookup::of_wit_function(lookup.wit_function()), Some(lookup));
+            for function in lookup.wit_functions() {
+                assert_eq!(Lookup::of_wit_function(function), Some(lookup));
+            }
         }
+        assert_eq!(Lookup::of_wit_function("pci-class-name"), Some(Lookup::Pci));
         let err = "kallsyms".parse::<Lookup>().expect_err("unknown");
         assert_eq!(
             err.to_string(),
             "unknown lookup `kallsyms`: expected one of ksym, cgroup, pod, ifname, comm, \
-             syscall, errno"
+             syscall, errno, majorminor, pci"
         );
     }
 
     #[test]
     fn grants_hold_exactly_what_was_named() {
-        let grants = Grants::parse(&["pod", "comm"]).expect("valid");
+        let grants = Grants::parse(&["pod", "comm", "pci"]).expect("valid");
         assert!(grants.allows(Lookup::Pod) && grants.allows(Lookup::Comm));
-        assert!(!grants.allows(Lookup::Cgroup));
-        assert_eq!(format!("{grants:?}"), "{Pod, Comm}");
+        assert!(grants.allows(Lookup::Pci));
+        assert!(!grants.allows(Lookup::Cgroup) && !grants.allows(Lookup::Majorminor));
+        assert_eq!(format!("{grants:?}"), "{Pod, Comm, Pci}");
         assert!(!Grants::default().allows(Lookup::Errno));
+        let more = grants.union(Grants::parse(&["errno"]).expect("valid"));
+        assert_eq!(format!("{more:?}"), "{Pod, Comm, Errno, Pci}");
         assert!(Lookup::ALL.iter().all(|l| Grants::all().allows(*l)));
     }
 }

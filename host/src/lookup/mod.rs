@@ -13,6 +13,8 @@
 //! | `comm`    | `/proc/<pid>/comm`                                 |
 //! | `syscall` | a table generated from the x86-64 UAPI headers     |
 //! | `errno`   | a table generated from the errno UAPI headers      |
+//! | `majorminor` | `/proc/partitions`                              |
+//! | `pci`     | the PCI ID database (`/usr/share/misc/pci.ids`)    |
 //!
 //! Every filesystem root sits in [`Roots`], so tests point them at temp
 //! dirs. Every cache is an LRU of [`CacheBounds::cache_entries`]; a miss that
@@ -30,6 +32,8 @@ mod errno_table;
 mod grant;
 mod ifname;
 mod ksym;
+mod majorminor;
+mod pci;
 mod pod;
 mod syscall;
 #[rustfmt::skip]
@@ -46,7 +50,7 @@ pub use syscall::syscall_name;
 /// Where the lookups read from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Roots {
-    /// `/proc`: `kallsyms` and `<pid>/comm`.
+    /// `/proc`: `kallsyms`, `partitions` and `<pid>/comm`.
     pub proc: PathBuf,
     /// mountinfo that names the cgroup v2 mount (`/proc/self/mountinfo`).
     pub mountinfo: PathBuf,
@@ -57,6 +61,8 @@ pub struct Roots {
     /// The kubelet's `/var/log/containers`
     /// (`<pod>_<namespace>_<container>-<id>.log`).
     pub container_logs: PathBuf,
+    /// The PCI ID database, the first of these that exists.
+    pub pci_ids: Vec<PathBuf>,
 }
 
 impl Default for Roots {
@@ -67,6 +73,11 @@ impl Default for Roots {
             net: "/sys/class/net".into(),
             pod_logs: "/var/log/pods".into(),
             container_logs: "/var/log/containers".into(),
+            // Debian's `pci.ids` package, then Fedora's `hwdata`.
+            pci_ids: vec![
+                "/usr/share/misc/pci.ids".into(),
+                "/usr/share/hwdata/pci.ids".into(),
+            ],
         }
     }
 }
@@ -163,6 +174,8 @@ pub struct Lookups {
     pods: pod::PodIndex,
     interfaces: ifname::Interfaces,
     comms: comm::Comms,
+    partitions: majorminor::Partitions,
+    pci: pci::PciIds,
 }
 
 impl Default for Lookups {
@@ -180,7 +193,9 @@ impl Lookups {
             cgroups: cgroup::CgroupPaths::new(roots.mountinfo, bounds),
             pods: pod::PodIndex::new(roots.pod_logs, roots.container_logs, bounds),
             interfaces: ifname::Interfaces::new(roots.net, bounds),
+            partitions: majorminor::Partitions::new(roots.proc.join("partitions"), bounds),
             comms: comm::Comms::new(roots.proc, bounds),
+            pci: pci::PciIds::new(roots.pci_ids, bounds),
             bounds,
         }
     }
@@ -222,6 +237,41 @@ impl Lookups {
     /// The command name (`comm`) of process `pid`.
     pub fn process_name(&self, pid: u32, budget: &mut Budget) -> Option<String> {
         self.bounded(self.comms.name(pid, Instant::now(), budget))
+    }
+
+    /// The name of block device `major`:`minor`, e.g. `sda`.
+    pub fn block_device_name(&self, major: u32, minor: u32, budget: &mut Budget) -> Option<String> {
+        self.partitions.name(major, minor, Instant::now(), budget)
+    }
+
+    /// Whether the host has a PCI ID database.
+    pub fn has_pci_ids(&self, budget: &mut Budget) -> bool {
+        self.pci.available(budget)
+    }
+
+    /// The name of PCI vendor `vendor`.
+    pub fn pci_vendor_name(&self, vendor: u16, budget: &mut Budget) -> Option<String> {
+        self.pci.vendor(vendor, budget)
+    }
+
+    /// The name of device `device` of PCI vendor `vendor`.
+    pub fn pci_device_name(&self, vendor: u16, device: u16, budget: &mut Budget) -> Option<String> {
+        self.pci.device(vendor, device, budget)
+    }
+
+    /// The name of PCI device class `class`.
+    pub fn pci_class_name(&self, class: u8, budget: &mut Budget) -> Option<String> {
+        self.pci.class(class, budget)
+    }
+
+    /// The name of subclass `subclass` of PCI device class `class`.
+    pub fn pci_subclass_name(
+        &self,
+        class: u8,
+        subclass: u8,
+        budget: &mut Budget,
+    ) -> Option<String> {
+        self.pci.subclass(class, subclass, budget)
     }
 
     fn bounded(&self, s: Option<String>) -> Option<String> {

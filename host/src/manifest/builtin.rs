@@ -12,23 +12,27 @@
 //!    `$BPFHOST_ARTIFACTS/plugins`, else `target/artifacts/plugins` of the
 //!    workspace the agent was built in.
 //!
-//! A built-in decoder is trusted as the agent is: when the manifest lists no
-//! `decoder.lookups`, it is granted the lookups it is known to need
-//! ([`Builtins::implied_lookups`]).
+//! A built-in decoder is trusted as the agent is: it may import every
+//! lookup it is known to call ([`Builtins::imported_lookups`]) but is
+//! granted only those its manifest lists in `decoder.lookups` or, when
+//! that is empty, those its config needs ([`Builtins::needed_lookups`]:
+//! for `ebpf-exporter`, the lookups of the decoders its labels name). A
+//! call to a lookup it was not granted answers none.
 
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
 use super::error::{Location, ManifestError};
+use serde_json::Value;
+
 use crate::lookup::Lookup;
 
 /// File name suffix of a built-in decoder component.
 const SUFFIX: &str = ".wasm";
 
-/// The lookups each known built-in decoder calls: granted unless the
-/// manifest lists `decoder.lookups` itself.
-const IMPLIED_LOOKUPS: &[(&str, &[Lookup])] = &[(
+/// The lookups each known built-in decoder imports.
+const IMPORTS: &[(&str, &[Lookup])] = &[(
     "ebpf-exporter",
     &[
         Lookup::Errno,
@@ -36,8 +40,26 @@ const IMPLIED_LOOKUPS: &[(&str, &[Lookup])] = &[(
         Lookup::Ifname,
         Lookup::Ksym,
         Lookup::Cgroup,
+        Lookup::Majorminor,
+        Lookup::Pci,
     ],
 )];
+
+/// The lookup each `ebpf_exporter` label decoder asks; decoders not
+/// listed ask none.
+const EBPF_EXPORTER_DECODERS: &[(&str, Lookup)] = &[
+    ("errno", Lookup::Errno),
+    ("syscall", Lookup::Syscall),
+    ("ifname", Lookup::Ifname),
+    ("ksym", Lookup::Ksym),
+    ("kstack", Lookup::Ksym),
+    ("cgroup", Lookup::Cgroup),
+    ("majorminor", Lookup::Majorminor),
+    ("pci_vendor", Lookup::Pci),
+    ("pci_device", Lookup::Pci),
+    ("pci_class", Lookup::Pci),
+    ("pci_subclass", Lookup::Pci),
+];
 
 /// The directory built-in decoders are read from.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -125,12 +147,42 @@ impl Builtins {
         }
     }
 
-    /// The lookups built-in decoder `name` needs; empty for one not known.
-    pub fn implied_lookups(name: &str) -> &'static [Lookup] {
-        IMPLIED_LOOKUPS
+    /// The lookups built-in decoder `name` imports; empty for one not known.
+    pub fn imported_lookups(name: &str) -> &'static [Lookup] {
+        IMPORTS
             .iter()
             .find(|(builtin, _)| *builtin == name)
             .map_or(&[], |(_, lookups)| lookups)
+    }
+
+    /// The lookups built-in decoder `name` calls with `config`, in the
+    /// order of [`Lookup::ALL`]: for `ebpf-exporter` those of the label
+    /// decoders the config names, for another every one it imports.
+    pub fn needed_lookups(name: &str, config: Option<&Value>) -> Vec<Lookup> {
+        if name != "ebpf-exporter" {
+            return Self::imported_lookups(name).to_vec();
+        }
+        let metrics = config.and_then(|c| c.get("metrics"));
+        let decoders = ["counters", "histograms"]
+            .into_iter()
+            .filter_map(|kind| metrics?.get(kind)?.as_array())
+            .flatten()
+            .filter_map(|metric| metric.get("labels")?.as_array())
+            .flatten()
+            .filter_map(|label| label.get("decoders")?.as_array())
+            .flatten()
+            .filter_map(|decoder| decoder.get("name")?.as_str());
+        let mut needed: Vec<Lookup> = decoders
+            .filter_map(|decoder| {
+                EBPF_EXPORTER_DECODERS
+                    .iter()
+                    .find(|(name, _)| *name == decoder)
+                    .map(|(_, lookup)| *lookup)
+            })
+            .collect();
+        needed.sort_unstable();
+        needed.dedup();
+        needed
     }
 }
 
@@ -200,12 +252,41 @@ mod tests {
     }
 
     #[test]
-    fn ebpf_exporter_implies_the_five_lookups_it_imports() {
-        let names: Vec<_> = Builtins::implied_lookups("ebpf-exporter")
-            .iter()
-            .map(|l| l.as_str())
-            .collect();
-        assert_eq!(names, ["errno", "syscall", "ifname", "ksym", "cgroup"]);
-        assert_eq!(Builtins::implied_lookups("writes"), &[] as &[Lookup]);
+    fn ebpf_exporter_needs_the_lookups_of_its_configs_decoders_only() {
+        let names = |lookups: &[Lookup]| lookups.iter().map(|l| l.as_str()).collect::<Vec<_>>();
+        assert_eq!(
+            names(Builtins::imported_lookups("ebpf-exporter")),
+            [
+                "errno",
+                "syscall",
+                "ifname",
+                "ksym",
+                "cgroup",
+                "majorminor",
+                "pci"
+            ]
+        );
+        let config = serde_json::json!({"metrics": {
+            "counters": [
+                {"name": "a", "labels": [
+                    {"name": "f", "decoders": [{"name": "kstack"}]},
+                    {"name": "v", "decoders": [{"name": "uint"}, {"name": "pci_vendor"}]},
+                ]},
+                {"name": "b", "labels": [{"name": "f", "decoders": [{"name": "ksym"}]}]},
+            ],
+            "histograms": [
+                {"name": "c", "labels": [{"name": "d", "decoders": [{"name": "majorminor"}]}]},
+            ],
+        }});
+        assert_eq!(
+            names(&Builtins::needed_lookups("ebpf-exporter", Some(&config))),
+            ["ksym", "majorminor", "pci"]
+        );
+        let plain = serde_json::json!({"metrics": {"counters": [
+            {"name": "a", "labels": [{"name": "x", "decoders": [{"name": "uint"}]}]},
+        ]}});
+        assert_eq!(Builtins::needed_lookups("ebpf-exporter", Some(&plain)), []);
+        assert_eq!(Builtins::needed_lookups("ebpf-exporter", None), []);
+        assert_eq!(Builtins::imported_lookups("writes"), &[] as &[Lookup]);
     }
 }

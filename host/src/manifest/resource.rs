@@ -155,11 +155,13 @@ impl Manifest {
     }
 
     /// The host lookups the decoder may call: `spec.decoder.lookups`, or
-    /// when that is empty those a built-in decoder needs.
+    /// when that is empty those a built-in decoder needs for its config.
     pub fn granted_lookups(&self) -> Vec<Lookup> {
         let decoder = &self.exporter.spec.decoder;
         match &decoder.builtin {
-            Some(name) if decoder.lookups.is_empty() => Builtins::implied_lookups(name).to_vec(),
+            Some(name) if decoder.lookups.is_empty() => {
+                Builtins::needed_lookups(name, decoder.config.as_ref())
+            }
             // Validation already refused unknown lookup names.
             _ => decoder
                 .lookups
@@ -167,6 +169,18 @@ impl Manifest {
                 .filter_map(|n| n.parse().ok())
                 .collect(),
         }
+    }
+
+    /// The lookups the decoder may import beyond its grants: every one a
+    /// built-in decoder imports (it is trusted; the ungranted ones answer
+    /// none), none for any other.
+    pub fn importable_lookups(&self) -> &'static [Lookup] {
+        self.exporter
+            .spec
+            .decoder
+            .builtin
+            .as_deref()
+            .map_or(&[], Builtins::imported_lookups)
     }
 
     /// `spec.decoder.config` as JSON text, `{}` when absent.

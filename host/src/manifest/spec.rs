@@ -182,7 +182,8 @@ pub struct DecoderSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limits: Option<DecoderLimits>,
     /// Host lookups the decoder may call: `ksym`, `cgroup`, `pod`, `ifname`,
-    /// `comm`, `syscall`, `errno` (checked by name at validation).
+    /// `comm`, `syscall`, `errno`, `majorminor`, `pci` (checked by name at
+    /// validation). Empty for a built-in decoder: those its config needs.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub lookups: Vec<String>,
 }

@@ -397,11 +397,13 @@ fn render_errors(case: &Path, dir: &Path) -> String {
 }
 
 #[test]
-fn a_builtin_decoder_is_granted_its_lookups_unless_the_manifest_lists_them() {
+fn a_builtin_decoder_is_granted_what_its_config_needs_unless_the_manifest_lists_lookups() {
     let text = [
         exporter(
             "implied",
-            "  object: {inline: AA==}\n  decoder: {builtin: ebpf-exporter}\n",
+            "  object: {inline: AA==}\n  decoder: {builtin: ebpf-exporter, config: {metrics: \
+             {counters: [{name: e, help: h, labels: [{name: e, size: 4, decoders: [{name: uint}, \
+             {name: errno}]}]}]}}}\n",
         ),
         exporter(
             "explicit",
@@ -417,12 +419,11 @@ fn a_builtin_decoder_is_granted_its_lookups_unless_the_manifest_lists_them() {
         .iter()
         .map(|m| m.granted_lookups().iter().map(|l| l.as_str()).collect())
         .collect();
-    assert_eq!(
-        granted,
-        [
-            vec!["errno", "syscall", "ifname", "ksym", "cgroup"],
-            vec!["ksym"],
-            vec![],
-        ]
-    );
+    assert_eq!(granted, [vec!["errno"], vec!["ksym"], vec![],]);
+    let importable: Vec<usize> = loaded
+        .exporters
+        .iter()
+        .map(|m| m.importable_lookups().len())
+        .collect();
+    assert_eq!(importable, [7, 7, 0], "a builtin may import all it calls");
 }

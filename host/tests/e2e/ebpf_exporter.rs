@@ -303,3 +303,99 @@ fn check_and_strict_name_the_bad_config_file() {
         "{stderr}"
     );
 }
+
+/// An `ebpf_exporter` config for `bpf/fixtures/devices.bpf.c`: kernel
+/// stacks and block devices, through the `ksym` and `majorminor` lookups.
+const DEVICES: &str = "\
+metrics:
+  counters:
+    - name: kernel_stacks_total
+      help: clock_nanosleep calls by kernel stack
+      labels:
+        - name: stack
+          size: 64
+          decoders:
+            - name: kstack
+    - name: block_requests_total
+      help: Block requests issued by device
+      labels:
+        - name: device
+          size: 4
+          decoders:
+            - name: majorminor
+";
+
+#[tokio::test]
+#[ignore = "needs root and a BPF-capable kernel"]
+async fn kstack_and_majorminor_name_real_stacks_and_disks() {
+    require_kernel();
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("devices.yaml"), DEVICES).expect("write config");
+    std::fs::copy(
+        artifact("bpf/fixtures/devices.bpf.o"),
+        dir.path().join("devices.bpf.o"),
+    )
+    .expect("copy object");
+    // The block devices the kernel lists, by name.
+    let partitions = std::fs::read_to_string("/proc/partitions").expect("/proc/partitions");
+    let disks: Vec<&str> = partitions
+        .lines()
+        .skip(2)
+        .filter_map(|l| l.split_whitespace().nth(3))
+        .collect();
+    let addr = free_addr();
+    let mut agent = Running(
+        command(
+            dir.path(),
+            &[
+                "--config.names=devices",
+                "--config.strict",
+                &format!("--web.listen-address={addr}"),
+            ],
+        )
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("bpfhost starts"),
+    );
+    let before = first_scrape(addr, "/metrics", &mut agent).await;
+    assert_eq!(before.status, 200, "{}", before.body);
+    // Writes that bypass the page cache reach the disk as block requests
+    // (the temp dir is on a disk; the device itself may not be readable).
+    let file = dir.path().join("blocks");
+    sh(&format!(
+        "sleep 0.01; sleep 0.01; sleep 0.01; \
+         dd if=/dev/zero of={} bs=4k count=16 oflag=direct,dsync 2>/dev/null",
+        file.display()
+    ));
+    let after = get(addr, "/metrics", None).await;
+    let requests: f64 = disks
+        .iter()
+        .map(|disk| after.value_or_zero("ebpf_exporter_block_requests_total", &[("device", disk)]))
+        .sum();
+    assert!(
+        requests >= 16.0,
+        "16 direct writes, {requests} requests on devices named as in /proc/partitions \
+         ({disks:?}):\n{}",
+        after.body
+    );
+    assert!(
+        !after.body.contains("device=\"unknown:"),
+        "every device is named:\n{}",
+        after.body
+    );
+    // Stacks are frames joined by newlines (`\n` in the exposition).
+    let sleeps: f64 = after
+        .body
+        .lines()
+        .filter(|l| l.starts_with("ebpf_exporter_kernel_stacks_total{stack=\""))
+        .filter(|l| l.contains("\\ndo_syscall_64\\n"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum();
+    assert!(
+        sleeps >= 3.0,
+        "three sleeps with named frames:\n{}",
+        after.body
+    );
+    after.assert_promtool_accepts();
+}

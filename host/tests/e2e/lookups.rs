@@ -20,22 +20,41 @@ fn probe(name: &str, config: &str, lookups: &str) -> String {
 async fn granted_lookups_label_series_and_ungranted_ones_are_refused_by_name() {
     require_kernel();
     let dir = ManifestDir::new();
-    let config = r#"{"syscalls": [257], "errnos": [2], "ifindexes": [1]}"#;
+    // This machine's first block device, and PCI ids from its pci.ids.
+    let partitions = std::fs::read_to_string("/proc/partitions").expect("/proc/partitions");
+    let device: Vec<&str> = partitions
+        .lines()
+        .skip(2)
+        .find_map(|l| Some(l.split_whitespace().collect()).filter(|f: &Vec<_>| f.len() == 4))
+        .expect("a block device");
+    let config = format!(
+        r#"{{"syscalls": [257], "errnos": [2], "ifindexes": [1], "devices": [[{}, {}]],
+            "pci_vendors": [32902], "pci_subclasses": [[12, 3]]}}"#,
+        device[0], device[1]
+    );
     dir.write(
         "granted.yaml",
         &probe(
             "granted",
-            config,
-            "[ksym, cgroup, pod, ifname, comm, syscall, errno]",
+            &config,
+            "[ksym, cgroup, pod, ifname, comm, syscall, errno, majorminor, pci]",
         ),
     );
-    dir.write("stingy.yaml", &probe("stingy", config, "[syscall, errno]"));
+    dir.write("stingy.yaml", &probe("stingy", &config, "[syscall, errno]"));
     let agent = Agent::start(&[dir.path()]).await;
     let scrape = agent.scrape().await;
     for (lookup, key, name) in [
         ("syscall", "257", "openat"),
         ("errno", "2", "ENOENT"),
         ("ifname", "1", "lo"),
+        (
+            "majorminor",
+            &format!("{}:{}", device[0], device[1]),
+            device[3],
+        ),
+        ("pci_vendor", "8086", "Intel Corporation"),
+        ("pci_subclass", "0c03", "USB controller"),
+        ("pci_ids", "", "yes"),
     ] {
         assert_eq!(
             scrape.value(

@@ -19,7 +19,7 @@
 //! spec:
 //!   object: {path: timers.bpf.o}
 //!   decoder:
-//!     builtin: ebpf-exporter      # granted the five lookups it needs, see below
+//!     builtin: ebpf-exporter      # granted the lookups its config needs, see below
 //!     config:                     # timers.yaml, as it is
 //!       metrics:
 //!         counters:
@@ -46,10 +46,12 @@
 //!   size. A label's `decoders` turn its bytes into its value, each one
 //!   reading what the one before made: `uint`, `string`, `hex`, `inet_ip`,
 //!   `dname`, `static_map` (with `allow_unknown`), `regexp` (no match drops
-//!   the whole label set), `errno`, `syscall`, `ifname`, `ksym`, `kstack`
-//!   and `cgroup`. Unknown names print as `ebpf_exporter` prints them
+//!   the whole label set), `errno`, `syscall`, `ifname`, `ksym`, `kstack`,
+//!   `cgroup`, `majorminor`, `pci_vendor`, `pci_device`, `pci_class` and
+//!   `pci_subclass`. Unknown names print as `ebpf_exporter` prints them
 //!   (`unknown:2`, `unknown_syscall:999`, `unknown_addr:0xffffffff8100…`,
-//!   `unknown_cgroup_id:42`, `??` in a stack).
+//!   `unknown_cgroup_id:42`, `??` in a stack, `unknown:136:16`,
+//!   `unknown pci vendor: 0xbeef`, `missing pci.ids db`).
 //! - **Per-CPU maps** are summed over CPUs, unless the last label is named
 //!   `cpu`: then each CPU's value keeps its own series, the CPU number
 //!   appended to the key as a 2-byte integer that the `cpu` label decodes.
@@ -64,15 +66,17 @@
 //!   or the last bucket key + 1) holds the sum; missing buckets count 0;
 //!   buckets are cumulative, `+Inf` is the count.
 //!
-//! # Host lookups: grant all five
+//! # Host lookups: what the config needs
 //!
-//! `errno`, `syscall`, `ifname`, `ksym`/`kstack` and `cgroup` ask the agent
-//! (`errno-name`, `syscall-name`, `interface-name`, `kernel-symbol`,
-//! `cgroup-path`). Which of them a config uses is only known at `init`,
-//! but the agent checks a component's imports at load, and this component
-//! imports all five: as `builtin: ebpf-exporter` it is granted them; loaded
-//! from a `path` (or inline, or a `ConfigMap`) a manifest must grant
-//! `lookups: [errno, syscall, ifname, ksym, cgroup]`, whatever its config
+//! `errno`, `syscall`, `ifname`, `ksym`/`kstack`, `cgroup`, `majorminor`
+//! and `pci_*` ask the agent (grants `errno`, `syscall`, `ifname`, `ksym`,
+//! `cgroup`, `majorminor`, `pci`). This component imports all of them;
+//! which ones a config calls is only known from its decoders. As
+//! `builtin: ebpf-exporter` it may import them all but is granted only
+//! what its config's decoders need (or what `decoder.lookups` lists);
+//! `bpfhost ebpf-exporter` and `bpfhost convert ebpf-exporter` write that
+//! list into the manifest. Loaded from a `path` (or inline, or a
+//! `ConfigMap`) a manifest must grant all seven, whatever its config
 //! uses, or the agent refuses to load it. It never calls `pod-of-cgroup`
 //! or `process-name`. Names are cached: a name for as long as the decoder
 //! lives, a miss until the next scrape.
@@ -98,9 +102,8 @@
 //! decoder, a label without `size` or `decoders`, a `uint` of a size
 //! other than 1, 2, 4 or 8, a regexp that does not compile, an unknown
 //! `bucket_type`, bounds that are not finite and ascending. Not supported
-//! yet, and refused by name: `majorminor` and the `pci_*` decoders (they
-//! need host lookups the agent does not have), `perf_event_array`
-//! counters, `tracing` spans, `kaddrs` and `cgroup_id_map`. (`kaddrs` is the
+//! yet, and refused by name: `perf_event_array` counters, `tracing` spans,
+//! `kaddrs` and `cgroup_id_map`. (`kaddrs` is the
 //! agent's part of a config: `bpfhost ebpf-exporter` turns it into globals
 //! and hands this decoder the rest.)
 //!

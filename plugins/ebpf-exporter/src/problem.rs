@@ -21,8 +21,6 @@ pub enum Problem {
         name: String,
         known: &'static [&'static str],
     },
-    /// A decoder that needs a host lookup the agent does not offer yet.
-    DecoderNotSupported(String),
     /// A decoder's own settings, or its input size, are unusable.
     Decoder {
         decoder: &'static str,
@@ -60,11 +58,6 @@ impl fmt::Display for Problem {
                 f,
                 "unknown decoder `{name}`: expected one of {}",
                 known.join(", ")
-            ),
-            Self::DecoderNotSupported(name) => write!(
-                f,
-                "decoder `{name}` is not supported yet: it needs a host lookup this agent \
-                 does not offer"
             ),
             Self::Decoder { decoder, message } => write!(f, "decoder `{decoder}`: {message}"),
             Self::NoDecoders => f.write_str("no decoders set"),

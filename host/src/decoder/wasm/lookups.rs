@@ -109,6 +109,46 @@ impl wit::Host for LookupSession {
         }
         errno_name(value).map(str::to_owned)
     }
+
+    fn block_device_name(&mut self, major: u32, minor: u32) -> Option<String> {
+        if !self.allow(Lookup::Majorminor) {
+            return None;
+        }
+        self.lookups.block_device_name(major, minor, &mut self.left)
+    }
+
+    fn has_pci_ids(&mut self) -> bool {
+        self.allow(Lookup::Pci) && self.lookups.has_pci_ids(&mut self.left)
+    }
+
+    fn pci_vendor_name(&mut self, vendor: u16) -> Option<String> {
+        if !self.allow(Lookup::Pci) {
+            return None;
+        }
+        self.lookups.pci_vendor_name(vendor, &mut self.left)
+    }
+
+    fn pci_device_name(&mut self, vendor: u16, device: u16) -> Option<String> {
+        if !self.allow(Lookup::Pci) {
+            return None;
+        }
+        self.lookups.pci_device_name(vendor, device, &mut self.left)
+    }
+
+    fn pci_class_name(&mut self, class: u8) -> Option<String> {
+        if !self.allow(Lookup::Pci) {
+            return None;
+        }
+        self.lookups.pci_class_name(class, &mut self.left)
+    }
+
+    fn pci_subclass_name(&mut self, class: u8, subclass: u8) -> Option<String> {
+        if !self.allow(Lookup::Pci) {
+            return None;
+        }
+        self.lookups
+            .pci_subclass_name(class, subclass, &mut self.left)
+    }
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ mod runtime;
 mod wasi;
 
 pub use cache::{CacheError, Compiled};
-pub use plugin::{PluginLoadError, WIT_VERSION, WasmDecoder};
+pub use plugin::{PluginLoadError, WIT_ACCEPTED, WIT_VERSION, WasmDecoder};
 pub use restart::RestartPolicy;
 pub use runtime::{Limits, Runtime};
 pub use wasi::LINKED as WASI_LINKED;

@@ -32,6 +32,11 @@ pub struct Limits {
     pub restart: RestartPolicy,
     /// Host lookups the plugin may call; none by default.
     pub lookups: Grants,
+    /// Lookups the plugin may import without being granted them: those of
+    /// a built-in decoder, trusted as the agent is, whose calls to the
+    /// ungranted ones answer none. None by default: every import needs
+    /// its grant.
+    pub importable: Grants,
     /// What one collection (or `init`) may spend on lookups.
     pub lookup_budget: Budget,
 }
@@ -44,6 +49,7 @@ impl Default for Limits {
             output: OutputBounds::default(),
             restart: RestartPolicy::default(),
             lookups: Grants::NONE,
+            importable: Grants::NONE,
             lookup_budget: Budget::default(),
         }
     }

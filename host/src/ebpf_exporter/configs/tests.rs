@@ -64,7 +64,11 @@ fn a_config_becomes_an_exporter_of_the_builtin_decoder() {
         .iter()
         .map(|l| l.as_str())
         .collect();
-    assert_eq!(lookups, ["errno", "syscall", "ifname", "ksym", "cgroup"]);
+    assert!(
+        lookups.is_empty(),
+        "static_map needs no lookup: {lookups:?}"
+    );
+    assert_eq!(spec.decoder.lookups, lookups);
 }
 
 #[test]
@@ -170,4 +174,41 @@ fn kaddrs_become_globals_and_leave_the_decoder_config() {
             kallsyms.display()
         )
     );
+}
+
+#[test]
+fn an_exporter_is_granted_the_lookups_its_configs_decoders_need_and_no_others() {
+    // `biolatency.yaml`'s device label, and a stack.
+    let config = "\
+metrics:
+  counters:
+    - name: stacks_total
+      help: Stacks
+      labels:
+        - name: stack
+          size: 16
+          decoders:
+            - name: kstack
+        - name: device
+          size: 4
+          decoders:
+            - name: majorminor
+";
+    let dir = dir_with(&[("bio.yaml", config), ("bio.bpf.o", "ELF")]);
+    let loaded = ConfigSet::new(dir.path().to_owned(), "bio")
+        .expect("names")
+        .load();
+    let [manifest] = loaded.exporters.as_slice() else {
+        panic!("{:?}", messages(&loaded, dir.path()));
+    };
+    assert_eq!(
+        manifest.exporter.spec.decoder.lookups,
+        ["ksym", "majorminor"]
+    );
+    let granted: Vec<&str> = manifest
+        .granted_lookups()
+        .iter()
+        .map(|l| l.as_str())
+        .collect();
+    assert_eq!(granted, ["ksym", "majorminor"]);
 }

@@ -174,24 +174,23 @@ fn labels_need_a_size_and_decoders() {
 }
 
 #[test]
-fn decoders_needing_new_host_lookups_name_metric_label_and_decoder() {
+fn hardware_decoders_start_and_majorminor_needs_four_bytes() {
     // `biolatency.yaml`'s device label.
+    let biolatency = "metrics: {histograms: [{name: bio_latency_seconds, help: H, \
+                      bucket_type: exp2, bucket_max: 27, labels: [{name: device, size: 4, \
+                      decoders: [{name: majorminor}]}, {name: bucket, size: 8, decoders: \
+                      [{name: uint}]}]}]}";
+    parse_yaml(biolatency).expect("majorminor is supported");
+    parse_yaml(
+        "metrics: {counters: [{name: pci_total, help: P, labels: [{name: vendor, size: 2, \
+         decoders: [{name: uint}, {name: pci_vendor}]}, {name: class, size: 1, decoders: \
+         [{name: uint}, {name: pci_class}]}]}]}",
+    )
+    .expect("pci decoders are supported");
     assert_eq!(
-        refused(
-            "metrics: {histograms: [{name: bio_latency_seconds, help: H, bucket_type: exp2, \
-             bucket_max: 27, labels: [{name: device, size: 4, decoders: [{name: majorminor}]}, \
-             {name: bucket, size: 8, decoders: [{name: uint}]}]}]}"
-        ),
-        "histogram `bio_latency_seconds`, label `device`: decoder `majorminor` is not \
-         supported yet: it needs a host lookup this agent does not offer"
-    );
-    assert_eq!(
-        refused(
-            "metrics: {counters: [{name: pci_total, help: P, labels: [{name: vendor, size: 2, \
-             decoders: [{name: uint}, {name: pci_vendor}]}]}]}"
-        ),
-        "counter `pci_total`, label `vendor`: decoder `pci_vendor` is not supported yet: it \
-         needs a host lookup this agent does not offer"
+        refused(&biolatency.replace("size: 4", "size: 2")),
+        "histogram `bio_latency_seconds`, label `device`: decoder `majorminor`: reads a 4-byte \
+         device number, the label has size 2"
     );
 }
 

@@ -1,5 +1,6 @@
 //! The decoders that ask the host: `errno`, `syscall`, `ifname`, `ksym`,
-//! `kstack` and `cgroup`, with the caches that keep them cheap.
+//! `kstack` and `cgroup`, and in [`devices`] `majorminor` and the `pci_*`
+//! decoders, with the caches that keep them cheap.
 //!
 //! The host answers from bounded caches but counts every call against the
 //! collection's budget (100,000 calls, past which it answers none), and a
@@ -8,6 +9,8 @@
 //! decoders keep theirs: syscall and errno names never change, cgroup ids
 //! are never reused), a miss only for the rest of the scrape, so an id the
 //! host learns later resolves at the next one.
+
+mod devices;
 
 use std::collections::HashMap;
 use std::hash::Hash;
@@ -32,6 +35,17 @@ pub struct Lookups {
     ifname: Cache<u32>,
     ksym: Cache<u64>,
     cgroup: Cache<u64>,
+    /// By `dev_t`.
+    majorminor: Cache<u32>,
+    pci_vendor: Cache<u16>,
+    /// By `vendor << 16 | device`.
+    pci_device: Cache<u32>,
+    pci_class: Cache<u8>,
+    /// By `class << 8 | subclass`.
+    pci_subclass: Cache<u16>,
+    /// Whether the host has a PCI ID database; `false` is asked again at
+    /// the next scrape.
+    pci_ids: Option<bool>,
 }
 
 /// Answers by key: `Some` names are kept, `None` misses dropped at the
@@ -76,6 +90,14 @@ impl Lookups {
         self.ifname.new_scrape();
         self.ksym.new_scrape();
         self.cgroup.new_scrape();
+        self.majorminor.new_scrape();
+        self.pci_vendor.new_scrape();
+        self.pci_device.new_scrape();
+        self.pci_class.new_scrape();
+        self.pci_subclass.new_scrape();
+        if self.pci_ids == Some(false) {
+            self.pci_ids = None;
+        }
     }
 
     /// `errno`: decimal text (what `uint` makes) → `EPERM`, `unknown:N`.

@@ -7,8 +7,9 @@
 //! chain writes the label value where the caller wants it, the ones before
 //! alternate between two buffers ([`Scratch`]), so decoding a label
 //! allocates nothing once they have grown. The decoders that need the
-//! host (`errno`, `syscall`, `ifname`, `ksym`, `kstack`, `cgroup`) live in
-//! [`lookups`] with their caches.
+//! host (`errno`, `syscall`, `ifname`, `ksym`, `kstack`, `cgroup`,
+//! `majorminor` and the `pci_*` ones) live in [`lookups`] with their
+//! caches.
 
 pub mod lookups;
 pub(crate) mod text;
@@ -45,16 +46,6 @@ pub const KNOWN: &[&str] = &[
     "uint",
 ];
 
-/// Decoders that need host lookups the WIT does not have yet (device
-/// names from `/proc/partitions`, the PCI ids database).
-const NEED_NEW_LOOKUPS: &[&str] = &[
-    "majorminor",
-    "pci_class",
-    "pci_device",
-    "pci_subclass",
-    "pci_vendor",
-];
-
 /// One decoder of a label's chain, with its settings.
 #[derive(Debug)]
 pub enum Step {
@@ -84,6 +75,16 @@ pub enum Step {
     Kstack,
     /// Decimal cgroup id → `/sys/fs/cgroup/…`, or `unknown_cgroup_id:N`.
     Cgroup,
+    /// 4-byte `dev_t` → `sda`, or `unknown:MAJ:MIN`.
+    Majorminor,
+    /// Decimal PCI vendor id → its name, or `unknown pci vendor: 0x…`.
+    PciVendor,
+    /// Decimal `vendor << 16 | device` → its name, or `unknown pci device: 0x…`.
+    PciDevice,
+    /// Decimal PCI class → its name, or `unknown pci class: 0x…`.
+    PciClass,
+    /// Decimal `class << 8 | subclass` → its name, or `unknown pci …`.
+    PciSubclass,
 }
 
 /// `static_map`: input text → mapped text.
@@ -177,9 +178,14 @@ impl Step {
                 sized("kstack", |s| s % 8 == 0, "8-byte addresses")?;
                 Self::Kstack
             }
-            _ if NEED_NEW_LOOKUPS.contains(&name) => {
-                return Err(Problem::DecoderNotSupported(raw.name));
+            "majorminor" => {
+                sized("majorminor", |s| s >= 4, "a 4-byte device number")?;
+                Self::Majorminor
             }
+            "pci_vendor" => Self::PciVendor,
+            "pci_device" => Self::PciDevice,
+            "pci_class" => Self::PciClass,
+            "pci_subclass" => Self::PciSubclass,
             _ => {
                 debug_assert!(!KNOWN.contains(&name), "{name} is known but not handled");
                 return Err(Problem::UnknownDecoder {
@@ -207,6 +213,11 @@ impl Step {
             Self::Ksym => "ksym",
             Self::Kstack => "kstack",
             Self::Cgroup => "cgroup",
+            Self::Majorminor => "majorminor",
+            Self::PciVendor => "pci_vendor",
+            Self::PciDevice => "pci_device",
+            Self::PciClass => "pci_class",
+            Self::PciSubclass => "pci_subclass",
         }
     }
 
@@ -235,6 +246,11 @@ impl Step {
             Self::Ksym => lookups.ksym(input, out).map_err(fail)?,
             Self::Kstack => lookups.kstack(input, out).map_err(fail)?,
             Self::Cgroup => lookups.cgroup(input, out).map_err(fail)?,
+            Self::Majorminor => lookups.majorminor(input, out).map_err(fail)?,
+            Self::PciVendor => lookups.pci_vendor(input, out).map_err(fail)?,
+            Self::PciDevice => lookups.pci_device(input, out).map_err(fail)?,
+            Self::PciClass => lookups.pci_class(input, out).map_err(fail)?,
+            Self::PciSubclass => lookups.pci_subclass(input, out).map_err(fail)?,
         }
         Ok(Flow::Keep)
     }

@@ -6,6 +6,14 @@
 //! WASI 0.2 imports are offered ([`super::super::wasi`]: they grant
 //! nothing). Anything else is refused, naming every such import rather
 //! than only the first one that fails to link.
+//!
+//! **Versions.** A component names the version of the package it was built
+//! for in every import (`bpfhost:decoder/types@0.2.0`). The agent generates
+//! its bindings from the newest version it speaks ([`WIT_VERSION`]) and
+//! accepts every version in [`WIT_ACCEPTED`]: releases that only added
+//! functions, whose imports wasmtime's linker matches to the newest by
+//! semver (`0.2.0` and `0.2.1` are both `0.2`). A version that changes or
+//! removes anything gets its own bindings and its own entry here.
 
 use wasmtime::Engine;
 use wasmtime::component::Component;
@@ -16,23 +24,54 @@ use super::PluginLoadError;
 use crate::lookup::{Grants, Lookup};
 
 /// The one place the agent's WIT version is written; everything else that
-/// names it is derived from this (`WIT_VERSION`, `LOOKUPS`, the test that
-/// reads `wit/<version>/decoder.wit`).
+/// names it is derived from this (`WIT_VERSION`, `WIT_ACCEPTED`, the test
+/// that reads `wit/<version>/decoder.wit`).
 macro_rules! wit_version {
     () => {
-        "0.2.0"
+        "0.2.1"
     };
 }
 
-/// The version of the `bpfhost:decoder` WIT package this agent speaks
-/// (`wit/<version>/decoder.wit`); components built for any other are refused.
+/// The newest version of the `bpfhost:decoder` WIT package this agent
+/// speaks (`wit/<version>/decoder.wit`), which its bindings come from.
 pub const WIT_VERSION: &str = wit_version!();
+
+/// Every version a component may be built for, oldest first; components
+/// built for any other are refused.
+pub const WIT_ACCEPTED: &[&str] = &["0.2.0", WIT_VERSION];
 
 /// The WIT package's interfaces, as a component names its imports.
 const PACKAGE: &str = "bpfhost:decoder/";
 
-/// The host lookups interface, as a component names its import.
-pub(super) const LOOKUPS: &str = concat!("bpfhost:decoder/lookups@", wit_version!());
+/// The host lookups interface, as a component names its import (without
+/// the version).
+const LOOKUPS: &str = "lookups";
+
+/// `(interface, version)` of an import of the package; the version is
+/// empty when the import has none.
+fn interface_of(import: &str) -> Option<(&str, &str)> {
+    let interface = import.strip_prefix(PACKAGE)?;
+    Some(interface.split_once('@').unwrap_or((interface, "")))
+}
+
+/// The position in [`WIT_ACCEPTED`] of the `lookups` version `import`
+/// names, when it is the lookups interface of an accepted version.
+fn lookups_version(import: &str) -> Option<usize> {
+    match interface_of(import)? {
+        (LOOKUPS, version) => WIT_ACCEPTED.iter().position(|v| *v == version),
+        _ => None,
+    }
+}
+
+/// Whether a component importing the lookups of the version at position
+/// `imported` of [`WIT_ACCEPTED`] may import `lookup`'s functions: they
+/// must exist in that version.
+fn exists_in(lookup: Lookup, imported: usize) -> bool {
+    WIT_ACCEPTED
+        .iter()
+        .position(|v| *v == lookup.since())
+        .is_some_and(|since| since <= imported)
+}
 
 /// What an accepted component needs linked besides the lookups.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,19 +107,18 @@ pub(super) fn check(
     // component of another release is named as such rather than failing
     // to link on a type it no longer matches.
     for (name, _) in component.component_type().imports(engine) {
-        if let Some(interface) = name.strip_prefix(PACKAGE) {
-            let found = interface.split_once('@').map_or("", |(_, v)| v);
-            if found != WIT_VERSION {
-                return Err(PluginLoadError::WitVersion {
-                    found: if found.is_empty() {
-                        "(unversioned)"
-                    } else {
-                        found
-                    }
-                    .to_owned(),
-                    import: name.to_owned(),
-                });
-            }
+        if let Some((_, found)) = interface_of(name)
+            && !WIT_ACCEPTED.contains(&found)
+        {
+            return Err(PluginLoadError::WitVersion {
+                found: if found.is_empty() {
+                    "(unversioned)"
+                } else {
+                    found
+                }
+                .to_owned(),
+                import: name.to_owned(),
+            });
         }
     }
     let mut refused = Vec::new();
@@ -107,14 +145,17 @@ pub(super) fn check(
             refused.push(name.to_owned());
             continue;
         };
-        if name != LOOKUPS {
+        let Some(version) = lookups_version(name) else {
             refused.push(name.to_owned());
             continue;
-        }
+        };
         for (function, item) in instance.exports(engine) {
             match Lookup::of_wit_function(function) {
                 _ if only_types(engine, &item.ty) => {}
-                Some(lookup) if matches!(item.ty, ComponentItem::ComponentFunc(_)) => {
+                Some(lookup)
+                    if matches!(item.ty, ComponentItem::ComponentFunc(_))
+                        && exists_in(lookup, version) =>
+                {
                     imported_lookups.push(lookup);
                     if !grants.allows(lookup) {
                         ungranted.push(lookup);
@@ -132,6 +173,7 @@ pub(super) fn check(
     }
     if !ungranted.is_empty() {
         ungranted.sort_unstable();
+        ungranted.dedup();
         if WHOLE_INTERFACE.iter().all(|l| imported_lookups.contains(l)) {
             tracing::debug!(
                 ?ungranted,
@@ -151,7 +193,7 @@ pub(super) fn lookups_used(engine: &Engine, component: &Component) -> Vec<Lookup
     let mut used: Vec<Lookup> = component
         .component_type()
         .imports(engine)
-        .filter(|(name, _)| *name == LOOKUPS)
+        .filter(|(name, _)| lookups_version(name).is_some())
         .filter_map(|(_, import)| match import.ty {
             ComponentItem::ComponentInstance(instance) => Some(
                 instance
@@ -164,6 +206,7 @@ pub(super) fn lookups_used(engine: &Engine, component: &Component) -> Vec<Lookup
         .flatten()
         .collect();
     used.sort_unstable();
+    used.dedup();
     used
 }
 
@@ -192,11 +235,41 @@ mod tests {
             .find_map(|l| l.strip_prefix("package "))
             .expect("a package line");
         assert_eq!(package, format!("bpfhost:decoder@{WIT_VERSION};"));
-        assert_eq!(LOOKUPS, format!("{PACKAGE}lookups@{WIT_VERSION}"));
+        assert_eq!(
+            WIT_ACCEPTED.last(),
+            Some(&WIT_VERSION),
+            "the newest is last"
+        );
         let bindings = include_str!("../bindings.rs");
         assert!(
             bindings.contains(&format!("path: \"wit/{WIT_VERSION}\"")),
             "bindings.rs must generate from wit/{WIT_VERSION}"
         );
+    }
+
+    #[test]
+    fn every_accepted_version_is_a_released_wit_and_lookups_exist_from_their_release() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("wit");
+        for version in WIT_ACCEPTED {
+            let wit = std::fs::read_to_string(root.join(version).join("decoder.wit"))
+                .unwrap_or_else(|e| panic!("wit/{version}/decoder.wit: {e}"));
+            for lookup in Lookup::ALL {
+                let since = WIT_ACCEPTED.iter().position(|v| *v == lookup.since());
+                let here = WIT_ACCEPTED.iter().position(|v| v == version);
+                for function in lookup.wit_functions() {
+                    assert_eq!(
+                        wit.contains(&format!("    {function}: func(")),
+                        since <= here,
+                        "{function} in wit/{version}"
+                    );
+                }
+            }
+        }
+        assert_eq!(lookups_version("bpfhost:decoder/lookups@0.2.0"), Some(0));
+        assert_eq!(lookups_version("bpfhost:decoder/lookups@0.2.1"), Some(1));
+        assert_eq!(lookups_version("bpfhost:decoder/lookups@0.1.0"), None);
+        assert_eq!(lookups_version("bpfhost:decoder/types@0.2.1"), None);
+        assert!(!exists_in(Lookup::Pci, 0) && exists_in(Lookup::Pci, 1));
+        assert!(exists_in(Lookup::Errno, 0));
     }
 }

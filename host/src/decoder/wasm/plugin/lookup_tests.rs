@@ -98,6 +98,15 @@ fn fake_roots(dir: &Path) -> Roots {
         "ffffffff81000000 T _stext\nffffffff81003000 T vfs_write\nffffffff81004000 T vfs_read\n",
     );
     write("proc/4242/comm", "nginx\n");
+    write(
+        "proc/partitions",
+        "major minor  #blocks  name\n\n 259        0  500107608 nvme0n1\n 259        2  1 nvme0n1p2\n",
+    );
+    write(
+        "pci.ids",
+        "8086  Intel Corporation\n\t1000  82542 Gigabit Ethernet Controller (Fiber)\n\
+         C 02  Network controller\n\t00  Ethernet controller\n",
+    );
     write("net/eth0/ifindex", "2\n");
     let cgroup = dir.join("cgroup");
     std::fs::create_dir_all(&cgroup).expect("cgroup root");
@@ -114,6 +123,7 @@ fn fake_roots(dir: &Path) -> Roots {
         net: dir.join("net"),
         pod_logs: dir.join("pods"),
         container_logs: dir.join("containers"),
+        pci_ids: vec![dir.join("missing.ids"), dir.join("pci.ids")],
     }
 }
 
@@ -145,7 +155,9 @@ fn granted_lookups_answer_through_the_plugin() {
     rt.set_lookups(Lookups::new(roots, crate::lookup::CacheBounds::default()));
     let config = format!(
         r#"{{"cgroups": [{id}], "pids": [4242, 9], "ifindexes": [2], "syscalls": [257],
-            "errnos": [-2], "addresses": [{}]}}"#,
+            "errnos": [-2], "addresses": [{}], "devices": [[259, 2], [8, 0]],
+            "pci_vendors": [32902, 4318], "pci_devices": [[32902, 4096]], "pci_classes": [2],
+            "pci_subclasses": [[2, 0], [2, 128]]}}"#,
         0xffff_ffff_8100_3010_u64
     );
     let mut decoder = WasmDecoder::load(
@@ -153,7 +165,15 @@ fn granted_lookups_answer_through_the_plugin() {
         &wasm("lookups-probe"),
         &config,
         granting(&[
-            "ksym", "cgroup", "pod", "ifname", "comm", "syscall", "errno",
+            "ksym",
+            "cgroup",
+            "pod",
+            "ifname",
+            "comm",
+            "syscall",
+            "errno",
+            "majorminor",
+            "pci",
         ]),
     )
     .expect("all granted");
@@ -173,6 +193,18 @@ fn granted_lookups_answer_through_the_plugin() {
             ("errno,-2,ENOENT".to_owned(), 1.0),
             ("ifname,2,eth0".to_owned(), 1.0),
             ("ksym,0xffffffff81003010,vfs_write".to_owned(), 1.0),
+            ("majorminor,259:2,nvme0n1p2".to_owned(), 1.0),
+            ("majorminor,8:0,".to_owned(), 0.0),
+            ("pci_class,02,Network controller".to_owned(), 1.0),
+            (
+                "pci_device,80861000,82542 Gigabit Ethernet Controller (Fiber)".to_owned(),
+                1.0
+            ),
+            ("pci_ids,,yes".to_owned(), 1.0),
+            ("pci_subclass,0200,Ethernet controller".to_owned(), 1.0),
+            ("pci_subclass,0280,".to_owned(), 0.0),
+            ("pci_vendor,10de,".to_owned(), 0.0),
+            ("pci_vendor,8086,Intel Corporation".to_owned(), 1.0),
             ("syscall,257,openat".to_owned(), 1.0),
         ]
     );

@@ -2,7 +2,7 @@
 
 mod imports;
 
-pub use imports::WIT_VERSION;
+pub use imports::{WIT_ACCEPTED, WIT_VERSION};
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -50,8 +50,8 @@ pub enum PluginLoadError {
     NotGranted(Vec<Lookup>),
     #[error(
         "the decoder was built for bpfhost:decoder@{found} (it imports {import}); this agent \
-         accepts bpfhost:decoder@{accepted} only: rebuild it with the plugin SDK of this release",
-        accepted = imports::WIT_VERSION
+         accepts bpfhost:decoder@{accepted}: rebuild it with the plugin SDK of this release",
+        accepted = imports::WIT_ACCEPTED.join(", @")
     )]
     WitVersion { found: String, import: String },
     #[error("cannot instantiate the decoder")]
@@ -66,7 +66,7 @@ pub enum PluginLoadError {
 fn not_granted(lookups: &[Lookup]) -> String {
     lookups
         .iter()
-        .map(|l| format!("`{l}` (for {})", l.wit_function()))
+        .map(|l| format!("`{l}` (for {})", l.wit_functions().join(", ")))
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -135,7 +135,7 @@ impl WasmDecoder {
         let started = Instant::now();
         let (component, compiled) = runtime.compile(wasm).map_err(PluginLoadError::Compile)?;
         tracing::debug!(?compiled, elapsed = ?started.elapsed(), "decoder component ready");
-        let imported = imports::check(&engine, &component, limits.lookups)?;
+        let imported = imports::check(&engine, &component, limits.lookups.union(limits.importable))?;
         let mut linker = Linker::new(&engine);
         lookups::add_to_linker(&mut linker, |state: &mut State| &mut state.lookups)
             .map_err(PluginLoadError::Instantiate)?;
@@ -287,3 +287,6 @@ mod tests;
 
 #[cfg(test)]
 mod lookup_tests;
+
+#[cfg(test)]
+mod compat_tests;

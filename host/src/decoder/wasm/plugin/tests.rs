@@ -14,7 +14,7 @@ fn load(runtime: &Runtime, plugin: &str) -> WasmDecoder {
     WasmDecoder::load(runtime, &wasm, "{}", Limits::default()).expect("load plugin")
 }
 
-fn packets_snapshot(cpus: u32, counts: &[(u32, &[u64])]) -> MapSnapshot {
+pub(super) fn packets_snapshot(cpus: u32, counts: &[(u32, &[u64])]) -> MapSnapshot {
     let mut snap = MapSnapshot {
         name: "packets_by_proto".into(),
         map_type: Some(MapType::PerCpuArray),
@@ -48,14 +48,8 @@ fn packets_plugin_declares_its_family_and_decodes_a_per_cpu_snapshot() {
     )];
     let keys_before = maps[0].keys.clone();
     let collection = decoder.decode(&mut maps).expect("decode");
-    assert_eq!(collection.dropped, [0; DropReason::ALL.len()]);
-    let series: Vec<(String, Value)> = collection.families[0]
-        .series
-        .iter()
-        .map(|s| (s.labels[0].to_owned(), s.value.clone()))
-        .collect();
     assert_eq!(
-        series,
+        first_label_and_value(&collection),
         [
             ("200".to_owned(), Value::Number(1.0)),
             ("TCP".to_owned(), Value::Number(11.0)),
@@ -66,6 +60,17 @@ fn packets_plugin_declares_its_family_and_decodes_a_per_cpu_snapshot() {
         maps[0].keys, keys_before,
         "buffers are handed back for reuse"
     );
+}
+
+/// `(first label, value)` of each series of the first family; asserts
+/// that nothing was dropped.
+pub(super) fn first_label_and_value(collection: &Collection) -> Vec<(String, Value)> {
+    assert_eq!(collection.dropped, [0; DropReason::ALL.len()]);
+    collection.families[0]
+        .series
+        .iter()
+        .map(|s| (s.labels[0].to_owned(), s.value.clone()))
+        .collect()
 }
 
 #[test]
@@ -155,7 +160,8 @@ fn a_plugin_built_for_wit_0_1_is_refused_naming_the_versions() {
     );
     let message = err.to_string();
     assert!(
-        message.contains("bpfhost:decoder@0.1.0") && message.contains("bpfhost:decoder@0.2.0"),
+        message.contains("it imports bpfhost:decoder/types@0.1.0")
+            && message.contains("this agent accepts bpfhost:decoder@0.2.0, @0.2.1:"),
         "{message}"
     );
 }

@@ -1,0 +1,105 @@
+//! Components built for an earlier release of the WIT package keep
+//! working: `plugins/fixtures/released/<version>/` holds components as
+//! that release's SDK built them, committed as bytes.
+
+use super::*;
+use crate::lookup::{Grants, Lookup};
+use crate::metrics::Value;
+
+fn released(version: &str, plugin: &str) -> Vec<u8> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../plugins/fixtures/released")
+        .join(version)
+        .join(format!("{plugin}.wasm"));
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The versioned `bpfhost:decoder` interfaces a component imports.
+fn package_imports(rt: &Runtime, wasm: &[u8]) -> Vec<String> {
+    let (component, _) = rt.compile(wasm).expect("compile");
+    let mut names: Vec<String> = component
+        .component_type()
+        .imports(rt.engine())
+        .map(|(name, _)| name.to_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn a_0_2_0_component_loads_and_decodes_a_map_unchanged() {
+    let rt = Runtime::new().expect("wasm engine");
+    let wasm = released("0.2.0", "packets");
+    assert_eq!(package_imports(&rt, &wasm), ["bpfhost:decoder/types@0.2.0"]);
+    let mut decoder = WasmDecoder::load(&rt, &wasm, "{}", Limits::default()).expect("loads");
+    assert_eq!(decoder.spec().maps, ["packets_by_proto"]);
+    let mut maps = [tests::packets_snapshot(2, &[(6, &[5, 6]), (17, &[0, 3])])];
+    let collection = decoder.decode(&mut maps).expect("decode");
+    assert_eq!(
+        tests::first_label_and_value(&collection),
+        [
+            ("TCP".to_owned(), Value::Number(11.0)),
+            ("UDP".to_owned(), Value::Number(3.0)),
+        ]
+    );
+}
+
+#[test]
+fn a_0_2_0_component_calls_its_lookups_through_the_newer_host() {
+    let rt = Runtime::new().expect("wasm engine");
+    let wasm = released("0.2.0", "lookups-probe");
+    assert_eq!(
+        package_imports(&rt, &wasm),
+        [
+            "bpfhost:decoder/lookups@0.2.0",
+            "bpfhost:decoder/types@0.2.0"
+        ]
+    );
+    let (component, _) = rt.compile(&wasm).expect("compile");
+    assert_eq!(
+        imports::lookups_used(rt.engine(), &component),
+        Lookup::ALL
+            .into_iter()
+            .filter(|l| l.since() == "0.2.0")
+            .collect::<Vec<_>>()
+    );
+    // Its grants are checked as before: the new lookups are not needed.
+    let err = WasmDecoder::load(&rt, &wasm, "{}", Limits::default()).expect_err("ungranted");
+    assert!(
+        matches!(&err, PluginLoadError::NotGranted(l) if l.len() == 7),
+        "{err}"
+    );
+    let limits = Limits {
+        lookups: Grants::parse(&[
+            "ksym", "cgroup", "pod", "ifname", "comm", "syscall", "errno",
+        ])
+        .expect("valid"),
+        ..Limits::default()
+    };
+    let config = r#"{"syscalls": [257, 100000], "errnos": [-2]}"#;
+    let mut decoder = WasmDecoder::load(&rt, &wasm, config, limits).expect("loads");
+    let collection = decoder.decode(&mut []).expect("decode");
+    let family = collection
+        .families
+        .iter()
+        .find(|f| f.family.name == "probe_name")
+        .expect("probe_name");
+    let names: Vec<(String, Value)> = family
+        .series
+        .iter()
+        .map(|s| {
+            (
+                s.labels.iter().collect::<Vec<_>>().join(","),
+                s.value.clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("errno,-2,ENOENT".to_owned(), Value::Number(1.0)),
+            ("syscall,100000,".to_owned(), Value::Number(0.0)),
+            ("syscall,257,openat".to_owned(), Value::Number(1.0)),
+        ]
+    );
+}
