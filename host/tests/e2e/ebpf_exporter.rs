@@ -11,6 +11,8 @@ use bpfhost::testing::{artifact, artifacts_dir, require_kernel};
 
 use super::support::{Scrape, get, sh};
 
+mod cgroups;
+
 /// An `ebpf_exporter` config for `bpf/syscalls.bpf.c`'s per-CPU map of
 /// `u32` syscall numbers to `u64` counts.
 const SYSCALLS: &str = "\

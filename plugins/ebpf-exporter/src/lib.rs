@@ -100,9 +100,10 @@
 //! `bucket_type`, bounds that are not finite and ascending. Not supported
 //! yet, and refused by name: `majorminor` and the `pci_*` decoders (they
 //! need host lookups the agent does not have), `perf_event_array`
-//! counters, `tracing` spans, `kaddrs` and `cgroup_id_map`. (`kaddrs` is the
-//! agent's part of a config: `bpfhost ebpf-exporter` turns it into globals
-//! and hands this decoder the rest.)
+//! counters, `tracing` spans, `kaddrs` and `cgroup_id_map`. (Those two are
+//! the agent's part of a config: `bpfhost ebpf-exporter` turns `kaddrs`
+//! into globals and `cgroup_id_map` into `spec.cgroupIdMap`, and hands this
+//! decoder the rest.)
 //!
 //! # Where it differs from `ebpf_exporter`
 //!
