@@ -12,6 +12,7 @@ use bpfhost::testing::{artifact, artifacts_dir, require_kernel};
 use super::support::{Scrape, get, sh};
 
 mod cgroups;
+mod program_stats;
 
 /// An `ebpf_exporter` config for `bpf/syscalls.bpf.c`'s per-CPU map of
 /// `u32` syscall numbers to `u64` counts.
@@ -90,6 +91,18 @@ fn command(dir: &Path, flags: &[&str]) -> Command {
     command
 }
 
+/// `bpfhost ebpf-exporter` with `flags`, its output discarded, killed when
+/// the test ends.
+fn spawn(dir: &Path, flags: &[&str]) -> Running {
+    Running(
+        command(dir, flags)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("bpfhost starts"),
+    )
+}
+
 /// The count of `histogram`'s buckets with upper bounds in `(low, high]`
 /// (cumulative buckets, so the upper one less the lower one).
 fn in_range(scrape: &Scrape, histogram: &str, low: f64, high: f64) -> f64 {
@@ -156,19 +169,13 @@ async fn serves_ebpf_exporter_configs_and_its_builtin_metrics() {
     require_kernel();
     let dir = config_dir();
     let addr = free_addr();
-    let mut agent = Running(
-        command(
-            dir.path(),
-            &[
-                "--config.names=syscalls,broken,sleeps",
-                &format!("--web.listen-address={addr}"),
-                "--web.telemetry-path=/ebpf",
-            ],
-        )
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("bpfhost starts"),
+    let mut agent = spawn(
+        dir.path(),
+        &[
+            "--config.names=syscalls,broken,sleeps",
+            &format!("--web.listen-address={addr}"),
+            "--web.telemetry-path=/ebpf",
+        ],
     );
     let before = first_scrape(addr, "/ebpf", &mut agent).await;
     assert_eq!(before.status, 200, "{}", before.body);

@@ -3,13 +3,12 @@
 //! put the cgroup in the config's map, for both kinds of map.
 
 use std::path::Path;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use bpfhost::testing::{TestCgroups, artifact, require_kernel};
 
 use super::super::support::{Scrape, get, sh};
-use super::{Running, command, first_scrape, free_addr};
+use super::{Running, first_scrape, free_addr, spawn};
 
 /// `cgroup_id_map` of type `hash`, as upstream's `cgroup_id_map.yaml`;
 /// `REGEXP` is replaced by the test's.
@@ -125,18 +124,12 @@ fn configs(regexp: &str) -> tempfile::TempDir {
 
 fn start(dir: &Path) -> (std::net::SocketAddr, Running) {
     let addr = free_addr();
-    let agent = Running(
-        command(
-            dir,
-            &[
-                "--config.names=cgroup_execs,cgroup_storage",
-                &format!("--web.listen-address={addr}"),
-            ],
-        )
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("bpfhost starts"),
+    let agent = spawn(
+        dir,
+        &[
+            "--config.names=cgroup_execs,cgroup_storage",
+            &format!("--web.listen-address={addr}"),
+        ],
     );
     (addr, agent)
 }
