@@ -12,6 +12,7 @@
 #include <vmlinux.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
+#include "counting.h"
 
 #define COUNTER(name)                              \
 	struct {                                   \
@@ -41,23 +42,6 @@ struct {
 	__type(value, __u64);
 } cgroup_ids_storage SEC(".maps");
 
-static __always_inline void count(void *map, __u64 cgroup_id)
-{
-	__u64 one = 1, *value;
-
-	value = bpf_map_lookup_elem(map, &cgroup_id);
-	if (value) {
-		__sync_fetch_and_add(value, 1);
-		return;
-	}
-	/* Two CPUs may race to insert the first count: the loser adds. */
-	if (bpf_map_update_elem(map, &cgroup_id, &one, BPF_NOEXIST)) {
-		value = bpf_map_lookup_elem(map, &cgroup_id);
-		if (value)
-			__sync_fetch_and_add(value, 1);
-	}
-}
-
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(cgroup_exec, struct task_struct *p)
 {
@@ -65,15 +49,15 @@ int BPF_PROG(cgroup_exec, struct task_struct *p)
 	__u64 *matched;
 
 	if (bpf_map_lookup_elem(&cgroup_ids, &cgroup_id))
-		count(&cgroup_execs_total, cgroup_id);
+		add_to(&cgroup_execs_total, &cgroup_id, 1);
 	else
-		count(&cgroup_execs_unmatched_total, cgroup_id);
+		add_to(&cgroup_execs_unmatched_total, &cgroup_id, 1);
 
 	/* Without BPF_LOCAL_STORAGE_GET_F_CREATE: a cgroup the agent never
 	 * wrote has no storage. */
 	matched = bpf_cgrp_storage_get(&cgroup_ids_storage, p->cgroups->dfl_cgrp, 0, 0);
 	if (matched && *matched)
-		count(&cgroup_storage_execs_total, cgroup_id);
+		add_to(&cgroup_storage_execs_total, &cgroup_id, 1);
 	return 0;
 }
 

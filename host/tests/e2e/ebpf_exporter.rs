@@ -12,6 +12,7 @@ use bpfhost::testing::{artifact, artifacts_dir, require_kernel};
 use super::support::{Scrape, get, sh};
 
 mod cgroups;
+mod examples;
 mod program_stats;
 
 /// An `ebpf_exporter` config for `bpf/syscalls.bpf.c`'s per-CPU map of
@@ -58,17 +59,23 @@ metrics:
 /// A config dir with `syscalls` and `broken` (both on the syscalls
 /// object) and `sleeps`.
 fn config_dir() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("tempdir");
     // The same with a misspelt decoder.
     let broken = SYSCALLS.replace(
         "            - name: syscall\n",
         "            - name: syscal\n",
     );
-    for (name, yaml, object) in [
+    write_configs(&[
         ("syscalls", SYSCALLS, "syscalls"),
         ("broken", &broken, "syscalls"),
         ("sleeps", SLEEPS, "ebpf-exporter/sleeps"),
-    ] {
+    ])
+}
+
+/// A config dir of `(name, yaml, object)`: `<name>.yaml` beside a copy of
+/// the artifact `bpf/<object>.bpf.o` as `<name>.bpf.o`.
+fn write_configs(configs: &[(&str, &str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (name, yaml, object) in configs {
         std::fs::write(dir.path().join(format!("{name}.yaml")), yaml).expect("write config");
         std::fs::copy(
             artifact(&format!("bpf/{object}.bpf.o")),
@@ -101,6 +108,39 @@ fn spawn(dir: &Path, flags: &[&str]) -> Running {
             .spawn()
             .expect("bpfhost starts"),
     )
+}
+
+/// Every sample of `family` (its buckets, sum and count for a histogram)
+/// carries exactly `labels`, the agent's `node` and, on buckets, `le`.
+fn assert_label_names(scrape: &Scrape, family: &str, labels: &[&str]) {
+    let samples: Vec<&str> = scrape
+        .body
+        .lines()
+        .filter(|l| {
+            l.strip_prefix(family).is_some_and(|rest| {
+                ["{", "_bucket{", "_sum{", "_count{"]
+                    .iter()
+                    .any(|p| rest.starts_with(p))
+            })
+        })
+        .collect();
+    assert!(!samples.is_empty(), "{family} not served:\n{}", scrape.body);
+    for sample in samples {
+        let text = sample.split('{').nth(1).and_then(|r| r.split('}').next());
+        let mut names: Vec<&str> = text
+            .unwrap_or_default()
+            .split("\",")
+            .filter_map(|pair| pair.split('=').next())
+            .collect();
+        names.sort_unstable();
+        let mut expected = labels.to_vec();
+        expected.push("node");
+        if sample.contains("_bucket{") {
+            expected.push("le");
+        }
+        expected.sort_unstable();
+        assert_eq!(names, expected, "{sample}");
+    }
 }
 
 /// The count of `histogram`'s buckets with upper bounds in `(low, high]`

@@ -5,10 +5,10 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use bpfhost::testing::{TestCgroups, artifact, require_kernel};
+use bpfhost::testing::{TestCgroups, require_kernel};
 
 use super::super::support::{Scrape, get, sh};
-use super::{Running, first_scrape, free_addr, spawn};
+use super::{Running, assert_label_names, first_scrape, free_addr, spawn, write_configs};
 
 /// `cgroup_id_map` of type `hash`, as upstream's `cgroup_id_map.yaml`;
 /// `REGEXP` is replaced by the test's.
@@ -57,6 +57,7 @@ cgroup_id_map:
     - REGEXP
 ";
 
+const OBJECT: &str = "ebpf-exporter/cgroup_execs";
 const MATCHED: &str = "ebpf_exporter_cgroup_execs_total";
 const UNMATCHED: &str = "ebpf_exporter_cgroup_execs_unmatched_total";
 const STORED: &str = "ebpf_exporter_cgroup_storage_execs_total";
@@ -84,42 +85,17 @@ fn count(scrape: &Scrape, family: &str, cgroup: &Path) -> f64 {
     scrape.value_or_zero(family, &[("cgroup", &label(cgroup))])
 }
 
-/// Every sample of `family` carries `cgroup` (and the agent's `node`).
-fn assert_labels(scrape: &Scrape, family: &str) {
-    let samples: Vec<&str> = scrape
-        .body
-        .lines()
-        .filter(|l| l.starts_with(&format!("{family}{{")))
-        .collect();
-    assert!(!samples.is_empty(), "{family} not served:\n{}", scrape.body);
-    for sample in samples {
-        let labels = sample.split('{').nth(1).and_then(|r| r.split('}').next());
-        let mut names: Vec<&str> = labels
-            .unwrap_or_default()
-            .split("\",")
-            .filter_map(|pair| pair.split('=').next())
-            .collect();
-        names.sort_unstable();
-        assert_eq!(names, ["cgroup", "node"], "{sample}");
-    }
-}
-
 /// Both configs on the same object, matching cgroups by `regexp`.
 fn configs(regexp: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("tempdir");
-    for (name, yaml) in [("cgroup_execs", HASH), ("cgroup_storage", STORAGE)] {
-        std::fs::write(
-            dir.path().join(format!("{name}.yaml")),
-            yaml.replace("REGEXP", &format!("'{regexp}'")),
-        )
-        .expect("write config");
-        std::fs::copy(
-            artifact("bpf/ebpf-exporter/cgroup_execs.bpf.o"),
-            dir.path().join(format!("{name}.bpf.o")),
-        )
-        .expect("copy object");
-    }
-    dir
+    let quoted = format!("'{regexp}'");
+    write_configs(&[
+        ("cgroup_execs", &HASH.replace("REGEXP", &quoted), OBJECT),
+        (
+            "cgroup_storage",
+            &STORAGE.replace("REGEXP", &quoted),
+            OBJECT,
+        ),
+    ])
 }
 
 fn start(dir: &Path) -> (std::net::SocketAddr, Running) {
@@ -170,7 +146,7 @@ async fn cgroup_id_maps_follow_cgroups_and_label_counts_exactly() {
             "{family}:\n{}",
             scrape.body
         );
-        assert_labels(&scrape, family);
+        assert_label_names(&scrape, family, &["cgroup"]);
     }
 
     // A cgroup created while the agent runs joins both maps: exec there
