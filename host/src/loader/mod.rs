@@ -33,6 +33,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod array_keys;
 mod attach;
 mod elf;
 mod error;
@@ -213,7 +214,10 @@ pub fn load(request: &LoadRequest<'_>) -> Result<LoadedObject, LoadError> {
     }
     let resolved = kconfig::resolve(request.elf, &kconfig::RunningKernel::default())?;
     let elf = resolved.as_deref().unwrap_or(request.elf);
-    let bytes = rewrite::rename_sections(elf, &renames).map_err(invalid)?;
+    let mut bytes = rewrite::rename_sections(elf, &renames).map_err(invalid)?;
+    if let Some(fixed) = array_keys::int_array_keys(&bytes) {
+        bytes = fixed;
+    }
 
     let btf = Btf::from_sys_fs().map_err(|source| LoadError::KernelBtf { source })?;
     let mut loader = EbpfLoader::new();
