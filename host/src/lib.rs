@@ -6,6 +6,7 @@
 
 pub mod agent;
 pub mod app;
+pub mod cgroup_id_map;
 pub mod cli;
 pub mod cluster;
 pub mod decoder;

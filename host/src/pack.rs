@@ -264,6 +264,7 @@ fn exporter(metadata: ObjectMeta, object: Source, decoder: DecoderSpec) -> BpfEx
             maps: BTreeMap::new(),
             attach_policy: crate::manifest::AttachPolicy::AllOrNothing,
             globals: BTreeMap::new(),
+            cgroup_id_map: None,
             decoder,
         },
         status: None,

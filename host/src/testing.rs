@@ -114,3 +114,58 @@ pub const WASI_ESCAPES: &[&str] = &[
     "bind",
     "resolve",
 ];
+
+/// A directory of test cgroups under the cgroup v2 root
+/// (`bpfhost-test-<tag>-<pid>`), removed with its children when dropped.
+#[derive(Debug)]
+pub struct TestCgroups(PathBuf);
+
+impl TestCgroups {
+    /// # Panics
+    /// Without a cgroup v2 hierarchy or the right to create in it.
+    pub fn new(tag: &str) -> Self {
+        let root = crate::sys::cgroup2_root().expect("a cgroup v2 hierarchy");
+        let dir = root.join(format!("bpfhost-test-{tag}-{}", std::process::id()));
+        std::fs::create_dir(&dir).expect("mkdir under the cgroup v2 root");
+        Self(dir)
+    }
+
+    /// The directory holding the test's cgroups.
+    pub fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+
+    /// Creates cgroup `name` (`a/b` nests) and returns its path and id.
+    ///
+    /// # Panics
+    /// When it cannot be created.
+    pub fn make(&self, name: &str) -> (PathBuf, u64) {
+        use std::os::unix::fs::MetadataExt as _;
+        let path = self.0.join(name);
+        std::fs::create_dir(&path).expect("mkdir cgroup");
+        let id = std::fs::metadata(&path).expect("stat cgroup").ino();
+        (path, id)
+    }
+}
+
+impl Drop for TestCgroups {
+    fn drop(&mut self) {
+        // Deepest first: a cgroup with children cannot be removed.
+        let mut dirs = vec![self.0.clone()];
+        let mut i = 0;
+        while i < dirs.len() {
+            if let Ok(entries) = std::fs::read_dir(&dirs[i]) {
+                dirs.extend(
+                    entries
+                        .flatten()
+                        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+                        .map(|e| e.path()),
+                );
+            }
+            i += 1;
+        }
+        for dir in dirs.iter().rev() {
+            let _ = std::fs::remove_dir(dir);
+        }
+    }
+}

@@ -74,9 +74,10 @@ impl Failure {
             SetupError::DecoderSource(_)
             | SetupError::Decoder(_)
             | SetupError::FamilyCollision { .. } => (Stage::Decoder, None),
-            SetupError::ObjectSource(_) | SetupError::MissingMap { .. } | SetupError::Map(_) => {
-                (Stage::Object, None)
-            }
+            SetupError::ObjectSource(_)
+            | SetupError::MissingMap { .. }
+            | SetupError::Map(_)
+            | SetupError::CgroupIdMap(_) => (Stage::Object, None),
             SetupError::Load(e) if e.is_attach() => (Stage::Attach, None),
             SetupError::Load(e) => (Stage::Object, e.verifier_log_tail().map(str::to_owned)),
         };

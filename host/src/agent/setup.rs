@@ -3,11 +3,14 @@
 //! The decoder is started first: it is cheap, has no kernel side effects and
 //! tells which maps to read. Only then is the object loaded and attached.
 
-use super::{Agent, Exporter, ProgramState, program_statuses};
+use super::{Agent, Exporter, KernelObject, ProgramState, program_statuses};
+use crate::cgroup_id_map::{CgroupIdMap, CgroupIdMapError};
 use crate::decoder::Decoder as _;
 use crate::decoder::wasm::{self, Limits, Runtime, WasmDecoder};
 use crate::loader::{self, LoadRequest, LoadedObject};
-use crate::manifest::{Builtins, ConfigMaps, DecoderLimits, Manifest, ManifestError};
+use crate::manifest::{
+    Builtins, CgroupIdMapSpec, ConfigMaps, DecoderLimits, Manifest, ManifestError,
+};
 use crate::maps::{BpfCommand, KernelMap, MapError, MapSource};
 
 /// Why an exporter could not be set up.
@@ -29,6 +32,8 @@ pub enum SetupError {
     Map(#[from] MapError),
     #[error("the decoder's `{family}` is already served by exporter {exporter}")]
     FamilyCollision { family: String, exporter: String },
+    #[error(transparent)]
+    CgroupIdMap(#[from] CgroupIdMapError),
 }
 
 /// How the reconciler turns a manifest into a running exporter: the seam in
@@ -117,18 +122,53 @@ pub fn load_exporter(
         attach_policy: spec.attach_policy,
     })?;
     let sources = map_sources(&object, &decoder.spec().maps)?;
+    let cgroup_ids = spec
+        .cgroup_id_map
+        .as_ref()
+        .map(|cgroups| start_cgroup_id_map(cgroups, &object))
+        .transpose()?;
     let programs = program_statuses(&object);
     for failed in programs.iter().filter(|p| p.state == ProgramState::Failed) {
         tracing::warn!(exporter = %name, program = %failed.name, error = failed.error.as_deref().unwrap_or_default(), "program not attached; attachPolicy BestEffort runs the others");
     }
     Ok(Exporter::new(
         name.clone(),
-        Some(Box::new(object)),
+        Some(Box::new(Kept {
+            _cgroup_ids: cgroup_ids,
+            object,
+        })),
         sources,
         Box::new(decoder),
         0,
     )
     .with_programs(programs))
+}
+
+/// What an exporter keeps in the kernel: its object and the cgroup id map
+/// kept for it (stopped before the object unloads: fields drop in order).
+struct Kept {
+    _cgroup_ids: Option<CgroupIdMap>,
+    object: LoadedObject,
+}
+
+impl KernelObject for Kept {
+    fn program_stats(&self) -> Vec<crate::loader::ProgramStats> {
+        self.object.program_stats()
+    }
+}
+
+/// Fills `spec.map` of `object` with the matching cgroups and keeps it so.
+fn start_cgroup_id_map(
+    spec: &CgroupIdMapSpec,
+    object: &LoadedObject,
+) -> Result<CgroupIdMap, CgroupIdMapError> {
+    let fd = object
+        .any_map_fd(&spec.map)
+        .ok_or_else(|| CgroupIdMapError::NoSuchMap {
+            map: spec.map.clone(),
+            available: object.map_names().join(", "),
+        })?;
+    CgroupIdMap::start(spec, fd, None)
 }
 
 /// The sandbox and output limits: defaults, overridden by the manifest.

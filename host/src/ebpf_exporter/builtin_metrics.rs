@@ -7,10 +7,13 @@
 //! - `ebpf_exporter_ebpf_program_attached{id}` 1 when that program is
 //!   attached, else 0;
 //! - `ebpf_exporter_decoder_errors_total{config}`, every config from 0:
-//!   collections that failed to read or decode the config's maps.
-//!
-//! `ebpf_exporter_ebpf_program_run_time_seconds` and `_run_count_total`
-//! (only served with `kernel.bpf_stats_enabled`) are not.
+//!   collections that failed to read or decode the config's maps;
+//! - `ebpf_exporter_ebpf_program_run_time_seconds{id}` and
+//!   `ebpf_exporter_ebpf_program_run_count_total{id}`, only while
+//!   `kernel.bpf_stats_enabled` is 1 (the kernel counts nothing otherwise).
+//!   Upstream types the run time a counter without `_total`, a name a
+//!   counter cannot have here (the encoder adds the suffix), so it is a
+//!   gauge: queries keep its name and `rate()` still works on it.
 
 use crate::agent::{ExporterReport, ExtraFamilies, ProgramState, SelfMetrics, family, series};
 use crate::metrics::{FamilySamples, MetricType};
@@ -105,7 +108,36 @@ impl ExtraFamilies for BuiltinMetrics {
                 })
                 .collect(),
         };
-        vec![enabled, info, attached, errors]
+        let mut families = vec![enabled, info, attached, errors];
+        let runs: Vec<_> = programs()
+            .filter_map(|(_, p, _)| Some((p.id.to_string(), p.run?)))
+            .collect();
+        if !runs.is_empty() {
+            families.push(FamilySamples {
+                family: gauge(
+                    "ebpf_exporter_ebpf_program_run_time_seconds",
+                    "How long has the program been executing",
+                    &["id"],
+                ),
+                series: runs
+                    .iter()
+                    .map(|(id, run)| series(&[id], run.time.as_secs_f64()))
+                    .collect(),
+            });
+            families.push(FamilySamples {
+                family: family(
+                    "ebpf_exporter_ebpf_program_run_count",
+                    "How many times has the program been executed",
+                    MetricType::Counter,
+                    &["id"],
+                ),
+                series: runs
+                    .iter()
+                    .map(|(id, run)| series(&[id], run.count as f64))
+                    .collect(),
+            });
+        }
+        families
     }
 }
 
@@ -114,7 +146,7 @@ mod tests {
     use super::*;
     use crate::agent::ProgramStatus;
     use crate::exposition::{Encoder, Format};
-    use crate::loader::ProgramStats;
+    use crate::loader::{ProgramStats, RunStats};
 
     fn render(reports: &[ExporterReport]) -> String {
         let metrics = BuiltinMetrics::new(vec![
@@ -184,5 +216,33 @@ mod tests {
         // not configs.
         assert!(!text.contains("name=\"timers\""), "{text}");
         assert!(!text.contains("not-a-config"), "{text}");
+        // Without kernel.bpf_stats_enabled, no run figures at all.
+        assert!(!text.contains("_run_"), "{text}");
+    }
+
+    #[test]
+    fn run_time_and_count_follow_the_kernels_figures_under_upstream_names() {
+        let mut loaded = ExporterReport::new("kfree-skb");
+        loaded.loaded = true;
+        loaded.program_stats = vec![ProgramStats {
+            program: "kfree_skb".into(),
+            id: 42,
+            tag: "0123456789abcdef".into(),
+            program_type: "tracepoint".into(),
+            run: Some(RunStats {
+                count: 1234,
+                time: std::time::Duration::from_micros(2_500),
+            }),
+        }];
+        let text = render(&[loaded]);
+        for line in [
+            "# HELP ebpf_exporter_ebpf_program_run_time_seconds How long has the program been executing",
+            "# TYPE ebpf_exporter_ebpf_program_run_time_seconds gauge",
+            "ebpf_exporter_ebpf_program_run_time_seconds{id=\"42\"} 0.0025",
+            "# TYPE ebpf_exporter_ebpf_program_run_count_total counter",
+            "ebpf_exporter_ebpf_program_run_count_total{id=\"42\"} 1234",
+        ] {
+            assert!(text.lines().any(|l| l == line), "no `{line}` in:\n{text}");
+        }
     }
 }

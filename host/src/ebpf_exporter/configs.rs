@@ -16,8 +16,9 @@ use serde_json::Value;
 
 use super::kaddrs::Kallsyms;
 use crate::manifest::{
-    API_VERSION, AttachPolicy, BpfExporter, BpfExporterSpec, Builtins, DecoderSpec, GlobalValue,
-    KIND, LabelSelector, Loaded, Location, Manifest, ManifestError, ObjectMeta, Source,
+    API_VERSION, AttachPolicy, BpfExporter, BpfExporterSpec, Builtins, CgroupIdMapKind,
+    CgroupIdMapSpec, DecoderSpec, GlobalValue, KIND, LabelSelector, Loaded, Location, Manifest,
+    ManifestError, ObjectMeta, Source,
 };
 
 /// The built-in decoder that runs a config.
@@ -155,6 +156,7 @@ impl ConfigSet {
             .iter()
             .map(|l| l.as_str().to_owned())
             .collect();
+        let cgroup_id_map = cgroup_id_map(&mut config, &at)?;
         let exporter = BpfExporter {
             api_version: API_VERSION.to_owned(),
             kind: KIND.to_owned(),
@@ -172,6 +174,7 @@ impl ConfigSet {
                 maps: BTreeMap::new(),
                 attach_policy: self.attach_policy,
                 globals,
+                cgroup_id_map,
                 decoder: DecoderSpec {
                     builtin: Some(DECODER.to_owned()),
                     config: Some(config),
@@ -216,6 +219,46 @@ impl ConfigSet {
         }
         Ok(globals)
     }
+}
+
+/// `ebpf_exporter`'s `cgroup_id_map` as it is written in a config.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UpstreamCgroupIdMap {
+    name: String,
+    #[serde(default, rename = "type")]
+    kind: Option<CgroupIdMapKind>,
+    #[serde(default)]
+    regexps: Vec<String>,
+}
+
+/// Takes `cgroup_id_map` out of `config` (the agent keeps the map, not the
+/// decoder) as the spec's `cgroupIdMap`; no type means `hash`, as
+/// `ebpf_exporter` reads it.
+fn cgroup_id_map(
+    config: &mut Value,
+    at: &Location,
+) -> Result<Option<CgroupIdMapSpec>, ManifestError> {
+    let Some(value) = config
+        .as_object_mut()
+        .and_then(|c| c.remove("cgroup_id_map"))
+    else {
+        return Ok(None);
+    };
+    if value.is_null() {
+        return Ok(None);
+    }
+    let upstream: UpstreamCgroupIdMap =
+        serde_json::from_value(value).map_err(|e| ManifestError::Schema {
+            at: at.boxed(),
+            field: "cgroup_id_map".to_owned(),
+            message: e.to_string(),
+        })?;
+    Ok(Some(CgroupIdMapSpec {
+        map: upstream.name,
+        kind: upstream.kind.unwrap_or_default(),
+        regexps: upstream.regexps,
+    }))
 }
 
 /// Reads one config document as JSON, the form `decoder.config` holds.

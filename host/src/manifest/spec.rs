@@ -92,8 +92,42 @@ pub struct BpfExporterSpec {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     #[schemars(schema_with = "schema::globals")]
     pub globals: BTreeMap<String, GlobalValue>,
+    /// A map of the object the agent keeps filled with the ids of the
+    /// cgroups whose paths match (`ebpf_exporter`'s `cgroup_id_map`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cgroup_id_map: Option<CgroupIdMapSpec>,
     /// The wasm decoder component and its configuration.
     pub decoder: DecoderSpec,
+}
+
+/// A map of cgroup ids kept in sync with the cgroup v2 hierarchy: the
+/// cgroups whose path matches one of `regexps` are in it, from load on and
+/// as cgroups are created and removed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CgroupIdMapSpec {
+    /// The object's map.
+    pub map: String,
+    /// How the map is keyed: `hash` (the default) or `cgrp_storage`.
+    #[serde(default, rename = "type")]
+    pub kind: CgroupIdMapKind,
+    /// Regular expressions on the cgroup's full path
+    /// (`/sys/fs/cgroup/system.slice/cron.service`); a cgroup matching any
+    /// of them is in the map.
+    pub regexps: Vec<String>,
+}
+
+/// The two kinds of map `ebpf_exporter` keeps cgroup ids in.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CgroupIdMapKind {
+    /// A hash map (any hash or LRU hash) keyed by the cgroup id (`u64`),
+    /// value `1u64`; removed cgroups are deleted from it.
+    #[default]
+    Hash,
+    /// A `BPF_MAP_TYPE_CGRP_STORAGE` map: value `1u64` in the storage of
+    /// every matching cgroup; the kernel frees it with the cgroup.
+    CgrpStorage,
 }
 
 /// A Kubernetes label selector.

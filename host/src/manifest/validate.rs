@@ -8,7 +8,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::error::{Location, ManifestError};
 use super::source;
 use super::spec::{
-    AttachPoint, BpfExporter, MapOverride, PerfEventTarget, ProgramAttach, UsdtTarget,
+    AttachPoint, BpfExporter, CgroupIdMapSpec, MapOverride, PerfEventTarget, ProgramAttach,
+    UsdtTarget,
 };
 use crate::lookup::Lookup;
 
@@ -50,11 +51,45 @@ pub(crate) fn check_exporter(exporter: &BpfExporter, at: &Location) -> Vec<Manif
             field: "spec.globals".to_owned(),
         });
     }
+    if let Some(cgroups) = &spec.cgroup_id_map {
+        errors.extend(check_cgroup_id_map(cgroups, at));
+    }
     errors.extend(source::check(spec.decoder.source_ref(), at, "spec.decoder").err());
     if let Some(limits) = &spec.decoder.limits {
         errors.extend(limits.check(at, "spec.decoder.limits"));
     }
     errors.extend(check_lookups(&spec.decoder.lookups, at));
+    errors
+}
+
+/// `spec.cgroupIdMap`: a map is named and every regexp compiles.
+fn check_cgroup_id_map(spec: &CgroupIdMapSpec, at: &Location) -> Vec<ManifestError> {
+    let schema = |field: String, message: String| ManifestError::Schema {
+        at: at.boxed(),
+        field,
+        message,
+    };
+    let mut errors = Vec::new();
+    if spec.map.is_empty() {
+        errors.push(schema(
+            "spec.cgroupIdMap.map".to_owned(),
+            "names no map".to_owned(),
+        ));
+    }
+    if spec.regexps.is_empty() {
+        errors.push(schema(
+            "spec.cgroupIdMap.regexps".to_owned(),
+            "no regexps: no cgroup would ever be in the map".to_owned(),
+        ));
+    }
+    for (i, regexp) in spec.regexps.iter().enumerate() {
+        if let Err(error) = regex::Regex::new(regexp) {
+            errors.push(schema(
+                format!("spec.cgroupIdMap.regexps[{i}]"),
+                error.to_string(),
+            ));
+        }
+    }
     errors
 }
 

@@ -11,6 +11,10 @@ use bpfhost::testing::{artifact, artifacts_dir, require_kernel};
 
 use super::support::{Scrape, get, sh};
 
+mod cgroups;
+mod examples;
+mod program_stats;
+
 /// An `ebpf_exporter` config for `bpf/syscalls.bpf.c`'s per-CPU map of
 /// `u32` syscall numbers to `u64` counts.
 const SYSCALLS: &str = "\
@@ -55,17 +59,23 @@ metrics:
 /// A config dir with `syscalls` and `broken` (both on the syscalls
 /// object) and `sleeps`.
 fn config_dir() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("tempdir");
     // The same with a misspelt decoder.
     let broken = SYSCALLS.replace(
         "            - name: syscall\n",
         "            - name: syscal\n",
     );
-    for (name, yaml, object) in [
+    write_configs(&[
         ("syscalls", SYSCALLS, "syscalls"),
         ("broken", &broken, "syscalls"),
         ("sleeps", SLEEPS, "ebpf-exporter/sleeps"),
-    ] {
+    ])
+}
+
+/// A config dir of `(name, yaml, object)`: `<name>.yaml` beside a copy of
+/// the artifact `bpf/<object>.bpf.o` as `<name>.bpf.o`.
+fn write_configs(configs: &[(&str, &str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (name, yaml, object) in configs {
         std::fs::write(dir.path().join(format!("{name}.yaml")), yaml).expect("write config");
         std::fs::copy(
             artifact(&format!("bpf/{object}.bpf.o")),
@@ -86,6 +96,51 @@ fn command(dir: &Path, flags: &[&str]) -> Command {
         .arg("--builtin-dir")
         .arg(artifacts_dir().join("plugins"));
     command
+}
+
+/// `bpfhost ebpf-exporter` with `flags`, its output discarded, killed when
+/// the test ends.
+fn spawn(dir: &Path, flags: &[&str]) -> Running {
+    Running(
+        command(dir, flags)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("bpfhost starts"),
+    )
+}
+
+/// Every sample of `family` (its buckets, sum and count for a histogram)
+/// carries exactly `labels`, the agent's `node` and, on buckets, `le`.
+fn assert_label_names(scrape: &Scrape, family: &str, labels: &[&str]) {
+    let samples: Vec<&str> = scrape
+        .body
+        .lines()
+        .filter(|l| {
+            l.strip_prefix(family).is_some_and(|rest| {
+                ["{", "_bucket{", "_sum{", "_count{"]
+                    .iter()
+                    .any(|p| rest.starts_with(p))
+            })
+        })
+        .collect();
+    assert!(!samples.is_empty(), "{family} not served:\n{}", scrape.body);
+    for sample in samples {
+        let text = sample.split('{').nth(1).and_then(|r| r.split('}').next());
+        let mut names: Vec<&str> = text
+            .unwrap_or_default()
+            .split("\",")
+            .filter_map(|pair| pair.split('=').next())
+            .collect();
+        names.sort_unstable();
+        let mut expected = labels.to_vec();
+        expected.push("node");
+        if sample.contains("_bucket{") {
+            expected.push("le");
+        }
+        expected.sort_unstable();
+        assert_eq!(names, expected, "{sample}");
+    }
 }
 
 /// The count of `histogram`'s buckets with upper bounds in `(low, high]`
@@ -154,19 +209,13 @@ async fn serves_ebpf_exporter_configs_and_its_builtin_metrics() {
     require_kernel();
     let dir = config_dir();
     let addr = free_addr();
-    let mut agent = Running(
-        command(
-            dir.path(),
-            &[
-                "--config.names=syscalls,broken,sleeps",
-                &format!("--web.listen-address={addr}"),
-                "--web.telemetry-path=/ebpf",
-            ],
-        )
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("bpfhost starts"),
+    let mut agent = spawn(
+        dir.path(),
+        &[
+            "--config.names=syscalls,broken,sleeps",
+            &format!("--web.listen-address={addr}"),
+            "--web.telemetry-path=/ebpf",
+        ],
     );
     let before = first_scrape(addr, "/ebpf", &mut agent).await;
     assert_eq!(before.status, 200, "{}", before.body);

@@ -6,7 +6,7 @@ use std::process::Command;
 
 use bpfhost::testing::{artifact, require_kernel};
 
-use super::support::{Agent, ManifestDir, get, run_ok, scrape_until, sh};
+use super::support::{Agent, BpfStats, ManifestDir, get, run_ok, scrape_until, sh};
 
 /// An exporter of `bpf/fixtures/best_effort.bpf.o` (the writes example's map
 /// and program, plus a kprobe on a function no kernel has) with the writes
@@ -101,27 +101,6 @@ async fn all_or_nothing_fails_the_exporter_on_one_missing_attach_point() {
     let error = exporter["error"].as_str().expect("error");
     assert!(error.contains("program fx_be_missing"), "{error}");
     agent.stop().await;
-}
-
-/// Sets `kernel.bpf_stats_enabled` for the test and restores it on drop.
-struct BpfStats {
-    before: String,
-}
-
-impl BpfStats {
-    const PATH: &str = "/proc/sys/kernel/bpf_stats_enabled";
-
-    fn enable() -> Self {
-        let before = std::fs::read_to_string(Self::PATH).expect("read bpf_stats_enabled");
-        std::fs::write(Self::PATH, "1").expect("enable bpf stats");
-        Self { before }
-    }
-}
-
-impl Drop for BpfStats {
-    fn drop(&mut self) {
-        let _ = std::fs::write(Self::PATH, self.before.trim());
-    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

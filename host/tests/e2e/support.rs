@@ -341,3 +341,34 @@ impl Scrape {
         );
     }
 }
+
+/// Sets `kernel.bpf_stats_enabled` for the test and restores it on drop.
+/// Tests that enable it take turns: one restoring the old value must not
+/// turn it off under another.
+pub struct BpfStats {
+    before: String,
+    _turn: std::sync::MutexGuard<'static, ()>,
+}
+
+impl BpfStats {
+    const PATH: &str = "/proc/sys/kernel/bpf_stats_enabled";
+
+    pub fn enable() -> Self {
+        static TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let turn = TURN
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let before = std::fs::read_to_string(Self::PATH).expect("read bpf_stats_enabled");
+        std::fs::write(Self::PATH, "1").expect("enable bpf stats");
+        Self {
+            before,
+            _turn: turn,
+        }
+    }
+}
+
+impl Drop for BpfStats {
+    fn drop(&mut self) {
+        let _ = std::fs::write(Self::PATH, self.before.trim());
+    }
+}

@@ -140,7 +140,10 @@ pub fn parse(json: &str) -> Result<Document, ConfigError> {
         )));
     }
     if raw.cgroup_id_map.as_ref().is_some_and(|m| !m.is_null()) {
-        return Err(document(Problem::NotSupported("cgroup_id_map is".into())));
+        return Err(document(Problem::AgentsPart {
+            field: "cgroup_id_map",
+            spec: "spec.cgroupIdMap",
+        }));
     }
     if raw.metrics.counters.is_none()
         && raw.metrics.histograms.is_none()

@@ -103,9 +103,10 @@
 //! other than 1, 2, 4 or 8, a regexp that does not compile, an unknown
 //! `bucket_type`, bounds that are not finite and ascending. Not supported
 //! yet, and refused by name: `perf_event_array` counters, `tracing` spans,
-//! `kaddrs` and `cgroup_id_map`. (`kaddrs` is the
-//! agent's part of a config: `bpfhost ebpf-exporter` turns it into globals
-//! and hands this decoder the rest.)
+//! `kaddrs` and `cgroup_id_map`. (Those two are the agent's part of a
+//! config: `bpfhost ebpf-exporter` turns `kaddrs` into globals and
+//! `cgroup_id_map` into `spec.cgroupIdMap`, and hands this decoder the
+//! rest.)
 //!
 //! # Where it differs from `ebpf_exporter`
 //!

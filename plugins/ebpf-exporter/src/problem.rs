@@ -16,6 +16,12 @@ pub enum Problem {
     Missing(&'static str),
     /// An `ebpf_exporter` feature this decoder does not implement.
     NotSupported(String),
+    /// A part of an `ebpf_exporter` config the agent runs, given to the
+    /// decoder: the manifest field it belongs in.
+    AgentsPart {
+        field: &'static str,
+        spec: &'static str,
+    },
     /// A decoder `ebpf_exporter` does not have, and those it has.
     UnknownDecoder {
         name: String,
@@ -54,6 +60,11 @@ impl fmt::Display for Problem {
             Self::Field { path, message } => write!(f, "{path}: {message}"),
             Self::Missing(field) => write!(f, "lacks {field}"),
             Self::NotSupported(feature) => write!(f, "{feature} not supported yet"),
+            Self::AgentsPart { field, spec } => write!(
+                f,
+                "{field} is run by the agent, not the decoder: put it in {spec} \
+                 (`bpfhost ebpf-exporter` and `bpfhost convert ebpf-exporter` do)"
+            ),
             Self::UnknownDecoder { name, known } => write!(
                 f,
                 "unknown decoder `{name}`: expected one of {}",

@@ -212,3 +212,70 @@ metrics:
         .collect();
     assert_eq!(granted, ["ksym", "majorminor"]);
 }
+
+#[test]
+fn cgroup_id_map_leaves_the_decoder_config_for_the_spec() {
+    let config = format!(
+        "{TIMERS}cgroup_id_map:\n  name: cgroup_ids\n  type: cgrp_storage\n  regexps: ['^.*(system.slice/.*)$']\n"
+    );
+    let dir = dir_with(&[("cg.yaml", &config), ("cg.bpf.o", "ELF")]);
+    let loaded = ConfigSet::new(dir.path().to_owned(), "cg")
+        .expect("names")
+        .load();
+    assert!(
+        loaded.errors.is_empty(),
+        "{:?}",
+        messages(&loaded, dir.path())
+    );
+    let spec = &loaded.exporters[0].exporter.spec;
+    assert_eq!(
+        spec.cgroup_id_map,
+        Some(CgroupIdMapSpec {
+            map: "cgroup_ids".to_owned(),
+            kind: CgroupIdMapKind::CgrpStorage,
+            regexps: vec!["^.*(system.slice/.*)$".to_owned()],
+        })
+    );
+    let expected: Value = serde_yaml::from_str(TIMERS).expect("yaml");
+    assert_eq!(spec.decoder.config.as_ref(), Some(&expected));
+}
+
+#[test]
+fn cgroup_id_map_without_a_type_is_a_hash_and_a_bad_one_names_the_file() {
+    let hash = format!("{TIMERS}cgroup_id_map: {{name: ids, regexps: [x]}}\n");
+    let typo = format!("{TIMERS}cgroup_id_map: {{name: ids, regexps: [x], typ: hash}}\n");
+    let broken = format!("{TIMERS}cgroup_id_map: {{name: ids, regexps: ['(']}}\n");
+    let dir = dir_with(&[
+        ("hash.yaml", &hash),
+        ("hash.bpf.o", "ELF"),
+        ("typo.yaml", &typo),
+        ("typo.bpf.o", "ELF"),
+        ("broken.yaml", &broken),
+        ("broken.bpf.o", "ELF"),
+    ]);
+    let loaded = ConfigSet::new(dir.path().to_owned(), "hash,typo,broken")
+        .expect("names")
+        .load();
+    let [manifest] = loaded.exporters.as_slice() else {
+        panic!("only `hash` loads: {:?}", messages(&loaded, dir.path()));
+    };
+    let spec = manifest
+        .exporter
+        .spec
+        .cgroup_id_map
+        .as_ref()
+        .expect("a map");
+    assert_eq!(spec.kind, CgroupIdMapKind::Hash);
+    let errors = messages(&loaded, dir.path());
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    assert!(
+        errors[0].starts_with("typo.yaml")
+            && errors[0].contains("cgroup_id_map")
+            && errors[0].contains("`typ`"),
+        "{errors:?}"
+    );
+    assert!(
+        errors[1].starts_with("broken.yaml") && errors[1].contains("spec.cgroupIdMap.regexps[0]"),
+        "{errors:?}"
+    );
+}

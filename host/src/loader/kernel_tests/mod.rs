@@ -2,6 +2,7 @@
 //! helpers they share: fixtures, a raw map lookup, the loaded-program list
 //! and a veth pair in its own network namespace.
 
+mod array_keys;
 mod conformance;
 mod errors;
 mod net;

@@ -210,7 +210,8 @@ fn features_not_supported_yet_are_refused_by_name() {
     );
     assert_eq!(
         refused("cgroup_id_map: {name: cgroup_map, regexps: [.*]}\nmetrics: {counters: []}"),
-        "cgroup_id_map is not supported yet"
+        "cgroup_id_map is run by the agent, not the decoder: put it in spec.cgroupIdMap \
+         (`bpfhost ebpf-exporter` and `bpfhost convert ebpf-exporter` do)"
     );
     // Fields that only matter for those features are still accepted.
     assert!(
