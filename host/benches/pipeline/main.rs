@@ -3,7 +3,8 @@
 //! iteration, decoded by the `flows` plugin as a wasm component and compiled
 //! natively, encoded, and scraped over HTTP on 127.0.0.1; then the agent
 //! binary's start-up time and memory with ten exporters, the allocations
-//! of one scrape, and the per-event cost of the example BPF programs.
+//! of one scrape, the per-event cost of the example BPF programs, and what
+//! a decoder's language costs (Rust, Python, JavaScript).
 //!
 //! Every comparison is measured interleaved, round by round, in one run;
 //! the tables show min and median per round and the ratios of medians.
@@ -20,6 +21,7 @@ mod baseline;
 mod events;
 mod fixture;
 mod http;
+mod languages;
 mod native;
 mod process;
 mod report;
@@ -211,6 +213,13 @@ fn main() {
         events,
     };
     report::print(&settings, &runs);
+    // The decoder in each language, at the sizes users run (1k in --quick).
+    let language_sizes: &[u32] = if settings.quick {
+        &[1000]
+    } else {
+        &[1000, 10_000, 100_000]
+    };
+    languages::print(&languages::measure(language_sizes, settings.rounds));
     if let Some(bin) = &settings.baseline {
         baseline::print(&baseline::measure(&settings, bin));
     }
