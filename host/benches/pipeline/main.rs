@@ -3,8 +3,9 @@
 //! iteration, decoded by the `flows` plugin as a wasm component and compiled
 //! natively, encoded, and scraped over HTTP on 127.0.0.1; then the agent
 //! binary's start-up time and memory with ten exporters, the allocations
-//! of one scrape, the per-event cost of the example BPF programs, and the
-//! generic `ebpf_exporter` decoder against a hand-written one.
+//! of one scrape, the per-event cost of the example BPF programs, the
+//! generic `ebpf_exporter` decoder against a hand-written one, and what a
+//! decoder's language costs (Rust, Python, JavaScript).
 //!
 //! Every comparison is measured interleaved, round by round, in one run;
 //! the tables show min and median per round and the ratios of medians.
@@ -22,6 +23,7 @@ mod events;
 mod fixture;
 mod generic;
 mod http;
+mod languages;
 mod native;
 mod process;
 mod report;
@@ -215,6 +217,13 @@ fn main() {
         generic,
     };
     report::print(&settings, &runs);
+    // The decoder in each language, at the sizes users run (1k in --quick).
+    let language_sizes: &[u32] = if settings.quick {
+        &[1000]
+    } else {
+        &[1000, 10_000, 100_000]
+    };
+    languages::print(&languages::measure(language_sizes, settings.rounds));
     if let Some(bin) = &settings.baseline {
         baseline::print(&baseline::measure(&settings, bin));
     }

@@ -80,7 +80,10 @@ fn an_ungranted_lookup_is_refused_at_load_naming_the_grant() {
     let collection = probe.decode(&mut []).expect("decode");
     assert_eq!(
         series(&collection, "probe_name"),
-        [("comm,1,".to_owned(), 0.0), ("syscall,257,".to_owned(), 0.0)]
+        [
+            ("comm,1,".to_owned(), 0.0),
+            ("syscall,257,".to_owned(), 0.0)
+        ]
     );
     WasmDecoder::load(&rt, &wasm("lookups-comm"), config, granting(&["comm"])).expect("granted");
 }
