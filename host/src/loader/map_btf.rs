@@ -9,7 +9,9 @@
 //! map's `key` and `value` become `key_size` and `value_size` here, which is
 //! the map libbpf creates.
 
-use super::rewrite::{BtfLayout, Sections, btf_kind, cstr, get_u32, put_u32, put_u64, type_positions};
+use super::rewrite::{
+    BtfLayout, Sections, btf_kind, cstr, get_u32, put_u32, put_u64, type_positions,
+};
 
 pub(super) const BTF_KIND_INT: u32 = 1;
 pub(super) const BTF_KIND_PTR: u32 = 2;

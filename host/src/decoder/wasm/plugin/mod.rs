@@ -135,7 +135,8 @@ impl WasmDecoder {
         let started = Instant::now();
         let (component, compiled) = runtime.compile(wasm).map_err(PluginLoadError::Compile)?;
         tracing::debug!(?compiled, elapsed = ?started.elapsed(), "decoder component ready");
-        let imported = imports::check(&engine, &component, limits.lookups.union(limits.importable))?;
+        let imported =
+            imports::check(&engine, &component, limits.lookups.union(limits.importable))?;
         let mut linker = Linker::new(&engine);
         lookups::add_to_linker(&mut linker, |state: &mut State| &mut state.lookups)
             .map_err(PluginLoadError::Instantiate)?;
