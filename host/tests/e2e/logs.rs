@@ -272,8 +272,9 @@ async fn a_wasi_decoders_output_is_logged_under_its_exporter_capped() {
         .filter_map(|e| e["dropped_bytes"].as_u64())
         .sum();
     eprintln!("stdout: {stdout_bytes} bytes logged, {dropped} dropped");
+    // 16 KiB a second: the 10 MB are written in far fewer than 64 seconds.
     assert!(
-        stdout_bytes > 0 && stdout_bytes <= 16 * 1024,
+        stdout_bytes > 0 && stdout_bytes < 1 << 20,
         "logged {stdout_bytes}"
     );
     // The guest writes 100-byte lines, as many as fit in 10 MiB.

@@ -1,6 +1,7 @@
 //! Host lookups through the whole agent: a manifest grants lookups to a
-//! decoder, the decoder's labels carry the answers, and a decoder that
-//! calls an ungranted lookup is refused with the grant to add.
+//! decoder, the decoder's labels carry the answers, and a Rust decoder
+//! (which imports only the lookups it calls) that calls an ungranted one is
+//! refused with the grant to add.
 
 use bpfhost::testing::{artifact, require_kernel};
 
@@ -8,10 +9,15 @@ use super::support::{Agent, ManifestDir, get};
 
 /// The lookups probe on the writes demo object, granted `lookups`.
 fn probe(name: &str, config: &str, lookups: &str) -> String {
+    with_plugin("lookups-probe", name, config, lookups)
+}
+
+/// Decoder `plugin` on the writes demo object, granted `lookups`.
+fn with_plugin(plugin: &str, name: &str, config: &str, lookups: &str) -> String {
     format!(
         "apiVersion: bpfhost.dev/v1alpha1\nkind: BpfExporter\nmetadata: {{name: {name}}}\nspec:\n  object: {{path: {}}}\n  decoder:\n    path: {}\n    config: {config}\n    lookups: {lookups}\n",
         artifact("bpf/writes.bpf.o").display(),
-        artifact("plugins/lookups-probe.wasm").display(),
+        artifact(&format!("plugins/{plugin}.wasm")).display(),
     )
 }
 
@@ -40,7 +46,16 @@ async fn granted_lookups_label_series_and_ungranted_ones_are_refused_by_name() {
             "[ksym, cgroup, pod, ifname, comm, syscall, errno, majorminor, pci]",
         ),
     );
-    dir.write("stingy.yaml", &probe("stingy", &config, "[syscall, errno]"));
+    // Calls `process-name` (and imports only it) without the `comm` grant.
+    dir.write(
+        "stingy.yaml",
+        &with_plugin(
+            "lookups-comm",
+            "stingy",
+            r#"{"pids": [1]}"#,
+            "[syscall, errno]",
+        ),
+    );
     let agent = Agent::start(&[dir.path()]).await;
     let scrape = agent.scrape().await;
     for (lookup, key, name) in [
@@ -75,7 +90,7 @@ async fn granted_lookups_label_series_and_ungranted_ones_are_refused_by_name() {
     scrape.assert_promtool_accepts();
     let status = get(agent.addr(), "/status", None).await.body;
     assert!(
-        status.contains("add `ksym` (for kernel-symbol), `cgroup` (for cgroup-path)"),
+        status.contains("add `comm` (for process-name) to `decoder.lookups`"),
         "/status names the missing grants:\n{status}"
     );
     agent.stop().await;

@@ -28,7 +28,7 @@ fn manifest(pid: u32) -> String {
          - {{name: fx_usdt_python, autoload: false}}\n  \
          decoder:\n    \
          path: {decoder}\n    \
-         lookups: [ksym, cgroup, ifname, syscall, errno]\n    \
+         lookups: [ksym, cgroup, ifname, syscall, errno, majorminor, pci]\n    \
          config:\n      \
          metrics:\n        \
          counters:\n          \
