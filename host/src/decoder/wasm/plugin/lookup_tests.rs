@@ -334,3 +334,26 @@ impl Limits {
         }
     }
 }
+
+#[test]
+fn without_a_pci_database_the_plugin_is_told_and_every_pci_name_is_none() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let roots = Roots {
+        pci_ids: vec![dir.path().join("none.ids")],
+        ..fake_roots(dir.path())
+    };
+    let mut rt = Runtime::new().expect("wasm engine");
+    rt.set_lookups(Lookups::new(roots, crate::lookup::CacheBounds::default()));
+    let config = r#"{"pci_vendors": [32902], "pci_classes": [2]}"#;
+    let mut decoder = WasmDecoder::load(&rt, &wasm("lookups-probe"), config, Limits::all_lookups())
+        .expect("load");
+    let collection = decoder.decode(&mut []).expect("decode");
+    assert_eq!(
+        series(&collection, "probe_name"),
+        [
+            ("pci_class,02,".to_owned(), 0.0),
+            ("pci_ids,,".to_owned(), 0.0),
+            ("pci_vendor,8086,".to_owned(), 0.0),
+        ]
+    );
+}
