@@ -123,6 +123,27 @@ mod tests {
     }
 
     #[test]
+    fn cgroup_id_map_becomes_the_manifests_cgroup_id_map() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = format!("{CONFIG}cgroup_id_map: {{name: ids, regexps: [system.slice]}}\n");
+        std::fs::write(dir.path().join("cg.yaml"), config).expect("write");
+        std::fs::write(dir.path().join("cg.bpf.o"), b"\x7fELF").expect("write");
+        let configs = ConfigSet::new(dir.path().to_owned(), "cg").expect("names");
+        let yaml = convert(&configs, None, false).expect("converts");
+        let loaded = load_str(std::path::Path::new("out.yaml"), &yaml);
+        assert!(loaded.errors.is_empty(), "{:?}", loaded.errors);
+        let spec = &loaded.exporters[0].exporter.spec;
+        let map = spec.cgroup_id_map.as_ref().expect("spec.cgroupIdMap");
+        assert_eq!(
+            (map.map.as_str(), map.regexps.as_slice()),
+            ("ids", &["system.slice".to_owned()][..])
+        );
+        assert!(yaml.contains("cgroupIdMap:"), "{yaml}");
+        let config = spec.decoder.config.as_ref().expect("config");
+        assert!(config.get("cgroup_id_map").is_none(), "{config}");
+    }
+
+    #[test]
     fn configmap_manifests_reference_the_object_by_key() {
         let (_dir, configs) = configs();
         let yaml = convert(&configs, None, true).expect("converts");
