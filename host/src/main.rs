@@ -111,10 +111,14 @@ fn ebpf_exporter(args: &EbpfExporterArgs) -> anyhow::Result<()> {
 fn run(config: &RunConfig) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new()?;
     let result = runtime.block_on(async {
+        // Installed before anything starts: a SIGTERM that arrives while the
+        // exporters load (or right after "serving") is a clean shutdown,
+        // not the default action's abrupt exit.
+        let mut signals = Signals::install();
         let shutdown = CancellationToken::new();
         let app = app::start(config, shutdown.clone()).await?;
         tokio::select! {
-            () = wait_for_signal() => tracing::info!("shutting down"),
+            () = signals.recv() => tracing::info!("shutting down"),
             () = shutdown.cancelled() => {}
         }
         shutdown.cancel();
@@ -129,13 +133,36 @@ fn run(config: &RunConfig) -> anyhow::Result<()> {
 /// What is left of [`app::SHUTDOWN_BOUND`] for the runtime's own threads.
 const SHUTDOWN_SLACK: std::time::Duration = std::time::Duration::from_millis(500);
 
-async fn wait_for_signal() {
-    use tokio::signal::unix::{SignalKind, signal};
-    let Ok(mut term) = signal(SignalKind::terminate()) else {
-        return std::future::pending().await;
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
+/// SIGTERM and SIGINT, handled from the moment they are installed.
+struct Signals {
+    term: Option<tokio::signal::unix::Signal>,
+    int: Option<tokio::signal::unix::Signal>,
+}
+
+impl Signals {
+    /// Takes over SIGTERM and SIGINT; one that cannot be installed keeps
+    /// its default action.
+    fn install() -> Self {
+        use tokio::signal::unix::{SignalKind, signal};
+        Self {
+            term: signal(SignalKind::terminate()).ok(),
+            int: signal(SignalKind::interrupt()).ok(),
+        }
+    }
+
+    /// Waits for either signal (received since `install`, or later).
+    async fn recv(&mut self) {
+        async fn next(signal: Option<&mut tokio::signal::unix::Signal>) {
+            match signal {
+                Some(signal) => {
+                    signal.recv().await;
+                }
+                None => std::future::pending().await,
+            }
+        }
+        tokio::select! {
+            () = next(self.term.as_mut()) => {}
+            () = next(self.int.as_mut()) => {}
+        }
     }
 }

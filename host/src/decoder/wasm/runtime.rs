@@ -63,13 +63,20 @@ impl Limits {
     }
 }
 
-/// The shared engine plus its epoch ticker thread, stopped on drop.
+/// The shared engine plus its epoch ticker thread. The ticker outlives the
+/// `Runtime` as long as a decoder loaded from it does: a call running when
+/// the agent drops the runtime (a decoder spinning in a loop, say) still
+/// reaches its deadline, instead of spinning on a frozen epoch forever.
 #[derive(Debug)]
 pub struct Runtime {
     engine: Engine,
     cache: Option<ComponentCache>,
     lookups: Arc<Lookups>,
     stop: Arc<AtomicBool>,
+    /// Held by every decoder loaded from this runtime and by the ticker,
+    /// which stops once `stop` is set and it holds the last reference
+    /// (`None` only while the runtime drops).
+    decoders: Option<Arc<()>>,
     ticker: Option<JoinHandle<()>>,
 }
 
@@ -87,13 +94,17 @@ impl Runtime {
             .max_wasm_stack(MAX_WASM_STACK);
         let engine = Engine::new(&config)?;
         let stop = Arc::new(AtomicBool::new(false));
+        let decoders = Arc::new(());
         let ticker = {
             let engine = engine.clone();
             let stop = stop.clone();
+            let decoders = decoders.clone();
             std::thread::Builder::new()
                 .name("wasm-epoch".into())
                 .spawn(move || {
-                    while !stop.load(Ordering::Relaxed) {
+                    // Once stopped, any reference besides the ticker's is a
+                    // decoder whose calls may still be running.
+                    while !stop.load(Ordering::Relaxed) || Arc::strong_count(&decoders) > 1 {
                         std::thread::sleep(EPOCH_TICK);
                         engine.increment_epoch();
                     }
@@ -104,6 +115,7 @@ impl Runtime {
             cache: None,
             lookups: Arc::default(),
             stop,
+            decoders: Some(decoders),
             ticker: Some(ticker),
         })
     }
@@ -111,6 +123,12 @@ impl Runtime {
     /// The shared engine.
     pub fn engine(&self) -> &Engine {
         &self.engine
+    }
+
+    /// A token a decoder holds for as long as it may call into wasm: the
+    /// epoch keeps ticking while any is held.
+    pub(super) fn ticking(&self) -> Arc<()> {
+        self.decoders.clone().unwrap_or_default()
     }
 
     /// The host lookups decoders loaded from now on share; the real
@@ -144,7 +162,16 @@ impl Runtime {
 impl Drop for Runtime {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
-        if let Some(ticker) = self.ticker.take() {
+        let Some(decoders) = self.decoders.take() else {
+            return;
+        };
+        // The ticker now holds one reference and each loaded decoder one.
+        let idle = Arc::strong_count(&decoders) <= 2;
+        drop(decoders);
+        // With no decoder left the ticker stops at its next tick; otherwise
+        // it runs on until the last one goes (joining could wait on a
+        // decoder this thread drops later).
+        if idle && let Some(ticker) = self.ticker.take() {
             let _ = ticker.join();
         }
     }

@@ -87,6 +87,8 @@ impl WasiView for State {
 /// What every instance of one decoder is started with.
 struct Setup {
     engine: Engine,
+    /// Keeps the epoch ticking while this decoder may run (`Runtime`).
+    _ticking: Arc<()>,
     component: Component,
     linker: Linker<State>,
     lookups: Arc<Lookups>,
@@ -146,6 +148,7 @@ impl WasmDecoder {
         }
         let setup = Setup {
             engine,
+            _ticking: runtime.ticking(),
             component,
             linker,
             lookups: runtime.lookups(),

@@ -224,6 +224,40 @@ mod hostile {
     }
 
     #[test]
+    fn a_loop_still_meets_its_deadline_after_the_runtime_is_dropped() {
+        // The agent drops its runtime on shutdown or reload while a
+        // collection may still be in a decoder: the epoch must keep
+        // ticking for that call, or it spins forever.
+        let rt = runtime();
+        let limits = Limits {
+            deadline: Duration::from_millis(300),
+            ..Limits::default()
+        };
+        let mut decoder = hostile(&rt, r#"{"fault":"loop"}"#, limits).expect("init is fine");
+        let (done, finished) = std::sync::mpsc::channel();
+        let call = std::thread::spawn(move || {
+            let result = decoder.decode(&mut []);
+            let _ = done.send(result.map(|_| ()));
+        });
+        std::thread::sleep(Duration::from_millis(50));
+        drop(rt);
+        let result = finished
+            .recv_timeout(Duration::from_secs(20))
+            .expect("the call returned after the runtime was dropped");
+        assert!(
+            matches!(
+                result,
+                Err(DecodeError::Trap {
+                    kind: TrapKind::Timeout,
+                    ..
+                })
+            ),
+            "{result:?}"
+        );
+        call.join().expect("decode thread");
+    }
+
+    #[test]
     fn an_endless_loop_is_stopped_at_the_deadline() {
         let limits = Limits {
             deadline: Duration::from_millis(200),
