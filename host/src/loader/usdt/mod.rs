@@ -107,19 +107,24 @@ pub(super) fn attach(
     // Attached only when every site is: a failure drops the ones made.
     let mut links = Vec::new();
     for site in &sites {
-        let (id, new) = cx
-            .usdt
-            .specs
-            .id_for(site.value.clone(), max_entries)
-            .ok_or_else(|| fail(UsdtError::TooManySpecs { max_entries }))?;
-        if new {
+        // An id is taken only once its spec is in the map.
+        let id = if let Some(id) = cx.usdt.specs.find(&site.value) {
+            id
+        } else {
+            let id = cx
+                .usdt
+                .specs
+                .next_id(max_entries)
+                .ok_or_else(|| fail(UsdtError::TooManySpecs { max_entries }))?;
             map_update(specs_fd.as_fd(), &id.to_ne_bytes(), &site.value).map_err(|source| {
                 fail(UsdtError::Kernel {
                     what: format!("writing spec {id} to {SPECS_MAP}"),
                     source,
                 })
             })?;
-        }
+            cx.usdt.specs.push(site.value.clone());
+            id
+        };
         let uprobe = UprobeSite {
             path: &path,
             offset: site.offset,

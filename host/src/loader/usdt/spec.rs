@@ -66,18 +66,23 @@ pub struct SpecTable {
 }
 
 impl SpecTable {
-    /// The id of `value`, and whether it is new (to be written to the map).
-    /// `None` when a new one would not fit `max_entries`.
-    pub fn id_for(&mut self, value: Vec<u8>, max_entries: u32) -> Option<(u32, bool)> {
-        if let Some(id) = self.values.iter().position(|v| *v == value) {
-            return Some((u32::try_from(id).ok()?, false));
-        }
-        let id = u32::try_from(self.values.len()).ok()?;
-        if id >= max_entries {
-            return None;
-        }
+    /// The id `value` already has.
+    pub fn find(&self, value: &[u8]) -> Option<u32> {
+        let id = self.values.iter().position(|v| v == value)?;
+        u32::try_from(id).ok()
+    }
+
+    /// The id the next new value gets; `None` when it would not fit
+    /// `max_entries`.
+    pub fn next_id(&self, max_entries: u32) -> Option<u32> {
+        u32::try_from(self.values.len())
+            .ok()
+            .filter(|&id| id < max_entries)
+    }
+
+    /// Records `value` under [`SpecTable::next_id`], once it is in the map.
+    pub fn push(&mut self, value: Vec<u8>) {
         self.values.push(value);
-        Some((id, true))
     }
 }
 
@@ -128,11 +133,14 @@ mod tests {
         let mut table = SpecTable::default();
         let a = encode(OLD, &[], 1).expect("a");
         let b = encode(OLD, &[], 2).expect("b");
-        assert_eq!(table.id_for(a.clone(), 2), Some((0, true)));
-        assert_eq!(table.id_for(b.clone(), 2), Some((1, true)));
-        assert_eq!(table.id_for(a, 2), Some((0, false)));
-        assert_eq!(table.id_for(encode(OLD, &[], 3).expect("c"), 2), None);
-        assert_eq!(table.id_for(b, 2), Some((1, false)));
+        assert_eq!((table.find(&a), table.next_id(2)), (None, Some(0)));
+        table.push(a.clone());
+        assert_eq!((table.find(&b), table.next_id(2)), (None, Some(1)));
+        table.push(b.clone());
+        assert_eq!((table.find(&a), table.find(&b)), (Some(0), Some(1)));
+        assert_eq!(table.next_id(2), None, "the map is full");
+        // A value not pushed (its map write failed) has no id.
+        assert_eq!(table.find(&encode(OLD, &[], 3).expect("c")), None);
     }
 
     #[test]
