@@ -201,7 +201,7 @@ pub(super) fn fill<'s>(
 }
 
 /// The fd of any aya map.
-fn map_fd(map: &Map) -> std::os::fd::BorrowedFd<'_> {
+pub(super) fn map_fd(map: &Map) -> std::os::fd::BorrowedFd<'_> {
     let (Map::Array(data)
     | Map::ArrayOfMaps(data)
     | Map::BloomFilter(data)

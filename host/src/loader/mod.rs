@@ -154,37 +154,7 @@ impl LoadedObject {
     /// The fd of map `name` of whatever type (a `cgrp_storage` map to
     /// write, say), `.rodata` and friends included.
     pub fn any_map_fd(&self, name: &str) -> Option<std::os::fd::BorrowedFd<'_>> {
-        let (Map::Array(data)
-        | Map::ArrayOfMaps(data)
-        | Map::BloomFilter(data)
-        | Map::CgroupArray(data)
-        | Map::CgroupStorage(data)
-        | Map::CgrpStorage(data)
-        | Map::CpuMap(data)
-        | Map::DevMap(data)
-        | Map::DevMapHash(data)
-        | Map::HashMap(data)
-        | Map::HashOfMaps(data)
-        | Map::InodeStorage(data)
-        | Map::LpmTrie(data)
-        | Map::LruHashMap(data)
-        | Map::PerCpuArray(data)
-        | Map::PerCpuCgroupStorage(data)
-        | Map::PerCpuHashMap(data)
-        | Map::PerCpuLruHashMap(data)
-        | Map::PerfEventArray(data)
-        | Map::ProgramArray(data)
-        | Map::Queue(data)
-        | Map::ReusePortSockArray(data)
-        | Map::RingBuf(data)
-        | Map::SockHash(data)
-        | Map::SockMap(data)
-        | Map::SkStorage(data)
-        | Map::Stack(data)
-        | Map::StackTraceMap(data)
-        | Map::Unsupported(data)
-        | Map::XskMap(data)) = self.ebpf.map(name)?;
-        Some(data.fd().as_fd())
+        self.ebpf.map(name).map(map_init::map_fd)
     }
 
     /// The names of every map of the object, for errors.
