@@ -4,7 +4,7 @@
 use std::cell::RefCell;
 use std::marker::PhantomData;
 
-use crate::{Config, Decoder, Error, MapSnapshot, Maps, Output, Spec};
+use crate::{Config, Decoder, Error, Events, MapSnapshot, Maps, Output, SourceId, Spec};
 
 #[allow(
     clippy::pedantic,
@@ -29,12 +29,25 @@ pub use bindings::export_world;
 /// Object-safe view of a decoder, so one `static` can hold any of them.
 trait Instance {
     fn decode(&mut self, maps: &Maps<'_>, out: &mut Output) -> crate::Result<()>;
+    fn on_events(&mut self, events: &Events<'_>) -> crate::Result<()>;
 }
 
 impl<D: Decoder> Instance for D {
     fn decode(&mut self, maps: &Maps<'_>, out: &mut Output) -> crate::Result<()> {
         Decoder::decode(self, maps, out)
     }
+
+    fn on_events(&mut self, events: &Events<'_>) -> crate::Result<()> {
+        Decoder::on_events(self, events)
+    }
+}
+
+/// Runs `f` on the decoder `init` made.
+fn with_instance(f: impl FnOnce(&mut dyn Instance) -> crate::Result<()>) -> crate::Result<()> {
+    INSTANCE.with(|cell| match cell.borrow_mut().as_mut() {
+        Some(instance) => f(instance.as_mut()),
+        None => Err(Error::Failed("called before init".into())),
+    })
 }
 
 thread_local! {
@@ -53,17 +66,17 @@ impl<D: Decoder> bindings::Guest for Adapter<D> {
         Ok(spec.into_wit())
     }
 
-    fn decode(maps: Vec<wit::MapSnapshot>) -> Result<wit::Output, wit::Error> {
+    fn decode(maps: Vec<wit::MapSnapshot>, now: u64) -> Result<wit::Output, wit::Error> {
         let snapshots: Vec<MapSnapshot> = maps.into_iter().map(MapSnapshot::from_wit).collect();
-        let maps = Maps::new(&snapshots);
+        let maps = Maps::new(&snapshots).at(now);
         let mut out = Output::default();
-        INSTANCE
-            .with(|cell| match cell.borrow_mut().as_mut() {
-                Some(instance) => instance.decode(&maps, &mut out),
-                None => Err(Error::Failed("decode called before init".into())),
-            })
-            .map_err(Error::into_wit)?;
+        with_instance(|instance| instance.decode(&maps, &mut out)).map_err(Error::into_wit)?;
         Ok(out.into_wit())
+    }
+
+    fn on_events(batch: wit::EventBatch) -> Result<(), wit::Error> {
+        let events = Events::new(SourceId(batch.source), batch.records, &batch.data).at(batch.now);
+        with_instance(|instance| instance.on_events(&events)).map_err(Error::into_wit)
     }
 }
 
@@ -101,6 +114,14 @@ impl Spec {
                 })
                 .collect(),
             maps: self.maps,
+            events: self
+                .events
+                .into_iter()
+                .map(|e| wit::EventSource {
+                    name: e.name,
+                    min_record_size: e.min_record_size,
+                })
+                .collect(),
         }
     }
 }

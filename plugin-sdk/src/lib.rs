@@ -36,6 +36,11 @@
 //!   cgroup id into its pod, namespace and container, a pid into its
 //!   command, a syscall number or errno into its name, and more. A
 //!   decoder gets only the lookups its manifest grants.
+//! - **Events.** A decoder may also take the records of ring buffers and
+//!   perf event arrays as they arrive ([`Spec::events`],
+//!   [`Decoder::on_events`], [`Events`]), keep what they say in [`state`]
+//!   (counters and histograms by label set, forgetting label sets that
+//!   went quiet) and emit it at the next scrape.
 //! - **Native tests.** `export_decoder!` expands to nothing off `wasm32`, so
 //!   a plugin crate unit-tests its decoder natively with snapshots built by
 //!   [`MapSnapshot::new`].
@@ -109,7 +114,7 @@
 //! ```
 //!
 //! The WIT contract lives in the repository's `wit/` folder
-//! (`bpfhost:decoder@0.2.1`); the generated bindings stay private to this
+//! (`bpfhost:decoder@0.3.0`); the generated bindings stay private to this
 //! crate, so decoders only ever see the types re-exported here. The crate's
 //! `README.md` is the author's guide: Cargo setup, native tests, building
 //! and shipping a component.
@@ -124,6 +129,7 @@ mod buckets;
 pub mod bytes;
 mod config;
 mod error;
+mod events;
 mod histograms;
 pub mod lookup;
 mod maps;
@@ -132,6 +138,7 @@ mod per_cpu;
 mod reader;
 mod snapshot;
 mod spec;
+pub mod state;
 
 #[doc(hidden)]
 pub mod __private;
@@ -139,13 +146,14 @@ pub mod __private;
 pub use buckets::Buckets;
 pub use config::Config;
 pub use error::{Error, Result};
+pub use events::{Events, Records, SourceId};
 pub use histograms::Histograms;
 pub use maps::{Entry, MapSnapshot, MapType, MapView, Maps};
 pub use output::{
     HistogramSample, HistogramView, LabelIter, LabelValues, Output, Sample, SampleView,
 };
 pub use reader::{Part, Reader};
-pub use spec::{Family, FamilyId, MetricType, Spec};
+pub use spec::{EventSource, Family, FamilyId, MetricType, Spec};
 
 /// A decoder plugin: declares its families once, then turns map snapshots
 /// into series at every scrape.
@@ -160,6 +168,21 @@ pub trait Decoder: Sized + 'static {
     /// Called at every scrape with the maps declared in `init` (all of the
     /// object's maps when none were declared).
     fn decode(&mut self, maps: &Maps<'_>, out: &mut Output) -> Result<()>;
+
+    /// Called with each batch of records of the event sources declared in
+    /// `init` ([`Spec::events`]), between (never during) decodes. Keep what
+    /// the records say in `self` ([`state`] has counters and histograms
+    /// by label set, with expiry) and emit it in [`Decoder::decode`].
+    ///
+    /// The default refuses the batch: a decoder that declares event sources
+    /// must handle them. An error drops the batch (the host counts its
+    /// records as dropped, `reason="decoder_error"`).
+    fn on_events(&mut self, events: &Events<'_>) -> Result<()> {
+        Err(Error::Failed(format!(
+            "the decoder declares event source {} but does not handle events",
+            events.source().index()
+        )))
+    }
 }
 
 /// Registers a [`Decoder`] type as the plugin's implementation.

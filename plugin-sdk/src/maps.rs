@@ -70,12 +70,28 @@ impl MapSnapshot {
 #[derive(Debug, Clone, Copy)]
 pub struct Maps<'a> {
     snapshots: &'a [MapSnapshot],
+    now: u64,
 }
 
 impl<'a> Maps<'a> {
     /// Wraps snapshots (the host does this; tests and native benchmarks too).
     pub fn new(snapshots: &'a [MapSnapshot]) -> Self {
-        Self { snapshots }
+        Self { snapshots, now: 0 }
+    }
+
+    /// Sets the scrape's time (`CLOCK_MONOTONIC` in ns).
+    #[must_use]
+    pub fn at(mut self, now: u64) -> Self {
+        self.now = now;
+        self
+    }
+
+    /// When the scrape happens: `CLOCK_MONOTONIC` in nanoseconds, the clock
+    /// of `bpf_ktime_get_ns` and of [`Events::now`](crate::Events::now).
+    /// Agents before bpfhost:decoder@0.3.0 never call a decoder built with
+    /// this SDK, so it is always set.
+    pub fn now(&self) -> u64 {
+        self.now
     }
 
     /// The map called `name`, or [`Error::BadMap`] when the host did not

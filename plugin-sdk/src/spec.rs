@@ -1,3 +1,5 @@
+use crate::SourceId;
+
 /// The Prometheus type of a family.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MetricType {
@@ -24,11 +26,32 @@ pub struct Family {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct FamilyId(pub(crate) u32);
 
-/// The families a decoder produces and the maps it reads.
+/// The families a decoder produces, the maps it reads and the event
+/// sources it takes records from.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Spec {
     pub(crate) families: Vec<Family>,
     pub(crate) maps: Vec<String>,
+    pub(crate) events: Vec<EventSource>,
+}
+
+/// A declared event source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventSource {
+    pub(crate) name: String,
+    pub(crate) min_record_size: u32,
+}
+
+impl EventSource {
+    /// The ring buffer or perf event array map's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Shorter records are dropped by the host.
+    pub fn min_record_size(&self) -> usize {
+        self.min_record_size as usize
+    }
 }
 
 impl Spec {
@@ -66,6 +89,27 @@ impl Spec {
     /// the host hands over every map of the object.
     pub fn map(&mut self, name: &str) {
         self.maps.push(name.to_owned());
+    }
+
+    /// Takes the records of `map`, a ring buffer
+    /// (`BPF_MAP_TYPE_RINGBUF`) or perf event array
+    /// (`BPF_MAP_TYPE_PERF_EVENT_ARRAY`), as they arrive:
+    /// [`Decoder::on_events`](crate::Decoder::on_events) receives them in
+    /// batches. The host drops (and counts) records shorter than
+    /// `min_record_size` bytes, so the decoder can read that many without
+    /// checking; 0 takes every record. An event source is never snapshot.
+    pub fn events(&mut self, map: &str, min_record_size: usize) -> SourceId {
+        let id = SourceId(self.events.len() as u32);
+        self.events.push(EventSource {
+            name: map.to_owned(),
+            min_record_size: u32::try_from(min_record_size).unwrap_or(u32::MAX),
+        });
+        id
+    }
+
+    /// The event sources declared so far, in declaration order.
+    pub fn event_sources(&self) -> &[EventSource] {
+        &self.events
     }
 
     /// The families declared so far, in declaration order.

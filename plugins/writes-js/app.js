@@ -46,10 +46,11 @@ export function init(_config) {
       },
     ],
     maps: [MAP],
+    events: [],
   };
 }
 
-export function decode(maps) {
+export function decode(maps, _now) {
   const map = maps.find((m) => m.name === MAP);
   if (!map) {
     throw { tag: "bad-map", val: `map ${MAP} is missing` };
@@ -74,4 +75,8 @@ export function decode(maps) {
     samples.push({ family: 0, labels: { first, count: 2 }, value: Number(count) });
   }
   return { labelValues: labels.join(""), labelEnds, samples, histograms: [] };
+}
+
+export function onEvents(_batch) {
+  throw { tag: "failed", val: "this decoder declares no event source" };
 }

@@ -42,9 +42,9 @@ class WitWorld(wit_world.WitWorld):
             labels=["pid", "comm"],
             buckets=[],
         )
-        return types.Spec(families=[family], maps=[MAP])
+        return types.Spec(families=[family], maps=[MAP], events=[])
 
-    def decode(self, maps: list[types.MapSnapshot]) -> types.Output:
+    def decode(self, maps: list[types.MapSnapshot], now: int) -> types.Output:
         snapshot = next((m for m in maps if m.name == MAP), None)
         if snapshot is None:
             raise Err(types.Error_BadMap(f"map {MAP} is missing"))
@@ -68,3 +68,6 @@ class WitWorld(wit_world.WitWorld):
                 family=0, labels=types.LabelRange(first=first, count=2), value=float(count)))
         return types.Output(label_values="".join(labels), label_ends=ends,
                             samples=samples, histograms=[])
+
+    def on_events(self, batch: types.EventBatch) -> None:
+        raise Err(types.Error_Failed("this decoder declares no event source"))

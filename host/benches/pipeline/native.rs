@@ -8,7 +8,7 @@
 
 use bpfhost::decoder::validate::{OutputBounds, check_spec};
 use bpfhost::decoder::{
-    Collection, Declaration, DecodeError, Decoder, PluginErrorKind, Row, assemble,
+    Collection, Declaration, DecodeError, Decoder, EventSource, PluginErrorKind, Row, assemble,
 };
 use bpfhost::maps::{MapSnapshot, MapType};
 use bpfhost::metrics::{Family, LabelPool, Labels, MetricType, Value};
@@ -62,6 +62,14 @@ fn host_spec(spec: &sdk::Spec) -> Declaration {
             })
             .collect(),
         maps: spec.maps().to_vec(),
+        events: spec
+            .event_sources()
+            .iter()
+            .map(|e| EventSource {
+                map: e.name().to_owned(),
+                min_record_size: u32::try_from(e.min_record_size()).unwrap_or(u32::MAX),
+            })
+            .collect(),
     }
 }
 

@@ -65,6 +65,7 @@ impl FakeDecoder {
                     buckets: vec![],
                 })],
                 maps: vec![],
+                events: vec![],
             },
             error,
         }

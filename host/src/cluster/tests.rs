@@ -118,6 +118,7 @@ impl Setup for FakeSetup {
                 buckets: vec![],
             })],
             maps: vec![],
+            events: vec![],
         };
         self.alive.fetch_add(1, Ordering::SeqCst);
         let name = manifest.name().to_owned();

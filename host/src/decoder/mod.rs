@@ -21,6 +21,30 @@ pub struct Declaration {
     pub families: Vec<Arc<Family>>,
     /// Maps to snapshot at every scrape; empty means all.
     pub maps: Vec<String>,
+    /// Maps whose records are handed over as they arrive
+    /// ([`Decoder::on_events`]), in the order batches number them.
+    pub events: Vec<EventSource>,
+}
+
+/// A ring buffer or perf event array map a decoder takes events from.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EventSource {
+    /// The map's name in the object.
+    pub map: String,
+    /// Shorter records are dropped by the host and counted.
+    pub min_record_size: u32,
+}
+
+/// Records of one event source, as a decoder receives them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EventBatch {
+    /// Index of the source in [`Declaration::events`].
+    pub source: u32,
+    /// Number of records in `data`.
+    pub records: u32,
+    /// Records back to back, each a `u32` little-endian length and then
+    /// its bytes.
+    pub data: Vec<u8>,
 }
 
 /// Turns snapshots into series.
@@ -31,6 +55,17 @@ pub trait Decoder: Send {
     /// Decodes one snapshot per requested map. The snapshots' buffers may be
     /// moved out and back in, but are left as they were on return.
     fn decode(&mut self, maps: &mut [MapSnapshot]) -> Result<Collection, DecodeError>;
+
+    /// Hands over one batch of records of a declared event source. The
+    /// batch's buffer may be moved out and back in, but is left as it was
+    /// on return. Decoders that declare no event source are never called.
+    fn on_events(&mut self, batch: &mut EventBatch) -> Result<(), DecodeError> {
+        let _ = batch;
+        Err(DecodeError::Plugin {
+            kind: PluginErrorKind::Failed,
+            message: "this decoder takes no events".into(),
+        })
+    }
 
     /// Whether the decoder trapped so often that it is no longer restarted
     /// right away.

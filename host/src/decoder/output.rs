@@ -220,6 +220,7 @@ mod tests {
                 family("h", MetricType::Histogram, &[], vec![1.0, 2.0]),
             ],
             maps: vec![],
+            events: vec![],
         }
     }
 

@@ -20,6 +20,7 @@ fn spec(families: Vec<Arc<Family>>) -> Result<Declaration, SpecError> {
         Declaration {
             families,
             maps: vec![],
+            events: vec![],
         },
         &OutputBounds::default(),
     )
@@ -32,6 +33,7 @@ fn a_family_with_more_labels_than_allowed_is_refused() {
     let declared = Declaration {
         families: vec![family("wide", MetricType::Gauge, &labels)],
         maps: vec![],
+        events: vec![],
     };
     let bounds = OutputBounds {
         max_labels: 4,

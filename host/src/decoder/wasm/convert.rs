@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use super::bindings::types as wit;
 use crate::decoder::output::Row;
-use crate::decoder::{Declaration, DecodeError, PluginErrorKind};
+use crate::decoder::{Declaration, DecodeError, EventSource, PluginErrorKind};
 use crate::maps::{MapSnapshot, MapType};
 use crate::metrics::{Family, LabelPool, Labels, MetricType, Value};
 
@@ -29,6 +29,14 @@ pub fn spec(spec: wit::Spec) -> Declaration {
             })
             .collect(),
         maps: spec.maps,
+        events: spec
+            .events
+            .into_iter()
+            .map(|e| EventSource {
+                map: e.name,
+                min_record_size: e.min_record_size,
+            })
+            .collect(),
     }
 }
 

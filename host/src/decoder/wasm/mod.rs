@@ -13,6 +13,7 @@ mod plugin;
 mod restart;
 mod runtime;
 mod wasi;
+mod world;
 
 pub use cache::{CacheError, Compiled};
 pub use plugin::{PluginLoadError, WIT_ACCEPTED, WIT_VERSION, WasmDecoder};

@@ -110,3 +110,65 @@ fn a_0_2_0_component_calls_its_lookups_through_the_newer_host() {
         ]
     );
 }
+
+#[test]
+fn a_0_2_1_component_decodes_beside_a_0_3_one_with_its_own_bindings() {
+    let rt = Runtime::new().expect("wasm engine");
+    let old = released("0.2.1", "packets");
+    assert_eq!(package_imports(&rt, &old), ["bpfhost:decoder/types@0.2.1"]);
+    let mut old = WasmDecoder::load(&rt, &old, "{}", Limits::default()).expect("loads");
+    let mut new = tests::load(&rt, "packets");
+    let wasm = std::fs::read(crate::testing::artifact("plugins/packets.wasm")).expect("read");
+    assert_eq!(package_imports(&rt, &wasm), ["bpfhost:decoder/types@0.3.0"]);
+    assert_eq!(old.spec(), new.spec());
+    assert!(old.spec().events.is_empty());
+    for _ in 0..2 {
+        let mut maps = [tests::packets_snapshot(2, &[(6, &[5, 6]), (17, &[0, 3])])];
+        let from_old = old.decode(&mut maps).expect("decode");
+        // The snapshot's buffers came back for the next decoder.
+        let from_new = new.decode(&mut maps).expect("decode");
+        assert_eq!(
+            tests::first_label_and_value(&from_old),
+            tests::first_label_and_value(&from_new)
+        );
+        assert_eq!(
+            tests::first_label_and_value(&from_old),
+            [
+                ("TCP".to_owned(), Value::Number(11.0)),
+                ("UDP".to_owned(), Value::Number(3.0)),
+            ]
+        );
+    }
+    // A 0.2 decoder declares no event source; were it handed a batch, the
+    // host refuses it for the guest, which is not called.
+    let mut batch = crate::decoder::EventBatch::default();
+    let err = old.on_events(&mut batch).expect_err("no events in 0.2");
+    assert!(err.to_string().contains("takes no events"), "{err}");
+    assert!(old.is_live());
+}
+
+#[test]
+fn a_0_2_1_component_calls_the_lookups_0_2_1_added() {
+    let rt = Runtime::new().expect("wasm engine");
+    let wasm = released("0.2.1", "lookups-probe");
+    assert_eq!(
+        package_imports(&rt, &wasm),
+        [
+            "bpfhost:decoder/lookups@0.2.1",
+            "bpfhost:decoder/types@0.2.1"
+        ]
+    );
+    let limits = Limits {
+        lookups: Grants::parse(&["syscall", "errno", "majorminor", "pci"]).expect("valid"),
+        ..Limits::default()
+    };
+    let config = r#"{"syscalls": [1], "errnos": [13]}"#;
+    let mut decoder = WasmDecoder::load(&rt, &wasm, config, limits).expect("loads");
+    assert_eq!(
+        probe_names(&decoder.decode(&mut []).expect("decode")),
+        [
+            ("errno,13,EACCES".to_owned(), Value::Number(1.0)),
+            ("syscall,1,write".to_owned(), Value::Number(1.0)),
+        ]
+    );
+}

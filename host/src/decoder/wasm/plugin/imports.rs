@@ -9,17 +9,20 @@
 //!
 //! **Versions.** A component names the version of the package it was built
 //! for in every import (`bpfhost:decoder/types@0.2.0`). The agent generates
-//! its bindings from the newest version it speaks ([`WIT_VERSION`]) and
-//! accepts every version in [`WIT_ACCEPTED`]: releases that only added
-//! functions, whose imports wasmtime's linker matches to the newest by
-//! semver (`0.2.0` and `0.2.1` are both `0.2`). A version that changes or
-//! removes anything gets its own bindings and its own entry here.
+//! bindings for every world it hosts (`../bindings.rs`, `../world.rs`) and
+//! accepts every version in [`WIT_ACCEPTED`]: a release that only added
+//! functions is served by the bindings of the newest release of its line,
+//! wasmtime's linker matching the imports by semver (`0.2.0` and `0.2.1`
+//! are both `0.2`); a release that changes anything (`0.3.0`) gets its own
+//! bindings. No release is ever dropped from this list by a minor bump: a
+//! deployed decoder never has to be rebuilt for a newer agent.
 
 use wasmtime::Engine;
 use wasmtime::component::Component;
 use wasmtime::component::types::ComponentItem;
 
 use super::super::wasi;
+use super::super::world::Version;
 use super::PluginLoadError;
 use crate::lookup::{Grants, Lookup};
 
@@ -28,7 +31,7 @@ use crate::lookup::{Grants, Lookup};
 /// that reads `wit/<version>/decoder.wit`).
 macro_rules! wit_version {
     () => {
-        "0.2.1"
+        "0.3.0"
     };
 }
 
@@ -38,7 +41,7 @@ pub const WIT_VERSION: &str = wit_version!();
 
 /// Every version a component may be built for, oldest first; components
 /// built for any other are refused.
-pub const WIT_ACCEPTED: &[&str] = &["0.2.0", WIT_VERSION];
+pub const WIT_ACCEPTED: &[&str] = &["0.2.0", "0.2.1", WIT_VERSION];
 
 /// The WIT package's interfaces, as a component names its imports.
 const PACKAGE: &str = "bpfhost:decoder/";
@@ -78,6 +81,8 @@ fn exists_in(lookup: Lookup, imported: usize) -> bool {
 pub(super) struct Imported {
     /// It imports WASI 0.2 interfaces.
     pub wasi: bool,
+    /// The world it was built for.
+    pub world: Version,
 }
 
 /// The lookups of `bpfhost:decoder@0.2.0`. A component importing all of
@@ -105,25 +110,38 @@ pub(super) fn check(
 ) -> Result<Imported, PluginLoadError> {
     // Every decoder imports at least the `types` interface, versioned: a
     // component of another release is named as such rather than failing
-    // to link on a type it no longer matches.
+    // to link on a type it no longer matches. The version says which
+    // world's bindings serve it.
+    let mut world = None;
     for (name, _) in component.component_type().imports(engine) {
-        if let Some((_, found)) = interface_of(name)
-            && !WIT_ACCEPTED.contains(&found)
-        {
-            return Err(PluginLoadError::WitVersion {
-                found: if found.is_empty() {
-                    "(unversioned)"
-                } else {
-                    found
-                }
-                .to_owned(),
-                import: name.to_owned(),
-            });
+        let Some((_, found)) = interface_of(name) else {
+            continue;
+        };
+        match Version::of(found) {
+            Some(version) if WIT_ACCEPTED.contains(&found) => {
+                world = world.max(Some(version));
+            }
+            _ => {
+                return Err(PluginLoadError::WitVersion {
+                    found: if found.is_empty() {
+                        "(unversioned)"
+                    } else {
+                        found
+                    }
+                    .to_owned(),
+                    import: name.to_owned(),
+                });
+            }
         }
     }
     let mut refused = Vec::new();
     let mut wasi_refused = Vec::new();
-    let mut imported = Imported { wasi: false };
+    let mut imported = Imported {
+        wasi: false,
+        // A component that names no version imports nothing of ours, not
+        // even types: only the newest world can be it.
+        world: world.unwrap_or(Version::V0_3),
+    };
     let mut ungranted = Vec::new();
     let mut imported_lookups = Vec::new();
     for (name, import) in component.component_type().imports(engine) {
@@ -245,6 +263,10 @@ mod tests {
             bindings.contains(&format!("path: \"wit/{WIT_VERSION}\"")),
             "bindings.rs must generate from wit/{WIT_VERSION}"
         );
+        for version in WIT_ACCEPTED {
+            assert!(Version::of(version).is_some(), "no world hosts {version}");
+        }
+        assert_eq!(Version::of(WIT_VERSION), Some(Version::V0_3));
     }
 
     #[test]
@@ -267,6 +289,7 @@ mod tests {
         }
         assert_eq!(lookups_version("bpfhost:decoder/lookups@0.2.0"), Some(0));
         assert_eq!(lookups_version("bpfhost:decoder/lookups@0.2.1"), Some(1));
+        assert_eq!(lookups_version("bpfhost:decoder/lookups@0.3.0"), Some(2));
         assert_eq!(lookups_version("bpfhost:decoder/lookups@0.1.0"), None);
         assert_eq!(lookups_version("bpfhost:decoder/types@0.2.1"), None);
         assert!(!exists_in(Lookup::Pci, 0) && exists_in(Lookup::Pci, 1));

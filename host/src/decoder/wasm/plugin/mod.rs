@@ -12,17 +12,21 @@ use wasmtime::component::{Component, Linker};
 use wasmtime::{Engine, Store, Trap};
 use wasmtime_wasi::{WasiCtxView, WasiView};
 
-use super::bindings::Decoder as Bindings;
+use super::bindings::types as wit;
 use super::convert;
 use super::limiter::Limiter;
 use super::lookups::{self, LookupSession};
 use super::restart::Restarts;
 use super::runtime::{Limits, Runtime};
 use super::wasi::GuestWasi;
+use super::world::{Version, World};
 use crate::decoder::validate::{DropReason, SpecError, check_spec};
-use crate::decoder::{Collection, Declaration, DecodeError, Decoder, TrapKind, assemble};
+use crate::decoder::{
+    Collection, Declaration, DecodeError, Decoder, EventBatch, TrapKind, assemble,
+};
 use crate::lookup::{Lookup, Lookups};
 use crate::maps::MapSnapshot;
+use crate::sys::monotonic_ns;
 
 /// Errors starting a decoder component.
 #[derive(Debug, thiserror::Error)]
@@ -90,6 +94,8 @@ struct Setup {
     /// Keeps the epoch ticking while this decoder may run (`Runtime`).
     _ticking: Arc<()>,
     component: Component,
+    /// The world the component was built for.
+    world: Version,
     linker: Linker<State>,
     lookups: Arc<Lookups>,
     config_json: String,
@@ -99,7 +105,7 @@ struct Setup {
 /// A running instance: its store and the typed exports.
 struct Live {
     store: Store<State>,
-    bindings: Bindings,
+    world: World,
 }
 
 /// A wasm decoder. A trap discards the instance; the next call starts a
@@ -150,6 +156,7 @@ impl WasmDecoder {
             engine,
             _ticking: runtime.ticking(),
             component,
+            world: imported.world,
             linker,
             lookups: runtime.lookups(),
             config_json: config_json.to_owned(),
@@ -189,16 +196,16 @@ impl Setup {
         store.set_hostcall_fuel(limits.memory_bytes.saturating_mul(4));
         // The linker offers only the lookups and WASI 0.2 (granting nothing):
         // `load` refused components that import anything else.
-        let bindings = Bindings::instantiate(&mut store, &self.component, &self.linker)
+        let world = World::instantiate(self.world, &mut store, &self.component, &self.linker)
             .map_err(PluginLoadError::Instantiate)?;
-        let init = bindings.call_init(&mut store, &self.config_json);
+        let init = world.call_init(&mut store, &self.config_json);
         store.data_mut().wasi.end_of_call();
         let spec = init
             .map_err(|e| PluginLoadError::Init(trap(&e)))?
             .map_err(|e| PluginLoadError::Init(convert::plugin_error(e)))?;
         let spec =
             check_spec(convert::spec(spec), &limits.output).map_err(PluginLoadError::Spec)?;
-        Ok((Live { store, bindings }, spec))
+        Ok((Live { store, world }, spec))
     }
 }
 
@@ -238,6 +245,45 @@ impl Decoder for WasmDecoder {
     }
 
     fn decode(&mut self, maps: &mut [MapSnapshot]) -> Result<Collection, DecodeError> {
+        let deadline = self.setup.limits.deadline_ticks();
+        let live = self.live()?;
+        live.store.set_epoch_deadline(deadline);
+        live.store.data_mut().lookups.reset();
+        let mut snapshots = convert::take_snapshots(maps);
+        let result = live
+            .world
+            .call_decode(&mut live.store, &mut snapshots, monotonic_ns());
+        live.store.data_mut().wasi.end_of_call();
+        convert::restore_snapshots(maps, snapshots);
+        let output = self.outcome(result)?;
+        let mut rows = convert::Rows::new(output);
+        let mut collection = assemble(&self.spec, &mut rows, self.setup.limits.output);
+        collection.dropped[DropReason::Malformed as usize] += rows.malformed;
+        Ok(collection)
+    }
+
+    fn on_events(&mut self, batch: &mut EventBatch) -> Result<(), DecodeError> {
+        let deadline = self.setup.limits.deadline_ticks();
+        let live = self.live()?;
+        live.store.set_epoch_deadline(deadline);
+        live.store.data_mut().lookups.reset();
+        let records = wit::EventBatch {
+            source: batch.source,
+            records: batch.records,
+            data: std::mem::take(&mut batch.data),
+            now: monotonic_ns(),
+        };
+        let result = live.world.call_on_events(&mut live.store, &records);
+        live.store.data_mut().wasi.end_of_call();
+        batch.data = records.data;
+        self.outcome(result)
+    }
+}
+
+impl WasmDecoder {
+    /// The running instance, restarted first if a trap discarded the last
+    /// one (unless the restart policy says to wait).
+    fn live(&mut self) -> Result<&mut Live, DecodeError> {
         if self.live.is_none() {
             self.restarts.check(Instant::now()).map_err(not_running)?;
             let (live, spec) = self.setup.start().map_err(|e| {
@@ -251,24 +297,15 @@ impl Decoder for WasmDecoder {
             }
             self.live = Some(live);
         }
-        let live = self
-            .live
-            .as_mut()
-            .ok_or_else(|| not_running("no instance"))?;
-        live.store
-            .set_epoch_deadline(self.setup.limits.deadline_ticks());
-        live.store.data_mut().lookups.reset();
-        let snapshots = convert::take_snapshots(maps);
-        let result = live.bindings.call_decode(&mut live.store, &snapshots);
-        live.store.data_mut().wasi.end_of_call();
-        convert::restore_snapshots(maps, snapshots);
+        self.live.as_mut().ok_or_else(|| not_running("no instance"))
+    }
+
+    /// Accounts for a call's result: a trap discards the instance.
+    fn outcome<T>(&mut self, result: super::world::Call<T>) -> Result<T, DecodeError> {
         match result {
-            Ok(Ok(output)) => {
+            Ok(Ok(value)) => {
                 self.restarts.on_success();
-                let mut rows = convert::Rows::new(output);
-                let mut collection = assemble(&self.spec, &mut rows, self.setup.limits.output);
-                collection.dropped[DropReason::Malformed as usize] += rows.malformed;
-                Ok(collection)
+                Ok(value)
             }
             Ok(Err(e)) => Err(convert::plugin_error(e)),
             Err(e) => {
@@ -294,3 +331,6 @@ mod lookup_tests;
 
 #[cfg(test)]
 mod compat_tests;
+
+#[cfg(test)]
+mod events_tests;

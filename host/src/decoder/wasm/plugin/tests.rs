@@ -5,11 +5,11 @@ use crate::maps::MapType;
 use crate::metrics::Value;
 use crate::testing::artifact;
 
-fn runtime() -> Runtime {
+pub(super) fn runtime() -> Runtime {
     Runtime::new().expect("wasm engine")
 }
 
-fn load(runtime: &Runtime, plugin: &str) -> WasmDecoder {
+pub(super) fn load(runtime: &Runtime, plugin: &str) -> WasmDecoder {
     let wasm = std::fs::read(artifact(&format!("plugins/{plugin}.wasm"))).expect("read plugin");
     WasmDecoder::load(runtime, &wasm, "{}", Limits::default()).expect("load plugin")
 }
@@ -161,7 +161,7 @@ fn a_plugin_built_for_wit_0_1_is_refused_naming_the_versions() {
     let message = err.to_string();
     assert!(
         message.contains("it imports bpfhost:decoder/types@0.1.0")
-            && message.contains("this agent accepts bpfhost:decoder@0.2.0, @0.2.1:"),
+            && message.contains("this agent accepts bpfhost:decoder@0.2.0, @0.2.1, @0.3.0:"),
         "{message}"
     );
 }
