@@ -76,8 +76,12 @@ impl Slot {
                 }
             }
             report.decode_duration = exporter.last_decode();
-            report.quarantined = exporter.decoder().quarantined();
-            report.memory_bytes = exporter.decoder().memory_bytes();
+            {
+                let decoder = exporter.decoder();
+                report.quarantined = decoder.quarantined();
+                report.memory_bytes = decoder.memory_bytes();
+            }
+            (report.events, report.event_traps) = exporter.event_report();
             report.map_entries = exporter
                 .map_entries()
                 .map(|(m, n)| (m.to_owned(), n))

@@ -1,22 +1,29 @@
 //! One running exporter.
 
+use std::sync::{Arc, MutexGuard};
 use std::time::{Duration, Instant};
 
+use super::events::{EventFeed, SourceReport};
 use super::programs::{KernelObject, ProgramState, ProgramStatus};
-use crate::decoder::{Collection, DecodeError, Decoder};
+use super::shared_decoder::SharedDecoder;
+use crate::decoder::{Collection, Declaration, DecodeError, Decoder, TrapKind};
+use crate::events::{EventMap, EventsError};
 use crate::loader::ProgramStats;
 use crate::maps::{MapError, MapSnapshot, MapSource};
 
-/// A loaded exporter: kernel objects kept alive, map sources, a decoder and
-/// the snapshot buffers reused across scrapes.
+/// A loaded exporter: kernel objects kept alive, map sources, a decoder,
+/// the snapshot buffers reused across scrapes, and the feed of its event
+/// sources, if it has any.
 pub struct Exporter {
     name: String,
+    /// Stopped first, before the maps it reads close.
+    events: Option<EventFeed>,
     /// Everything that must live as long as the exporter (the loaded object,
     /// its links and sockets); dropped last, which detaches and unloads.
     kernel: Option<Box<dyn KernelObject>>,
     sources: Vec<Box<dyn MapSource>>,
     snapshots: Vec<MapSnapshot>,
-    decoder: Box<dyn Decoder>,
+    decoder: Arc<SharedDecoder>,
     programs_attached: usize,
     /// Every program of the object and where it stands.
     programs: Vec<ProgramStatus>,
@@ -65,10 +72,11 @@ impl Exporter {
             .collect();
         Self {
             name: name.into(),
+            events: None,
             kernel,
             sources,
             snapshots,
-            decoder,
+            decoder: Arc::new(SharedDecoder::new(decoder)),
             programs_attached,
             programs: Vec::new(),
             last_decode: None,
@@ -109,9 +117,31 @@ impl Exporter {
         self.programs_attached
     }
 
-    /// The decoder (for its declared families).
-    pub fn decoder(&self) -> &dyn Decoder {
-        self.decoder.as_ref()
+    /// Starts handing the records of `maps`, the decoder's event sources
+    /// in the order it declared them, to the decoder.
+    pub fn start_events(&mut self, maps: Vec<EventMap>) -> Result<(), EventsError> {
+        if !maps.is_empty() {
+            self.events = Some(EventFeed::start(&self.name, self.decoder.clone(), maps)?);
+        }
+        Ok(())
+    }
+
+    /// The families, maps and event sources the decoder declared.
+    pub fn spec(&self) -> &Declaration {
+        self.decoder.spec()
+    }
+
+    /// The decoder, once the event batch it may be handling is done.
+    pub fn decoder(&self) -> MutexGuard<'_, Box<dyn Decoder>> {
+        self.decoder.for_scrape()
+    }
+
+    /// Records received and dropped per event source, and traps of the
+    /// event handler by kind, since the exporter started.
+    pub fn event_report(&self) -> (Vec<SourceReport>, Vec<(TrapKind, u64)>) {
+        self.events
+            .as_ref()
+            .map_or_else(Default::default, |feed| (feed.report(), feed.traps()))
     }
 
     /// Entries read per map by the last collection.
@@ -150,7 +180,7 @@ impl Exporter {
         let started = Instant::now();
         // What the decoder writes to stdout/stderr is logged in this span.
         let span = tracing::info_span!("decoder", exporter = %self.name());
-        let decoded = span.in_scope(|| self.decoder.decode(&mut self.snapshots));
+        let decoded = span.in_scope(|| self.decoder.for_scrape().decode(&mut self.snapshots));
         self.last_decode = Some(started.elapsed());
         Ok(decoded?)
     }
@@ -158,8 +188,10 @@ impl Exporter {
 
 impl Drop for Exporter {
     fn drop(&mut self) {
-        // Close our map fds before the object that owns the programs, so the
-        // kernel frees everything as soon as the object goes.
+        // Stop reading events, then close our map fds before the object
+        // that owns the programs, so the kernel frees everything as soon as
+        // the object goes.
+        drop(self.events.take());
         self.sources.clear();
         drop(self.kernel.take());
     }

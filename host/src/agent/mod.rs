@@ -8,6 +8,7 @@
 //! the others down.
 
 mod collect;
+mod events;
 mod exporter;
 mod extra;
 mod programs;
@@ -16,10 +17,12 @@ mod reconcile;
 mod registry;
 mod self_metrics;
 pub mod setup;
+mod shared_decoder;
 #[cfg(test)]
 mod tests;
 
 pub use collect::Scrape;
+pub use events::SourceReport;
 pub use exporter::{CollectError, Exporter};
 pub use extra::ExtraFamilies;
 pub use programs::{KernelObject, ProgramState, ProgramStatus, program_statuses};

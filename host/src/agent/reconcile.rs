@@ -77,7 +77,8 @@ impl Failure {
             SetupError::ObjectSource(_)
             | SetupError::MissingMap { .. }
             | SetupError::Map(_)
-            | SetupError::CgroupIdMap(_) => (Stage::Object, None),
+            | SetupError::CgroupIdMap(_)
+            | SetupError::Events(_) => (Stage::Object, None),
             SetupError::Load(e) if e.is_attach() => (Stage::Attach, None),
             SetupError::Load(e) => (Stage::Object, e.verifier_log_tail().map(str::to_owned)),
         };

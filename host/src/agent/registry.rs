@@ -245,7 +245,6 @@ impl Agent {
             } = &*lock(&slot.state)
             {
                 let taken = other
-                    .decoder()
                     .spec()
                     .families
                     .iter()

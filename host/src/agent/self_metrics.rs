@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::events::SourceReport;
 use super::programs::{ProgramState, ProgramStatus};
 use crate::decoder::TrapKind;
 use crate::decoder::validate::DropReason;
@@ -43,6 +44,10 @@ pub struct ExporterReport {
     pub quarantined: bool,
     /// Linear memory of the decoder's sandbox, when it has one running.
     pub memory_bytes: Option<u64>,
+    /// Records of each event source since the exporter started.
+    pub events: Vec<SourceReport>,
+    /// Traps of the event handler by kind since the exporter started.
+    pub event_traps: Vec<(TrapKind, u64)>,
 }
 
 impl ExporterReport {
@@ -227,6 +232,47 @@ fn programs(reports: &[ExporterReport]) -> Vec<FamilySamples> {
     out
 }
 
+/// Families about event sources: records received and dropped by reason.
+fn events(reports: &[ExporterReport]) -> Vec<FamilySamples> {
+    let sources = || {
+        reports
+            .iter()
+            .flat_map(|r| r.events.iter().map(move |s| (r.exporter.as_str(), s)))
+    };
+    vec![
+        FamilySamples {
+            family: family(
+                "bpfhost_events_received",
+                "Records the exporter's event sources (ring buffers, perf event arrays) \
+                 delivered, handed to the decoder or dropped.",
+                MetricType::Counter,
+                &["exporter", "source"],
+            ),
+            series: sources()
+                .map(|(exporter, s)| series(&[exporter, &s.source], s.received as f64))
+                .collect(),
+        },
+        FamilySamples {
+            family: family(
+                "bpfhost_events_dropped",
+                "Records of the exporter's event sources that the decoder never saw, by \
+                 reason: queue_full (the decoder fell behind), decoder_down (restarting or \
+                 quarantined), decoder_error (it failed the batch), too_short (shorter than \
+                 declared), kernel_lost (perf buffer overrun).",
+                MetricType::Counter,
+                &["exporter", "source", "reason"],
+            ),
+            series: sources()
+                .flat_map(|(exporter, s)| {
+                    s.dropped.iter().map(move |(reason, n)| {
+                        series(&[exporter, &s.source, reason.as_str()], *n as f64)
+                    })
+                })
+                .collect(),
+        },
+    ]
+}
+
 impl SelfMetrics {
     /// Folds one collection's report into the counters.
     pub fn observe(&mut self, r: &ExporterReport) {
@@ -266,6 +312,7 @@ impl SelfMetrics {
         let mut out = self.exporters(reports);
         out.extend(programs(reports));
         out.extend(self.sandbox(reports));
+        out.extend(events(reports));
         out.push(FamilySamples {
             family: family(
                 "bpfhost_manifest_errors",
@@ -402,17 +449,31 @@ impl SelfMetrics {
                 .filter_map(|r| Some(series(&[&r.exporter], r.memory_bytes? as f64)))
                 .collect(),
         };
+        // Traps in scrapes, folded per collection, and in event batches,
+        // counted by the exporter's event feed.
+        let mut trap_counts: BTreeMap<(&str, &str), u64> = self
+            .traps
+            .iter()
+            .filter(|((exporter, _), _)| covered(exporter))
+            .map(|((exporter, kind), n)| ((exporter.as_str(), *kind), *n))
+            .collect();
+        for r in reports {
+            for (kind, n) in &r.event_traps {
+                *trap_counts
+                    .entry((r.exporter.as_str(), kind.as_str()))
+                    .or_default() += n;
+            }
+        }
         let traps = FamilySamples {
             family: family(
                 "bpfhost_plugin_traps",
-                "Traps of the exporter's decoder plugin, by kind (timeout: interrupted at its deadline).",
+                "Traps of the exporter's decoder plugin in scrapes and event batches, by kind \
+                 (timeout: interrupted at its deadline).",
                 MetricType::Counter,
                 &["exporter", "kind"],
             ),
-            series: self
-                .traps
+            series: trap_counts
                 .iter()
-                .filter(|((exporter, _), _)| covered(exporter))
                 .map(|((exporter, kind), n)| series(&[exporter, kind], *n as f64))
                 .collect(),
         };

@@ -7,6 +7,7 @@ use super::{Agent, Exporter, KernelObject, ProgramState, program_statuses};
 use crate::cgroup_id_map::{CgroupIdMap, CgroupIdMapError};
 use crate::decoder::Decoder as _;
 use crate::decoder::wasm::{self, Limits, Runtime, WasmDecoder};
+use crate::events::EventsError;
 use crate::loader::{self, LoadRequest, LoadedObject};
 use crate::manifest::{
     Builtins, CgroupIdMapSpec, ConfigMaps, DecoderLimits, Manifest, ManifestError,
@@ -34,6 +35,9 @@ pub enum SetupError {
     FamilyCollision { family: String, exporter: String },
     #[error(transparent)]
     CgroupIdMap(#[from] CgroupIdMapError),
+    /// An event source is missing, of the wrong type, or cannot be read.
+    #[error(transparent)]
+    Events(#[from] EventsError),
 }
 
 /// How the reconciler turns a manifest into a running exporter: the seam in
@@ -113,7 +117,7 @@ pub fn load_exporter(
     let elf = manifest
         .object_bytes(config_maps)
         .map_err(SetupError::ObjectSource)?;
-    let object = loader::load(&LoadRequest {
+    let mut object = loader::load(&LoadRequest {
         exporter: name,
         elf: &elf,
         globals: &spec.globals,
@@ -122,6 +126,12 @@ pub fn load_exporter(
         attach_policy: spec.attach_policy,
     })?;
     let sources = map_sources(&object, &decoder.spec().maps)?;
+    let event_maps = decoder
+        .spec()
+        .events
+        .iter()
+        .map(|source| object.take_event_map(&source.map))
+        .collect::<Result<Vec<_>, _>>()?;
     let cgroup_ids = spec
         .cgroup_id_map
         .as_ref()
@@ -131,7 +141,7 @@ pub fn load_exporter(
     for failed in programs.iter().filter(|p| p.state == ProgramState::Failed) {
         tracing::warn!(exporter = %name, program = %failed.name, error = failed.error.as_deref().unwrap_or_default(), "program not attached; attachPolicy BestEffort runs the others");
     }
-    Ok(Exporter::new(
+    let mut exporter = Exporter::new(
         name.clone(),
         Some(Box::new(Kept {
             _cgroup_ids: cgroup_ids,
@@ -141,7 +151,9 @@ pub fn load_exporter(
         Box::new(decoder),
         0,
     )
-    .with_programs(programs))
+    .with_programs(programs);
+    exporter.start_events(event_maps)?;
+    Ok(exporter)
 }
 
 /// What an exporter keeps in the kernel: its object and the cgroup id map

@@ -115,6 +115,16 @@ pub enum TrapKind {
 }
 
 impl TrapKind {
+    /// Every kind, in declaration order (`kind as usize` indexes it).
+    pub const ALL: [Self; 6] = [
+        Self::Timeout,
+        Self::Memory,
+        Self::StackOverflow,
+        Self::Unreachable,
+        Self::OutOfBounds,
+        Self::Other,
+    ];
+
     /// Label value for self-metrics.
     pub fn as_str(self) -> &'static str {
         match self {

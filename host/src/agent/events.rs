@@ -1,0 +1,197 @@
+//! An exporter's events: readers ([`crate::events`]) fill a bounded queue
+//! with batches of records; one pump thread hands each batch to the
+//! decoder ([`Decoder::on_events`](crate::decoder::Decoder::on_events)),
+//! behind any waiting scrape.
+//!
+//! A batch the decoder cannot take is dropped and counted by reason: the
+//! decoder restarting after a trap or quarantined (`decoder_down`), or
+//! answering with an error or a trap (`decoder_error`). Traps are also
+//! counted by kind, like those of scrapes.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, sync_channel};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use super::shared_decoder::SharedDecoder;
+use crate::decoder::{DecodeError, EventBatch, TrapKind};
+use crate::events::{Batch, BatchLimits, DropReason, EventMap, EventsError, Readers, SourceCounters};
+
+/// Batches an exporter's queue holds before readers drop new ones.
+const QUEUE_BATCHES: usize = 64;
+/// Records a batch holds at most.
+const MAX_RECORDS: u32 = 4096;
+/// How long a reader holds a partial batch before handing it over.
+const MAX_DELAY: Duration = Duration::from_millis(10);
+/// At most one log line per this interval for a decoder failing batches.
+const LOG_EVERY: Duration = Duration::from_secs(10);
+
+/// What an exporter's event sources did so far, for self-metrics.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SourceReport {
+    /// The map's name.
+    pub source: String,
+    pub received: u64,
+    /// By [`DropReason::ALL`] position.
+    pub dropped: Vec<(DropReason, u64)>,
+}
+
+/// Traps of the event handler, by kind.
+#[derive(Debug, Default)]
+struct Traps([AtomicU64; TrapKind::ALL.len()]);
+
+/// The readers and pump of one exporter; dropping it stops both.
+pub struct EventFeed {
+    /// Dropped first: stopping the readers closes the queue, which ends
+    /// the pump.
+    readers: Option<Readers>,
+    pump: Option<JoinHandle<()>>,
+    counters: Vec<Arc<SourceCounters>>,
+    traps: Arc<Traps>,
+}
+
+impl std::fmt::Debug for EventFeed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EventFeed")
+            .field("sources", &self.counters.iter().map(|c| c.name()).collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
+impl EventFeed {
+    /// Starts reading `maps` (in the order of the decoder's declared
+    /// sources) into `decoder`.
+    pub fn start(
+        exporter: &str,
+        decoder: Arc<SharedDecoder>,
+        maps: Vec<EventMap>,
+    ) -> Result<Self, EventsError> {
+        let limits: Vec<BatchLimits> = decoder
+            .spec()
+            .events
+            .iter()
+            .map(|source| BatchLimits {
+                max_records: MAX_RECORDS,
+                max_delay: MAX_DELAY,
+                queue_batches: QUEUE_BATCHES,
+                min_record_size: source.min_record_size,
+            })
+            .collect();
+        let (queue, batches) = sync_channel(QUEUE_BATCHES);
+        let (readers, counters) = Readers::start(exporter, maps, &limits, queue)?;
+        let traps = Arc::new(Traps::default());
+        let pump = Pump {
+            exporter: exporter.to_owned(),
+            decoder,
+            counters: counters.clone(),
+            traps: traps.clone(),
+            last_log: None,
+            unlogged: 0,
+        };
+        let pump = std::thread::Builder::new()
+            .name(format!("events-{exporter}"))
+            .spawn(move || pump.run(&batches))
+            .map_err(EventsError::Thread)?;
+        Ok(Self {
+            readers: Some(readers),
+            pump: Some(pump),
+            counters,
+            traps,
+        })
+    }
+
+    /// Received and dropped records per source, since the start.
+    pub fn report(&self) -> Vec<SourceReport> {
+        self.counters
+            .iter()
+            .map(|c| SourceReport {
+                source: c.name().to_owned(),
+                received: c.received(),
+                dropped: DropReason::ALL.iter().map(|&r| (r, c.dropped(r))).collect(),
+            })
+            .collect()
+    }
+
+    /// Traps of the event handler by kind, since the start.
+    pub fn traps(&self) -> Vec<(TrapKind, u64)> {
+        TrapKind::ALL
+            .iter()
+            .zip(&self.traps.0)
+            .map(|(&kind, n)| (kind, n.load(Ordering::Relaxed)))
+            .filter(|(_, n)| *n > 0)
+            .collect()
+    }
+}
+
+impl Drop for EventFeed {
+    fn drop(&mut self) {
+        drop(self.readers.take());
+        if let Some(pump) = self.pump.take() {
+            // The pump ends once the queue is closed and drained; a batch
+            // call in progress ends by the sandbox's deadline.
+            let _ = pump.join();
+        }
+    }
+}
+
+/// Hands batches to the decoder.
+struct Pump {
+    exporter: String,
+    decoder: Arc<SharedDecoder>,
+    counters: Vec<Arc<SourceCounters>>,
+    traps: Arc<Traps>,
+    last_log: Option<Instant>,
+    unlogged: u64,
+}
+
+impl Pump {
+    fn run(mut self, batches: &Receiver<Batch>) {
+        // What the decoder writes to stdout/stderr is logged in this span.
+        let span = tracing::info_span!("decoder", exporter = %self.exporter);
+        while let Ok(batch) = batches.recv() {
+            let Some(counters) = self.counters.get(batch.source as usize).cloned() else {
+                continue;
+            };
+            let records = u64::from(batch.records);
+            let mut batch = EventBatch {
+                source: batch.source,
+                records: batch.records,
+                data: batch.data,
+            };
+            let result = span.in_scope(|| self.decoder.for_events().on_events(&mut batch));
+            let reason = match result {
+                Ok(()) => continue,
+                Err(DecodeError::NotRunning { .. }) => DropReason::DecoderDown,
+                Err(ref e) => {
+                    if let DecodeError::Trap { kind, .. } = e {
+                        self.traps.0[*kind as usize].fetch_add(1, Ordering::Relaxed);
+                    }
+                    self.log(counters.name(), e);
+                    DropReason::DecoderError
+                }
+            };
+            counters.add_dropped(reason, records);
+        }
+    }
+
+    /// Logs a failed batch, at most once per [`LOG_EVERY`] (traps always:
+    /// the restart back-off already spaces them).
+    fn log(&mut self, source: &str, error: &DecodeError) {
+        let now = Instant::now();
+        let trap = matches!(error, DecodeError::Trap { .. });
+        if !trap && self.last_log.is_some_and(|t| now - t < LOG_EVERY) {
+            self.unlogged += 1;
+            return;
+        }
+        tracing::warn!(
+            exporter = %self.exporter,
+            source,
+            error = %error,
+            suppressed = self.unlogged,
+            "event batch dropped: the decoder failed it"
+        );
+        self.last_log = Some(now);
+        self.unlogged = 0;
+    }
+}
