@@ -9,6 +9,7 @@ mod e2e {
     mod devloop;
     mod digests;
     mod ebpf_exporter;
+    mod events;
     mod examples;
     mod failures;
     mod hostile;

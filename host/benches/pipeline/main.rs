@@ -4,8 +4,9 @@
 //! natively, encoded, and scraped over HTTP on 127.0.0.1; then the agent
 //! binary's start-up time and memory with ten exporters, the allocations
 //! of one scrape, the per-event cost of the example BPF programs, the
-//! generic `ebpf_exporter` decoder against a hand-written one, and what a
-//! decoder's language costs (Rust, Python, JavaScript).
+//! generic `ebpf_exporter` decoder against a hand-written one, what a
+//! decoder's language costs (Rust, Python, JavaScript), and an event
+//! handler in wasm against the same handler compiled natively.
 //!
 //! Every comparison is measured interleaved, round by round, in one run;
 //! the tables show min and median per round and the ratios of medians.
@@ -22,6 +23,7 @@ mod baseline;
 mod events;
 mod fixture;
 mod generic;
+mod handlers;
 mod http;
 mod languages;
 mod native;
@@ -224,6 +226,8 @@ fn main() {
         &[1000, 10_000, 100_000]
     };
     languages::print(&languages::measure(language_sizes, settings.rounds));
+    let batches = if settings.quick { 4 } else { 64 };
+    handlers::print(&handlers::measure(&runtime, &limits(), settings.rounds * 2, batches));
     if let Some(bin) = &settings.baseline {
         baseline::print(&baseline::measure(&settings, bin));
     }

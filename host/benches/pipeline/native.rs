@@ -8,7 +8,8 @@
 
 use bpfhost::decoder::validate::{OutputBounds, check_spec};
 use bpfhost::decoder::{
-    Collection, Declaration, DecodeError, Decoder, EventSource, PluginErrorKind, Row, assemble,
+    Collection, Declaration, DecodeError, Decoder, EventBatch, EventSource, PluginErrorKind, Row,
+    assemble,
 };
 use bpfhost::maps::{MapSnapshot, MapType};
 use bpfhost::metrics::{Family, LabelPool, Labels, MetricType, Value};
@@ -99,6 +100,12 @@ fn plugin_error(e: sdk::Error) -> DecodeError {
 impl<D: sdk::Decoder + Send> Decoder for Native<D> {
     fn spec(&self) -> &Declaration {
         &self.spec
+    }
+
+    fn on_events(&mut self, batch: &mut EventBatch) -> Result<(), DecodeError> {
+        let events = sdk::Events::new(sdk::SourceId::new(batch.source), batch.records, &batch.data)
+            .at(bpfhost::sys::monotonic_ns());
+        self.inner.on_events(&events).map_err(plugin_error)
     }
 
     fn decode(&mut self, maps: &mut [MapSnapshot]) -> Result<Collection, DecodeError> {

@@ -12,6 +12,19 @@ use bpfhost::app::{self, App, RunConfig};
 use bpfhost::testing::artifact;
 use tokio_util::sync::CancellationToken;
 
+/// Held by every test that runs `/bin/true` while it does, so that a test
+/// counting the exec events of `true` (`events.rs`) counts only its own.
+pub fn running_true() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// [`sh`] for a script that runs `/bin/true`, holding [`running_true`].
+pub fn sh_running_true(script: &str) -> u32 {
+    let _true = running_true();
+    sh(script)
+}
+
 /// Runs `script` with `/bin/sh -c` to completion and returns the shell's
 /// pid, the process whose events the BPF programs saw.
 pub fn sh(script: &str) -> u32 {

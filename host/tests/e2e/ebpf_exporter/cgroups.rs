@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use bpfhost::testing::{TestCgroups, require_kernel};
 
-use super::super::support::{Scrape, get, sh};
+use super::super::support::{Scrape, get, sh_running_true};
 use super::{Running, assert_label_names, first_scrape, free_addr, spawn, write_configs};
 
 /// `cgroup_id_map` of type `hash`, as upstream's `cgroup_id_map.yaml`;
@@ -66,7 +66,7 @@ const STORED: &str = "ebpf_exporter_cgroup_storage_execs_total";
 /// first: exactly `n` execs there.
 fn exec_in(cgroup: &Path, n: usize) {
     let loop_over = vec!["x"; n].join(" ");
-    sh(&format!(
+    sh_running_true(&format!(
         "echo $$ > {}/cgroup.procs && for i in {loop_over}; do /bin/true; done",
         cgroup.display()
     ));

@@ -3,7 +3,7 @@
 
 use bpfhost::testing::require_kernel;
 
-use super::super::support::{BpfStats, Scrape, get, sh};
+use super::super::support::{BpfStats, Scrape, get, sh_running_true};
 use super::{config_dir, first_scrape, free_addr, spawn};
 
 /// The `id` label of the `count_syscall` program of config `syscalls`.
@@ -45,7 +45,7 @@ async fn run_time_and_count_follow_the_programs_runs() {
         )
     };
     // The program runs on every system call: ten execs are at least ten runs.
-    sh("for i in 1 2 3 4 5 6 7 8 9 10; do /bin/true; done");
+    sh_running_true("for i in 1 2 3 4 5 6 7 8 9 10; do /bin/true; done");
     let after = get(addr, "/metrics", None).await;
     assert!(
         count(&after) >= count(&before) + 10.0,
