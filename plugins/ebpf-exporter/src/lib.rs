@@ -115,10 +115,10 @@
 //! other than 1, 2, 4 or 8, a regexp that does not compile, an unknown
 //! `bucket_type`, bounds that are not finite and ascending, a
 //! `flush_interval` that is not a Go duration. Not supported yet, and
-//! refused by name: `tracing` spans, `kaddrs` and `cgroup_id_map`. (Those two are the agent's part of a
-//! config: `bpfhost ebpf-exporter` turns `kaddrs` into globals and
-//! `cgroup_id_map` into `spec.cgroupIdMap`, and hands this decoder the
-//! rest.)
+//! refused by name: `tracing` spans, `kaddrs` and `cgroup_id_map`. (The
+//! last two are the agent's part of a config: `bpfhost ebpf-exporter`
+//! turns `kaddrs` into globals and `cgroup_id_map` into
+//! `spec.cgroupIdMap`, and hands this decoder the rest.)
 //!
 //! # Where it differs from `ebpf_exporter`
 //!

@@ -127,6 +127,16 @@ fn without_a_flush_interval_series_last_an_hour() {
 }
 
 #[test]
+fn a_counter_without_labels_counts_every_record() {
+    // Upstream cuts each record to 0 bytes, which decode to no labels.
+    let (mut decoder, spec) =
+        init("metrics: {counters: [{name: wakeups_total, help: W, perf_event_array: true}]}");
+    assert_eq!(spec.families()[0].labels(), [""; 0]);
+    send(&mut decoder, &[vec![1; 8], vec![], vec![2; 12]], 0).expect("counted");
+    assert_eq!(scrape(&mut decoder, SECOND), [(vec![], 3.0)]);
+}
+
+#[test]
 fn a_label_set_a_regexp_drops_is_not_counted() {
     let (mut decoder, _) = init(
         "
