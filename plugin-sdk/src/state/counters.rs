@@ -69,6 +69,12 @@ impl CounterSet {
         self.slots.get(self.key.key(labels)).map(|s| s.value)
     }
 
+    /// Forgets every label set: each series starts again from zero at its
+    /// next update, which Prometheus reads as a counter reset.
+    pub fn clear(&mut self) {
+        self.slots.clear();
+    }
+
     /// Forgets the label sets that are stale at `now`; returns how many.
     pub fn expire(&mut self, now: u64) -> usize {
         let before = self.slots.len();
@@ -141,6 +147,25 @@ mod tests {
         set.inc(&["10.0.0.1", "80"], 13 * SECOND);
         assert_eq!(set.get(&["10.0.0.1", "80"]), Some(1.0));
         assert_eq!(set.len(), 2);
+    }
+
+    #[test]
+    fn clear_forgets_every_label_set_and_counting_starts_again_from_zero() {
+        let mut spec = Spec::default();
+        let family = spec.counter("kills", "Kills", &["cgroup"]);
+        let mut set = CounterSet::new();
+        set.inc(&["/a"], 0);
+        set.add(&["/b"], 5.0, 0);
+        set.clear();
+        assert!(set.is_empty());
+        let mut out = Output::default();
+        set.emit(&mut out, family, 1);
+        assert!(out.samples().is_empty(), "{:?}", out.samples());
+
+        set.inc(&["/a"], 2);
+        assert_eq!(set.get(&["/a"]), Some(1.0));
+        assert_eq!(set.get(&["/b"]), None);
+        assert_eq!(set.len(), 1);
     }
 
     #[test]

@@ -8,9 +8,10 @@
 //! ```
 //!
 //! Not a test: the configs live in another repository, which CI does not
-//! have (v2.5.1-100-g3b8f4d7 on 2026-12-04: 34 of 43 start, among them
-//! `biolatency` and `pci` with `majorminor` and `pci_*` decoders; the 9
-//! others name `tracing`, `cgroup_id_map`, `kaddrs` or `perf_event_array`).
+//! have (v2.5.1-100-g3b8f4d7 on 2026-12-04: 35 of 43 start, among them
+//! `biolatency` and `pci` with `majorminor` and `pci_*` decoders and
+//! `oomkill` with its `perf_event_array` counter; the 8 others name
+//! `tracing`, `cgroup_id_map` or `kaddrs`).
 
 use std::process::ExitCode;
 

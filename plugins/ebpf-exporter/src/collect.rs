@@ -15,8 +15,8 @@ use crate::series::Table;
 #[derive(Debug, Default)]
 pub struct Work {
     pub lookups: Lookups,
+    pub scratch: Scratch,
     table: Table,
-    scratch: Scratch,
     /// A per-CPU key with its CPU number appended.
     key: Vec<u8>,
     /// A histogram's decoded bucket label.

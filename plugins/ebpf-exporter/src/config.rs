@@ -8,9 +8,11 @@
 //! unknown decoder, a label without size or decoders, a bad regexp, an
 //! unknown bucket type) is refused here, once, at `init`.
 
+mod duration;
 pub(crate) mod raw;
 
 use std::fmt;
+use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -24,6 +26,11 @@ pub use crate::problem::Problem;
 /// The prefix of every family unless `bpfhost.prefix` says otherwise:
 /// `ebpf_exporter`'s Prometheus namespace.
 pub const DEFAULT_PREFIX: &str = "ebpf_exporter_";
+
+/// How often a `perf_event_array` counter's series are reset when its
+/// `flush_interval` is not positive (`ebpf_exporter`'s
+/// `exporter/perf_event_array.go`).
+pub const DEFAULT_FLUSH_INTERVAL: Duration = Duration::from_hours(1);
 
 /// A validated config: the metrics to export, in config order (counters
 /// first).
@@ -43,6 +50,16 @@ pub struct Metric {
     pub labels: Vec<Label>,
     /// `None` for a counter.
     pub histogram: Option<Layout>,
+    /// A `perf_event_array` counter: it counts the records of the perf
+    /// event array named `map` (one per record, by the labels its bytes
+    /// decode to) and drops all its series every `flush_interval`.
+    pub perf_event_array: Option<Flush>,
+}
+
+/// A `perf_event_array` counter's reset schedule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Flush {
+    pub interval: Duration,
 }
 
 impl Metric {
@@ -199,19 +216,31 @@ fn counter_metric(index: usize, value: Value, prefix: &str) -> Result<Metric, Co
     };
     let raw: RawCounter = typed(value).map_err(err)?;
     let (name, help) = name_and_help(raw.name, raw.help).map_err(err)?;
-    if raw.perf_event_array {
-        return Err(err(Problem::NotSupported(
-            "perf_event_array counters are".into(),
-        )));
-    }
+    // Read, and refused when unreadable, on any counter: `ebpf_exporter`
+    // reads it into every counter's config and uses it only with
+    // `perf_event_array`.
+    let flush_interval = duration::from_value(&raw.flush_interval).map_err(|message| {
+        err(Problem::Field {
+            path: "flush_interval".into(),
+            message,
+        })
+    })?;
     let family = family_name(prefix, &name).map_err(err)?;
     let labels = labels("counter", &name, raw.labels)?;
+    let perf_event_array = raw.perf_event_array.then(|| Flush {
+        // `ebpf_exporter` keeps its default of an hour for 0 and below.
+        interval: u64::try_from(flush_interval)
+            .ok()
+            .filter(|&ns| ns > 0)
+            .map_or(DEFAULT_FLUSH_INTERVAL, Duration::from_nanos),
+    });
     Ok(Metric {
         map: name,
         family,
         help,
         labels,
         histogram: None,
+        perf_event_array,
     })
 }
 
@@ -242,6 +271,7 @@ fn histogram_metric(index: usize, value: Value, prefix: &str) -> Result<Metric, 
         help,
         labels,
         histogram: Some(layout),
+        perf_event_array: None,
     })
 }
 

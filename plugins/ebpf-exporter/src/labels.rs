@@ -202,7 +202,7 @@ pub fn decode(
 }
 
 /// The key bytes the labels cover: their sizes and paddings.
-fn key_size(labels: &[Label]) -> usize {
+pub fn key_size(labels: &[Label]) -> usize {
     labels
         .iter()
         .map(|l| l.size.saturating_add(l.padding))

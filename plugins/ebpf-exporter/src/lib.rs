@@ -65,6 +65,18 @@
 //!   `bucket_multiplier`. The key after the last bucket (`bucket_max + 1`,
 //!   or the last bucket key + 1) holds the sum; missing buckets count 0;
 //!   buckets are cumulative, `+Inf` is the count.
+//! - **`perf_event_array: true` counters** read no map at scrapes: the
+//!   agent hands the decoder the records of the perf event array named
+//!   after the counter as they arrive, and each record adds one to the
+//!   series of the labels it decodes to (same labels, decoders and family
+//!   as a map counter). A record is cut to the labels' sizes and paddings
+//!   (the kernel pads perf records to 8 bytes); a `regexp` that matches
+//!   nothing drops the record. Every `flush_interval` (a Go duration,
+//!   `30s`, `1h30m`, or an integer of nanoseconds; an hour when absent or
+//!   not positive) all the counter's series are dropped, so label sets no
+//!   event brings back leave `/metrics`: at the first batch or scrape an
+//!   interval after the last flush (the first batch or scrape starts the
+//!   clock), where `ebpf_exporter` runs a ticker.
 //!
 //! # Host lookups: what the config needs
 //!
@@ -101,12 +113,12 @@
 //! `bucket_multipler` would silently change the series), an unknown
 //! decoder, a label without `size` or `decoders`, a `uint` of a size
 //! other than 1, 2, 4 or 8, a regexp that does not compile, an unknown
-//! `bucket_type`, bounds that are not finite and ascending. Not supported
-//! yet, and refused by name: `perf_event_array` counters, `tracing` spans,
-//! `kaddrs` and `cgroup_id_map`. (Those two are the agent's part of a
-//! config: `bpfhost ebpf-exporter` turns `kaddrs` into globals and
-//! `cgroup_id_map` into `spec.cgroupIdMap`, and hands this decoder the
-//! rest.)
+//! `bucket_type`, bounds that are not finite and ascending, a
+//! `flush_interval` that is not a Go duration. Not supported yet, and
+//! refused by name: `tracing` spans, `kaddrs` and `cgroup_id_map`. (The
+//! last two are the agent's part of a config: `bpfhost ebpf-exporter`
+//! turns `kaddrs` into globals and `cgroup_id_map` into
+//! `spec.cgroupIdMap`, and hands this decoder the rest.)
 //!
 //! # Where it differs from `ebpf_exporter`
 //!
@@ -115,6 +127,12 @@
 //!   of this exporter, with the metric named in `/status`, where
 //!   `ebpf_exporter` logs it and leaves that one metric out: a decoder has no
 //!   way to report an error and still return series.
+//! - A `perf_event_array` record that does not decode (shorter than its
+//!   labels, a decoder's error) is not counted; the other records of its
+//!   batch are, and the batch is then reported as failed, naming the
+//!   counter, how many records failed and the first reason.
+//!   `ebpf_exporter` logs and counts the error and then increments a
+//!   series with no label values, which panics in its Prometheus client.
 //! - Names come from the agent's tables: `syscall` names are the x86-64
 //!   kernel header's (`pread64`, `exit_group`, where `ebpf_exporter`'s table
 //!   has `pread`, `exit`); `ksym` and `kstack` only know text symbols;
@@ -134,22 +152,33 @@
 mod collect;
 mod config;
 mod decoders;
+mod events;
 mod histogram;
 mod labels;
 mod problem;
 mod series;
 
-use bpfhost_plugin_sdk::{Config, Decoder, FamilyId, Maps, Output, Result, Spec};
+use bpfhost_plugin_sdk::{Config, Decoder, Error, Events, FamilyId, Maps, Output, Result, Spec};
 
 use crate::collect::Work;
 use crate::config::Metric;
+use crate::events::EventCounter;
 
 /// The decoder: the config's metrics, and what decoding keeps between
 /// scrapes.
 #[derive(Debug)]
 pub struct EbpfExporter {
-    metrics: Vec<(Metric, FamilyId)>,
+    metrics: Vec<Exported>,
     work: Work,
+}
+
+/// One metric of the config, its family, and for a `perf_event_array`
+/// counter, its counts.
+#[derive(Debug)]
+struct Exported {
+    metric: Metric,
+    family: FamilyId,
+    events: Option<EventCounter>,
 }
 
 impl Decoder for EbpfExporter {
@@ -172,10 +201,19 @@ impl Decoder for EbpfExporter {
                         spec.histogram(&metric.family, &metric.help, &labels, layout.bounds())
                     }
                 };
-                if !spec.maps().contains(&metric.map) {
+                // Every record reaches the decoder: one shorter than the
+                // labels is a decode error, as upstream.
+                let events = metric
+                    .perf_event_array
+                    .map(|flush| EventCounter::new(spec.events(&metric.map, 0), flush));
+                if events.is_none() && !spec.maps().contains(&metric.map) {
                     spec.map(&metric.map);
                 }
-                (metric, family)
+                Exported {
+                    metric,
+                    family,
+                    events,
+                }
             })
             .collect();
         Ok(Self {
@@ -186,14 +224,35 @@ impl Decoder for EbpfExporter {
 
     fn decode(&mut self, maps: &Maps<'_>, out: &mut Output) -> Result<()> {
         self.work.lookups.new_scrape();
-        for (metric, family) in &mut self.metrics {
-            if metric.histogram.is_some() {
+        for exported in &mut self.metrics {
+            let Exported {
+                metric,
+                family,
+                events,
+            } = exported;
+            if let Some(events) = events {
+                events.emit(out, *family, maps.now());
+            } else if metric.histogram.is_some() {
                 self.work.histogram(metric, *family, maps, out)?;
             } else {
                 self.work.counter(metric, *family, maps, out)?;
             }
         }
         Ok(())
+    }
+
+    fn on_events(&mut self, events: &Events<'_>) -> Result<()> {
+        let source = events.source();
+        let Some((metric, counter)) = self.metrics.iter_mut().find_map(|e| {
+            let counter = e.events.as_mut().filter(|c| c.source() == source)?;
+            Some((&mut e.metric, counter))
+        }) else {
+            return Err(Error::Failed(format!(
+                "no perf_event_array counter reads event source {}",
+                source.index()
+            )));
+        };
+        counter.count(metric, events, &mut self.work)
     }
 }
 

@@ -63,9 +63,10 @@ pub(super) struct RawCounter {
     pub(super) help: String,
     #[serde(default, deserialize_with = "nullable")]
     pub(super) perf_event_array: bool,
-    /// Only used with `perf_event_array`, which is refused.
-    #[serde(default, rename = "flush_interval")]
-    pub(super) _flush_interval: Option<IgnoredAny>,
+    /// A Go duration (see `duration`); only `perf_event_array` counters
+    /// use it, as in `ebpf_exporter`.
+    #[serde(default)]
+    pub(super) flush_interval: Value,
     #[serde(default, deserialize_with = "nullable")]
     pub(super) labels: Vec<RawLabel>,
 }

@@ -194,12 +194,69 @@ fn hardware_decoders_start_and_majorminor_needs_four_bytes() {
     );
 }
 
+/// `ebpf_exporter`'s `config/config.go` (`Counter.PerfEventArray`,
+/// `Counter.FlushInterval`) and `exporter/perf_event_array.go` (an hour
+/// unless the interval is positive).
+#[test]
+fn perf_event_array_counters_read_their_flush_interval() {
+    let flush = |yaml: &str| {
+        let document = parse_yaml(yaml).expect("parses");
+        let [metric] = document.metrics.as_slice() else {
+            panic!("one metric: {document:?}");
+        };
+        metric.perf_event_array.map(|f| f.interval)
+    };
+    let oomkill = crate::tests::OOMKILL;
+    assert_eq!(flush(oomkill), Some(Duration::from_hours(1)));
+    let with = |interval: &str| {
+        oomkill.replace(
+            "perf_event_array: true",
+            &format!("perf_event_array: true\n      flush_interval: {interval}"),
+        )
+    };
+    assert_eq!(flush(&with("1m")), Some(Duration::from_mins(1)));
+    assert_eq!(flush(&with("1h30m")), Some(Duration::from_mins(90)));
+    assert_eq!(flush(&with("500ms")), Some(Duration::from_millis(500)));
+    assert_eq!(
+        flush(&with("1000000000")),
+        Some(Duration::from_secs(1)),
+        "a YAML integer is nanoseconds"
+    );
+    for not_positive in ["0", "0s", "-5m", "null"] {
+        assert_eq!(
+            flush(&with(not_positive)),
+            Some(DEFAULT_FLUSH_INTERVAL),
+            "{not_positive}"
+        );
+    }
+    assert_eq!(
+        refused(&with("1d")),
+        "counter `oom_kills_total`: flush_interval: unknown unit \"d\" in duration \"1d\" \
+         (expected ns, us, ms, s, m or h)"
+    );
+    assert_eq!(
+        refused(&with("[1m]")),
+        "counter `oom_kills_total`: flush_interval: expected a duration such as \"1m\", \
+         \"30s\" or \"1h30m\", found [\"1m\"]"
+    );
+    // Without `perf_event_array` a counter reads its map; the interval is
+    // read and unused, as upstream.
+    let map_counter = with("2m").replace("perf_event_array: true", "perf_event_array: false");
+    assert_eq!(flush(&map_counter), None);
+    // Upstream's `Histogram` has no such field.
+    assert_eq!(
+        refused(
+            "metrics: {histograms: [{name: h, help: H, bucket_type: linear, \
+             perf_event_array: true, labels: [{name: bucket, size: 8, decoders: [{name: uint}]}]}]}"
+        ),
+        "histogram `h`: perf_event_array: unknown field `perf_event_array`, expected one of \
+         `name`, `help`, \
+         `bucket_type`, `bucket_multiplier`, `bucket_min`, `bucket_max`, `bucket_keys`, `labels`"
+    );
+}
+
 #[test]
 fn features_not_supported_yet_are_refused_by_name() {
-    assert_eq!(
-        refused("metrics: {counters: [{name: e_total, help: E, perf_event_array: true}]}"),
-        "counter `e_total`: perf_event_array counters are not supported yet"
-    );
     assert_eq!(
         refused("tracing: {spans: [{name: exec, ringbuf: exec_spans}]}"),
         "tracing spans are not supported yet"

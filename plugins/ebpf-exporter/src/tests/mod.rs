@@ -2,6 +2,7 @@
 //! out.
 
 mod counters;
+mod events;
 mod histograms;
 mod testdata;
 mod upstream;
@@ -72,4 +73,20 @@ metrics:
         - name: fruit
           size: 32
           decoders: [{name: string}]
+";
+
+/// `ebpf_exporter`'s `examples/oomkill.yaml`: a `perf_event_array` counter
+/// whose records are a cgroup id.
+pub(crate) const OOMKILL: &str = "
+metrics:
+  counters:
+    - name: oom_kills_total
+      help: Count global and cgroup level OOMs
+      perf_event_array: true
+      labels:
+        - name: cgroup_path
+          size: 8
+          decoders:
+            - name: uint
+            - name: cgroup
 ";
