@@ -86,7 +86,8 @@ impl Spec {
     }
 
     /// Asks the host to snapshot this map at every scrape. Without any call,
-    /// the host hands over every map of the object.
+    /// the host hands over every map of the object, or none when the decoder
+    /// declares event sources ([`Spec::events`]).
     pub fn map(&mut self, name: &str) {
         self.maps.push(name.to_owned());
     }

@@ -125,7 +125,12 @@ pub fn load_exporter(
         maps: &spec.maps,
         attach_policy: spec.attach_policy,
     })?;
-    let sources = map_sources(&object, &decoder.spec().maps)?;
+    let sources = if decoder.spec().maps.is_empty() && !decoder.spec().events.is_empty() {
+        // A decoder fed by events lists the maps it also reads, if any.
+        Vec::new()
+    } else {
+        map_sources(&object, &decoder.spec().maps)?
+    };
     let event_maps = decoder
         .spec()
         .events
