@@ -2,6 +2,7 @@
 //! `bpf/execs.bpf.c` (a ring buffer) and `bpf/tcp_retransmits.bpf.c` (a
 //! perf event array), loaded and attached through the loader.
 
+mod bench;
 mod drop;
 mod execs;
 mod retransmits;
