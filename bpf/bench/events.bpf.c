@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
-// A producer as fast as the kernel goes, for the event reader's figures:
-// one 16-byte record (pid and tgid, a timestamp) per getpid(2) of the
-// process `target_tgid`, through the ring buffer `events16`. Records the
-// ring buffer had no room for are counted in `full[0]`.
+// Producers as fast as the kernel goes, for the event reader's figures and
+// its overload tests: one 16-byte record (pid and tgid, a timestamp) per
+// getpid(2) of the process `target_tgid` through the ring buffer
+// `events16` (records it had no room for are counted in `full[0]`), and
+// per getpgid(2) through the perf event array `events16_perf` (the perf
+// buffers count their own losses).
 #include <vmlinux.h>
 #include <bpf/bpf_helpers.h>
 
@@ -39,6 +41,26 @@ int produce(void *ctx)
 	record[0] = id;
 	record[1] = bpf_ktime_get_ns();
 	bpf_ringbuf_submit(record, 0);
+	return 0;
+}
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERF_EVENT_ARRAY);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, sizeof(__u32));
+} events16_perf SEC(".maps");
+
+SEC("tracepoint/syscalls/sys_enter_getpgid")
+int produce_perf(void *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u64 record[2];
+
+	if (id >> 32 != target_tgid)
+		return 0;
+	record[0] = id;
+	record[1] = bpf_ktime_get_ns();
+	bpf_perf_event_output(ctx, &events16_perf, BPF_F_CURRENT_CPU, record, sizeof(record));
 	return 0;
 }
 

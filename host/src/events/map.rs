@@ -88,6 +88,12 @@ impl EventMap {
     /// Readies the map for reading: a perf event array gets a perf buffer
     /// per online CPU.
     pub(super) fn open(self) -> Result<Box<dyn Source>, EventsError> {
+        self.open_with(PERF_BUFFER_PAGES)
+    }
+
+    /// [`open`](Self::open) with perf buffers of `perf_pages` pages (a
+    /// power of two) per CPU.
+    pub(super) fn open_with(self, perf_pages: usize) -> Result<Box<dyn Source>, EventsError> {
         match self {
             Self::RingBuf { map, .. } => Ok(Box::new(RingSource { ring: map })),
             Self::PerfEventArray { name, mut map } => {
@@ -99,14 +105,13 @@ impl EventMap {
                     })?;
                 let mut buffers = Vec::with_capacity(cpus.len());
                 for cpu in cpus {
-                    let buffer =
-                        PerfEventArrayBuffer::open(cpu, PERF_BUFFER_PAGES).map_err(|source| {
-                            EventsError::PerfBuffer {
-                                map: name.clone(),
-                                cpu,
-                                source,
-                            }
-                        })?;
+                    let buffer = PerfEventArrayBuffer::open(cpu, perf_pages).map_err(|source| {
+                        EventsError::PerfBuffer {
+                            map: name.clone(),
+                            cpu,
+                            source,
+                        }
+                    })?;
                     map.set(cpu, &buffer)
                         .map_err(|source| EventsError::PerfBufferSlot {
                             map: name.clone(),

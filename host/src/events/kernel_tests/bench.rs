@@ -3,25 +3,13 @@
 //! from `bpf/bench/events.bpf.c` (one per getpid(2) of this process, called
 //! in a tight loop for a second). Run with `--nocapture` to see them.
 
-use std::collections::BTreeMap;
 use std::sync::mpsc::sync_channel;
 use std::time::{Duration, Instant};
 
+use super::{producer, thread_named};
 use crate::events::{BatchLimits, DropReason, Readers};
-use crate::loader::kernel_tests::{eventually, load_with, lookup, u64_sum};
-use crate::manifest::spec::GlobalValue;
+use crate::loader::kernel_tests::{eventually, lookup, u64_sum};
 use crate::testing::require_kernel;
-
-/// The `/proc` directory of the thread of this process named `name`.
-fn thread_named(name: &str) -> Option<std::path::PathBuf> {
-    std::fs::read_dir("/proc/self/task")
-        .expect("/proc/self/task")
-        .filter_map(Result::ok)
-        .map(|task| task.path())
-        .find(|task| {
-            std::fs::read_to_string(task.join("comm")).is_ok_and(|comm| comm.trim() == name)
-        })
-}
 
 /// CPU time of the thread `task` (its `/proc` directory), in ns: the first
 /// field of its schedstat.
@@ -38,11 +26,7 @@ fn thread_cpu_ns(task: &std::path::Path) -> u64 {
 #[ignore = "needs root and a BPF-capable kernel"]
 fn reader_cpu_per_event_and_events_per_second_for_16_byte_records() {
     require_kernel();
-    let globals = BTreeMap::from([(
-        "target_tgid".to_owned(),
-        GlobalValue::Unsigned(u64::from(std::process::id())),
-    )]);
-    let mut object = load_with("bpf/bench/events.bpf.o", &[], &globals).expect("load the producer");
+    let mut object = producer();
     let map = object.take_event_map("events16").expect("take events16");
     let limits = BatchLimits::default();
     let (tx, rx) = sync_channel(limits.queue_batches);
@@ -61,13 +45,7 @@ fn reader_cpu_per_event_and_events_per_second_for_16_byte_records() {
         u64_sum(&lookup(&map.fd, &0u32.to_le_bytes(), 8).expect("full[0]"))
     };
 
-    // A thread names itself once it runs.
-    let mut reader = None;
-    eventually("the reader thread", || {
-        reader = thread_named("ev-evbench");
-        reader.is_some()
-    });
-    let reader = reader.expect("found above");
+    let reader = thread_named("ev-evbench");
     let cpu_before = thread_cpu_ns(&reader);
     let started = Instant::now();
     let mut calls = 0u64;

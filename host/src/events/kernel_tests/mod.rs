@@ -5,14 +5,46 @@
 mod bench;
 mod drop;
 mod execs;
+mod lost;
 mod retransmits;
 
+use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::process::Command;
 use std::sync::mpsc::Receiver;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 use super::Batch;
+use crate::loader::LoadedObject;
+use crate::loader::kernel_tests::{eventually, load_with};
+use crate::manifest::spec::GlobalValue;
+
+/// `bpf/bench/events.bpf.c`, attached, producing for this process only.
+fn producer() -> LoadedObject {
+    let globals = BTreeMap::from([(
+        "target_tgid".to_owned(),
+        GlobalValue::Unsigned(u64::from(std::process::id())),
+    )]);
+    load_with("bpf/bench/events.bpf.o", &[], &globals).expect("load the producer")
+}
+
+/// The `/proc` directory of this process's thread named `name` (a reader:
+/// `ev-<exporter>`), once it has named itself.
+fn thread_named(name: &str) -> PathBuf {
+    let mut found = None;
+    eventually(&format!("a thread named {name}"), || {
+        found = std::fs::read_dir("/proc/self/task")
+            .expect("/proc/self/task")
+            .filter_map(Result::ok)
+            .map(|task| task.path())
+            .find(|task| {
+                std::fs::read_to_string(task.join("comm")).is_ok_and(|comm| comm.trim() == name)
+            });
+        found.is_some()
+    });
+    found.expect("found above")
+}
 
 /// Takes every batch off a queue on its own thread, until the readers (the
 /// senders) are gone.
