@@ -11,6 +11,7 @@ pub mod cli;
 pub mod cluster;
 pub mod decoder;
 pub mod ebpf_exporter;
+pub mod events;
 pub mod exposition;
 pub mod loader;
 pub mod logging;

@@ -50,14 +50,15 @@ mod stats;
 mod tracefs;
 mod usdt;
 
+// The events module's kernel tests share its fixtures and helpers.
 #[cfg(test)]
-mod kernel_tests;
+pub(crate) mod kernel_tests;
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::os::fd::{AsFd, OwnedFd};
 
-use aya::maps::Map;
+use aya::maps::{Map, MapData};
 use aya::{Btf, Ebpf, EbpfError, EbpfLoader};
 
 pub use attach::{AttachedProgram, NotAttached, NotAttachedReason, UNATTACHED};
@@ -67,6 +68,7 @@ pub use stats::{BPF_STATS_ENABLED, ProgramStats, RunStats};
 pub use tracefs::TRACEFS;
 pub use usdt::UsdtError;
 
+use crate::events::{EventMap, EventsError};
 use crate::manifest::spec::{AttachPoint, AttachPolicy, GlobalValue, MapOverride, ProgramAttach};
 use elf::ElfInfo;
 
@@ -160,6 +162,28 @@ impl LoadedObject {
     /// The names of every map of the object, for errors.
     pub fn map_names(&self) -> Vec<&str> {
         self.ebpf.maps().map(|(name, _)| name).collect()
+    }
+
+    /// Takes the ring buffer or perf event array `name` out of the object,
+    /// for [`Readers`](crate::events::Readers) to read. A map of another
+    /// type stays with the object.
+    pub fn take_event_map(&mut self, name: &str) -> Result<EventMap, EventsError> {
+        let missing = |object: &Self| EventsError::MissingMap {
+            map: name.to_owned(),
+            available: object.map_names().join(", "),
+        };
+        match self.ebpf.map(name) {
+            None => return Err(missing(self)),
+            Some(map) if !EventMap::is_event_map(map) => {
+                return Err(EventsError::NotAnEventMap {
+                    map: name.to_owned(),
+                    kind: map_kind(map),
+                });
+            }
+            Some(_) => {}
+        }
+        let map = self.ebpf.take_map(name).ok_or_else(|| missing(self))?;
+        EventMap::from_map(name, map, map_kind)
     }
 
     /// The underlying aya object, for callers that need more than the maps.
@@ -342,6 +366,23 @@ fn check_something_attached(object: &LoadedObject) -> Result<(), LoadError> {
     Err(LoadError::NoProgramAttached {
         failures: failures.join("; "),
     })
+}
+
+/// The kernel's name of `map`'s type ("a Hash", "an Array"), for errors.
+fn map_kind(map: &Map) -> String {
+    let kind = map_init::map_fd(map)
+        .try_clone_to_owned()
+        .ok()
+        .and_then(|fd| MapData::from_fd(fd).ok())
+        .and_then(|data| data.info().ok())
+        .and_then(|info| info.map_type().ok())
+        .map_or_else(|| "Unknown".to_owned(), |kind| format!("{kind:?}"));
+    let article = if kind.starts_with(['A', 'E', 'I', 'O', 'U']) {
+        "an"
+    } else {
+        "a"
+    };
+    format!("{article} {kind}")
 }
 
 /// Duplicates the fds of the maps a snapshot reader understands.
