@@ -72,7 +72,8 @@ pub fn measure(runtime: &Runtime, limits: &Limits, rounds: usize, batches: u32) 
             per_event(&mut component, &mut batch, 1);
             per_event(&mut native, &mut batch, 1);
             for _ in 0..rounds {
-                run.wasm.push(per_event(&mut component, &mut batch, batches));
+                run.wasm
+                    .push(per_event(&mut component, &mut batch, batches));
                 run.native.push(per_event(&mut native, &mut batch, batches));
             }
             // Both handled the same records: the same sums by key.

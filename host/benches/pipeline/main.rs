@@ -227,7 +227,12 @@ fn main() {
     };
     languages::print(&languages::measure(language_sizes, settings.rounds));
     let batches = if settings.quick { 4 } else { 64 };
-    handlers::print(&handlers::measure(&runtime, &limits(), settings.rounds * 2, batches));
+    handlers::print(&handlers::measure(
+        &runtime,
+        &limits(),
+        settings.rounds * 2,
+        batches,
+    ));
     if let Some(bin) = &settings.baseline {
         baseline::print(&baseline::measure(&settings, bin));
     }

@@ -16,7 +16,9 @@ use std::time::{Duration, Instant};
 
 use super::shared_decoder::SharedDecoder;
 use crate::decoder::{DecodeError, EventBatch, TrapKind};
-use crate::events::{Batch, BatchLimits, DropReason, EventMap, EventsError, Readers, SourceCounters};
+use crate::events::{
+    Batch, BatchLimits, DropReason, EventMap, EventsError, Readers, SourceCounters,
+};
 
 /// Batches an exporter's queue holds before readers drop new ones.
 const QUEUE_BATCHES: usize = 64;
@@ -54,7 +56,10 @@ pub struct EventFeed {
 impl std::fmt::Debug for EventFeed {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("EventFeed")
-            .field("sources", &self.counters.iter().map(|c| c.name()).collect::<Vec<_>>())
+            .field(
+                "sources",
+                &self.counters.iter().map(|c| c.name()).collect::<Vec<_>>(),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -92,7 +97,10 @@ impl EventFeed {
         let pump = std::thread::Builder::new()
             .name(format!("events-{exporter}"))
             .spawn(move || pump.run(&batches))
-            .map_err(EventsError::Thread)?;
+            .map_err(|source| EventsError::Pump {
+                exporter: exporter.to_owned(),
+                source,
+            })?;
         Ok(Self {
             readers: Some(readers),
             pump: Some(pump),

@@ -244,11 +244,7 @@ impl Agent {
                 exporter: other, ..
             } = &*lock(&slot.state)
             {
-                let taken = other
-                    .spec()
-                    .families
-                    .iter()
-                    .flat_map(|f| exposed_names(f));
+                let taken = other.spec().families.iter().flat_map(|f| exposed_names(f));
                 for name in taken {
                     if wanted.contains(&name) {
                         return Some((name, slot.name().to_owned()));

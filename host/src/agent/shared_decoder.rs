@@ -123,13 +123,19 @@ mod tests {
             // The pump takes the lock again right after releasing it; were
             // scrapes not first, it could start any number of calls here.
             let during = started.load(Ordering::SeqCst) - before;
-            assert!(during <= 1, "{during} batch calls started while a scrape waited");
+            assert!(
+                during <= 1,
+                "{during} batch calls started while a scrape waited"
+            );
             decoder.decode(&mut []).unwrap();
             drop(decoder);
             std::thread::sleep(Duration::from_millis(7));
         }
         stop.store(true, Ordering::SeqCst);
         pump.join().unwrap();
-        assert!(started.load(Ordering::SeqCst) >= 10, "the pump ran between scrapes");
+        assert!(
+            started.load(Ordering::SeqCst) >= 10,
+            "the pump ran between scrapes"
+        );
     }
 }

@@ -63,6 +63,14 @@ pub enum EventsError {
         #[source]
         source: io::Error,
     },
+    /// The thread that hands an exporter's batches to its decoder could not
+    /// be started.
+    #[error("exporter `{exporter}`: cannot start the thread that hands events to the decoder")]
+    Pump {
+        exporter: String,
+        #[source]
+        source: io::Error,
+    },
     /// `Readers::start` takes one `BatchLimits` per source.
     #[error("exporter `{exporter}`: {sources} event sources but {limits} batch limits")]
     LimitsMismatch {

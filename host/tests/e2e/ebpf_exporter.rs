@@ -221,7 +221,9 @@ async fn serves_ebpf_exporter_configs_and_its_builtin_metrics() {
     assert_eq!(before.status, 200, "{}", before.body);
     let family = "ebpf_exporter_syscalls_by_nr_total";
     let execs = |s: &Scrape| s.value_or_zero(family, &[("syscall", "execve")]);
-    sh_running_true("for i in 1 2 3 4 5 6 7 8 9 10; do /bin/true; done; sleep 0.02; sleep 0.02; sleep 0.02");
+    sh_running_true(
+        "for i in 1 2 3 4 5 6 7 8 9 10; do /bin/true; done; sleep 0.02; sleep 0.02; sleep 0.02",
+    );
     let after = get(addr, "/ebpf", None).await;
     assert!(
         execs(&after) >= execs(&before) + 10.0,

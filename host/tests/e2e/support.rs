@@ -16,7 +16,8 @@ use tokio_util::sync::CancellationToken;
 /// counting the exec events of `true` (`events.rs`) counts only its own.
 pub fn running_true() -> std::sync::MutexGuard<'static, ()> {
     static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    LOCK.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    LOCK.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// [`sh`] for a script that runs `/bin/true`, holding [`running_true`].
