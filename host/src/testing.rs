@@ -3,6 +3,7 @@
 #![doc(hidden)]
 
 pub mod conformance;
+pub mod netns;
 
 use std::path::PathBuf;
 

@@ -3,6 +3,7 @@
 //! counted into metrics; drops counted by reason; bad sources and
 //! trapping handlers reported, the rest unaffected.
 
+use bpfhost::testing::netns::{Veth, listen_in, run};
 use bpfhost::testing::{artifact, require_kernel};
 
 use super::support::{Agent, ManifestDir, Scrape, running_true, scrape_until, sh};
@@ -223,5 +224,79 @@ async fn a_handler_trapping_on_every_batch_is_counted_and_costs_no_other_exporte
         settled.body
     );
     settled.assert_promtool_accepts();
+    agent.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs root and a BPF-capable kernel"]
+async fn tcp_retransmits_yaml_counts_a_connection_whose_segments_are_dropped() {
+    use std::io::Write as _;
+
+    require_kernel();
+    let veth = Veth::create("bpfhrtx", 178);
+    let dir = ManifestDir::new();
+    let agent = Agent::start(&[&dir.example("tcp-retransmits.yaml")]).await;
+    scrape_until(&agent, "the tcp-retransmits exporter up", |s| {
+        s.value("bpfhost_exporter_up", &[("exporter", "tcp-retransmits")]) == Some(1.0)
+    })
+    .await;
+    let server_ip: std::net::Ipv4Addr = veth.peer_ip.parse().expect("peer ip");
+    let server = listen_in(veth.netns(), server_ip);
+    let mut client =
+        std::net::TcpStream::connect_timeout(&server, std::time::Duration::from_secs(5))
+            .expect("connect");
+    client.write_all(&[1; 1000]).expect("send before the drop");
+    // No netem in this kernel: a firewall rule in the namespace drops the
+    // connection's segments until the client has retransmitted.
+    let dport = server.port().to_string();
+    let iptables = |action: &str| {
+        run(&[
+            "ip",
+            "netns",
+            "exec",
+            veth.netns(),
+            "iptables",
+            action,
+            "INPUT",
+            "-p",
+            "tcp",
+            "--dport",
+            &dport,
+            "-j",
+            "DROP",
+        ]);
+    };
+    iptables("-A");
+    client.write_all(&[2; 1000]).expect("send into the drop");
+    let sport = client
+        .local_addr()
+        .expect("client address")
+        .port()
+        .to_string();
+    let labels = [
+        ("saddr", "10.178.0.1"),
+        ("sport", sport.as_str()),
+        ("daddr", "10.178.0.2"),
+        ("dport", dport.as_str()),
+    ];
+    let counted = scrape_until(&agent, "a retransmit of the connection", |s| {
+        s.value("tcp_retransmits_total", &labels).unwrap_or(0.0) >= 1.0
+    })
+    .await;
+    iptables("-D");
+    drop(client);
+    assert!(
+        received(&counted, "tcp-retransmits", "retransmits")
+            >= counted
+                .value("tcp_retransmits_total", &labels)
+                .unwrap_or(0.0),
+        "{}",
+        counted.body
+    );
+    assert_eq!(
+        dropped(&counted, "tcp-retransmits", "retransmits", "kernel_lost"),
+        0.0
+    );
+    counted.assert_promtool_accepts();
     agent.stop().await;
 }

@@ -2,15 +2,15 @@
 //! connection whose segments a firewall rule drops for a while, with the
 //! connection's exact addresses and ports.
 
-use std::io::{Read, Write};
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
-use std::os::fd::AsRawFd;
-use std::sync::mpsc::{channel, sync_channel};
+use std::io::Write;
+use std::net::{Ipv4Addr, TcpStream};
+use std::sync::mpsc::sync_channel;
 use std::time::Duration;
 
 use super::Collector;
 use crate::events::{Batch, BatchLimits, DropReason, Readers};
-use crate::loader::kernel_tests::{Veth, eventually, load_fixture, run};
+use crate::loader::kernel_tests::{eventually, load_fixture};
+use crate::testing::netns::{Veth, listen_in, run};
 use crate::testing::require_kernel;
 
 const AF_INET: u16 = 2;
@@ -47,29 +47,6 @@ fn ipv4(addr: Ipv4Addr) -> [u8; 16] {
     let mut bytes = [0; 16];
     bytes[..4].copy_from_slice(&addr.octets());
     bytes
-}
-
-/// A listener in `netns` (a thread moved into it) that reads what it is
-/// sent until the sender closes; its address.
-fn listen_in(netns: &str, ip: Ipv4Addr) -> SocketAddr {
-    let path = format!("/var/run/netns/{netns}");
-    let (tx, rx) = channel();
-    std::thread::spawn(move || {
-        let ns = std::fs::File::open(&path).expect("open the namespace");
-        // SAFETY: setns on a valid namespace fd moves only this thread.
-        let moved = unsafe { libc::setns(ns.as_raw_fd(), libc::CLONE_NEWNET) };
-        assert_eq!(moved, 0, "setns: {}", std::io::Error::last_os_error());
-        let listener = TcpListener::bind((ip, 0)).expect("listen in the namespace");
-        tx.send(listener.local_addr().expect("listener address"))
-            .expect("hand the address over");
-        let (mut stream, _) = listener.accept().expect("accept");
-        stream
-            .set_read_timeout(Some(Duration::from_secs(20)))
-            .expect("read timeout");
-        let mut sink = Vec::new();
-        let _ = stream.read_to_end(&mut sink);
-    });
-    rx.recv().expect("the listener's address")
 }
 
 #[test]

@@ -12,7 +12,6 @@ mod usdt;
 
 use std::collections::BTreeMap;
 use std::os::fd::{AsFd, OwnedFd};
-use std::process::Command;
 
 use super::{LoadError, LoadRequest, LoadedObject, load};
 use crate::manifest::spec::{AttachPolicy, GlobalValue, MapOverride, ProgramAttach};
@@ -149,85 +148,4 @@ pub fn drop_and_assert_unloaded(object: LoadedObject) {
     });
 }
 
-/// Runs a command and panics with its output if it fails.
-pub fn run(args: &[&str]) {
-    let out = Command::new(args[0])
-        .args(&args[1..])
-        .output()
-        .expect("spawn command");
-    assert!(
-        out.status.success(),
-        "{args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// A veth pair: `name` in the host namespace (10.X.0.1/24), its peer in
-/// namespace `name-ns` (10.X.0.2/24). Dropping it deletes both.
-pub struct Veth {
-    pub name: String,
-    pub peer_ip: String,
-    netns: String,
-}
-
-impl Veth {
-    pub fn create(name: &str, subnet: u8) -> Self {
-        let netns = format!("{name}-ns");
-        let peer = format!("{name}p");
-        // Leftovers of an interrupted run.
-        let _ = Command::new("ip").args(["netns", "del", &netns]).output();
-        let _ = Command::new("ip").args(["link", "del", name]).output();
-        run(&["ip", "netns", "add", &netns]);
-        let veth = Self {
-            name: name.to_owned(),
-            peer_ip: format!("10.{subnet}.0.2"),
-            netns: netns.clone(),
-        };
-        run(&[
-            "ip", "link", "add", name, "type", "veth", "peer", "name", &peer, "netns", &netns,
-        ]);
-        run(&[
-            "ip",
-            "addr",
-            "add",
-            &format!("10.{subnet}.0.1/24"),
-            "dev",
-            name,
-        ]);
-        run(&["ip", "link", "set", name, "up"]);
-        let in_ns = |args: &[&str]| {
-            let mut full = vec!["ip", "netns", "exec", &netns];
-            full.extend_from_slice(args);
-            run(&full);
-        };
-        in_ns(&[
-            "ip",
-            "addr",
-            "add",
-            &format!("10.{subnet}.0.2/24"),
-            "dev",
-            &peer,
-        ]);
-        in_ns(&["ip", "link", "set", &peer, "up"]);
-        in_ns(&["ip", "link", "set", "lo", "up"]);
-        veth
-    }
-
-    /// Sends a UDP datagram to the peer (the peer answers ARP, so traffic
-    /// flows both ways).
-    pub fn send_traffic(&self) {
-        let socket = std::net::UdpSocket::bind("0.0.0.0:0").expect("bind udp");
-        let _ = socket.send_to(b"bpfhost", format!("{}:9", self.peer_ip));
-    }
-}
-
-impl Drop for Veth {
-    fn drop(&mut self) {
-        let _ = Command::new("ip")
-            .args(["link", "del", &self.name])
-            .output();
-        let _ = Command::new("ip")
-            .args(["netns", "del", &self.netns])
-            .output();
-    }
-}
+pub use crate::testing::netns::Veth;
