@@ -6,7 +6,8 @@
 //! of one scrape, the per-event cost of the example BPF programs, the
 //! generic `ebpf_exporter` decoder against a hand-written one, what a
 //! decoder's language costs (Rust, Python, JavaScript), and an event
-//! handler in wasm against the same handler compiled natively.
+//! handler in wasm against the same handler compiled natively, and a
+//! producer of events far faster than its decoder.
 //!
 //! Every comparison is measured interleaved, round by round, in one run;
 //! the tables show min and median per round and the ratios of medians.
@@ -27,6 +28,7 @@ mod handlers;
 mod http;
 mod languages;
 mod native;
+mod overload;
 mod process;
 mod report;
 mod stages;
@@ -233,6 +235,8 @@ fn main() {
         settings.rounds * 2,
         batches,
     ));
+    let production = Duration::from_millis(if settings.quick { 300 } else { 2000 });
+    overload::print(&overload::measure(&runtime, settings.rounds, production));
     if let Some(bin) = &settings.baseline {
         baseline::print(&baseline::measure(&settings, bin));
     }

@@ -19,6 +19,10 @@ impl Samples {
         self.0.iter().copied().min().unwrap_or_default()
     }
 
+    pub fn max(&self) -> Duration {
+        self.0.iter().copied().max().unwrap_or_default()
+    }
+
     pub fn median(&self) -> Duration {
         let mut sorted = self.0.clone();
         sorted.sort();

@@ -1,0 +1,230 @@
+//! Events under overload: a producer far faster than the decoder.
+//!
+//! `bpf/bench/events.bpf.c` writes a 16-byte record to a ring buffer at
+//! every getpid(2) of this process, called in a tight loop on one thread,
+//! while another thread collects the exporter (a scrape) again and again.
+//! The exporter's decoder is the hostile fixture taking the records, either
+//! fast (it only counts them) or overloaded (it spins ~10 ms on every
+//! batch, so at most ~400k records a second get through while the producer
+//! makes well over a million). Measured, interleaved: the producer's time per getpid
+//! (the kernel side: does a slow decoder slow it down?), the collection's
+//! time (does a scrape wait behind event batches?) and where the records
+//! went (received, handed to the decoder, dropped by reason).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use bpfhost::agent::Exporter;
+use bpfhost::decoder::wasm::{Limits, Runtime, WasmDecoder};
+use bpfhost::loader::{self, LoadRequest};
+use bpfhost::manifest::spec::GlobalValue;
+use bpfhost::testing::artifact;
+
+use crate::stats::{Samples, Table, duration};
+
+/// How the decoder keeps up.
+#[derive(Debug, Clone, Copy)]
+enum Pace {
+    Fast,
+    Overloaded,
+}
+
+impl Pace {
+    fn config(self) -> &'static str {
+        match self {
+            Self::Fast => r#"{"events": "events16", "minRecordSize": 16}"#,
+            // ~0.25 ns an iteration: ~10 ms a batch, so at most ~400k records
+            // a second (4,096 a batch) get through.
+            Self::Overloaded => {
+                r#"{"events": "events16", "minRecordSize": 16, "fault": "slow", "phase": "events", "spin": 40000000}"#
+            }
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Self::Fast => "fast decoder",
+            Self::Overloaded => "overloaded decoder",
+        }
+    }
+}
+
+/// One pace's figures over every round.
+#[derive(Debug)]
+pub struct Run {
+    pace: &'static str,
+    /// Producer: time per getpid (program attached, record written).
+    getpid: Samples,
+    /// Time per collection of the exporter.
+    collect: Samples,
+    received: u64,
+    handled: f64,
+    dropped: Vec<(&'static str, u64)>,
+}
+
+fn exporter(runtime: &Runtime, pace: Pace) -> Exporter {
+    let elf = std::fs::read(artifact("bpf/bench/events.bpf.o")).expect("read events.bpf.o");
+    let globals = BTreeMap::from([(
+        "target_tgid".to_owned(),
+        GlobalValue::Unsigned(u64::from(std::process::id())),
+    )]);
+    let mut object = loader::load(&LoadRequest {
+        exporter: "overload",
+        elf: &elf,
+        globals: &globals,
+        programs: &[],
+        maps: &BTreeMap::new(),
+        attach_policy: bpfhost::manifest::AttachPolicy::AllOrNothing,
+    })
+    .unwrap_or_else(|e| panic!("loading events.bpf.o: {}", bpfhost::error_chain(&e)));
+    let map = object.take_event_map("events16").expect("events16");
+    let wasm = std::fs::read(artifact("plugins/hostile.wasm")).expect("read hostile.wasm");
+    let decoder =
+        WasmDecoder::load(runtime, &wasm, pace.config(), Limits::default()).expect("load hostile");
+    let mut exporter = Exporter::new(
+        "overload",
+        Some(Box::new(object)),
+        Vec::new(),
+        Box::new(decoder),
+        0,
+    );
+    exporter
+        .start_events(vec![map])
+        .expect("start the event feed");
+    exporter
+}
+
+/// getpid in a loop for `length`; time per call.
+fn produce(length: Duration) -> Duration {
+    let started = Instant::now();
+    let mut calls = 0u32;
+    while started.elapsed() < length {
+        for _ in 0..1000 {
+            // SAFETY: getpid has no preconditions; the raw syscall always
+            // enters the kernel.
+            unsafe { libc::syscall(libc::SYS_getpid) };
+        }
+        calls += 1000;
+    }
+    started.elapsed() / calls
+}
+
+fn handled(exporter: &mut Exporter) -> f64 {
+    let collection = exporter.collect().expect("collect");
+    collection
+        .families
+        .iter()
+        .filter(|f| f.family.name == "hostile_ok")
+        .flat_map(|f| &f.series)
+        .find(|s| s.labels.iter().next() == Some("events"))
+        .and_then(|s| match s.value {
+            bpfhost::metrics::Value::Number(n) => Some(n),
+            bpfhost::metrics::Value::Histogram { .. } => None,
+        })
+        .unwrap_or(0.0)
+}
+
+/// `rounds` rounds of `length` of production per pace, alternated.
+pub fn measure(runtime: &Runtime, rounds: usize, length: Duration) -> Vec<Run> {
+    let paces = [Pace::Fast, Pace::Overloaded];
+    let mut runs: Vec<Run> = paces
+        .iter()
+        .map(|p| Run {
+            pace: p.name(),
+            getpid: Samples::default(),
+            collect: Samples::default(),
+            received: 0,
+            handled: 0.0,
+            dropped: Vec::new(),
+        })
+        .collect();
+    for _ in 0..rounds {
+        for (pace, run) in paces.iter().zip(&mut runs) {
+            let exporter = Arc::new(std::sync::Mutex::new(exporter(runtime, *pace)));
+            let stop = Arc::new(AtomicBool::new(false));
+            let scraper = {
+                let (exporter, stop) = (exporter.clone(), stop.clone());
+                std::thread::spawn(move || {
+                    let mut times = Vec::new();
+                    while !stop.load(Ordering::SeqCst) {
+                        let started = Instant::now();
+                        exporter
+                            .lock()
+                            .expect("exporter")
+                            .collect()
+                            .expect("collect");
+                        times.push(started.elapsed());
+                        std::thread::sleep(Duration::from_millis(20));
+                    }
+                    times
+                })
+            };
+            run.getpid.push(produce(length));
+            stop.store(true, Ordering::SeqCst);
+            for t in scraper.join().expect("scraper") {
+                run.collect.push(t);
+            }
+            // Let the queue drain, then read where the records went.
+            std::thread::sleep(Duration::from_millis(600));
+            let mut exporter = exporter.lock().expect("exporter");
+            run.handled += handled(&mut exporter);
+            let (sources, _) = exporter.event_report();
+            let source = &sources[0];
+            run.received += source.received;
+            for (reason, n) in &source.dropped {
+                match run.dropped.iter_mut().find(|(r, _)| *r == reason.as_str()) {
+                    Some((_, total)) => *total += n,
+                    None => run.dropped.push((reason.as_str(), *n)),
+                }
+            }
+        }
+    }
+    runs
+}
+
+pub fn print(runs: &[Run]) {
+    println!(
+        "\nEvents under overload: getpid(2) in a tight loop writing 16-byte ring buffer records, \
+         the exporter collected every 20 ms meanwhile (all rounds together):"
+    );
+    let mut t = Table::new(&[
+        "decoder",
+        "getpid median",
+        "collect median",
+        "collect max",
+        "received",
+        "handled",
+        "dropped (reason)",
+    ]);
+    for r in runs {
+        let dropped: Vec<String> = r
+            .dropped
+            .iter()
+            .filter(|(_, n)| *n > 0)
+            .map(|(reason, n)| format!("{n} ({reason})"))
+            .collect();
+        t.row(vec![
+            r.pace.to_owned(),
+            duration(r.getpid.median()),
+            duration(r.collect.median()),
+            duration(r.collect.max()),
+            r.received.to_string(),
+            format!("{:.0}", r.handled),
+            if dropped.is_empty() {
+                "0".to_owned()
+            } else {
+                dropped.join(", ")
+            },
+        ]);
+    }
+    t.print();
+    if let [fast, slow] = runs {
+        println!(
+            "overloaded/fast: getpid {:.2}x, collect median {:.2}x",
+            slow.getpid.median().as_secs_f64() / fast.getpid.median().as_secs_f64(),
+            slow.collect.median().as_secs_f64() / fast.collect.median().as_secs_f64(),
+        );
+    }
+}
