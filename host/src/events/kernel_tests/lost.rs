@@ -5,18 +5,12 @@
 
 use std::sync::mpsc::sync_channel;
 
-use super::{Collector, producer, thread_named};
+use super::{Collector, account_for_all, getpgid, producer, thread_named};
 use crate::events::{BatchLimits, DropReason, Readers};
-use crate::loader::kernel_tests::eventually;
 use crate::testing::require_kernel;
 
 /// Records in the burst: a one-page buffer holds about 128.
 const BURST: u64 = 10_000;
-
-fn getpgid() {
-    // SAFETY: getpgid(0) has no preconditions.
-    unsafe { libc::syscall(libc::SYS_getpgid, 0) };
-}
 
 /// The id of this process's thread named `name`.
 fn thread_id(name: &str) -> libc::pid_t {
@@ -89,17 +83,9 @@ fn samples_lost_to_a_full_perf_buffer_are_counted_exactly() {
     .join()
     .expect("the burst");
 
-    // The kernel reports a loss with the next sample that fits: produce
-    // until every record is accounted for.
     let mut produced = BURST;
-    eventually("every record read or counted lost", || {
-        let lost = counters.dropped(DropReason::KernelLost);
-        if lost > 0 && counters.received() + lost == produced {
-            return true;
-        }
-        getpgid();
-        produced += 1;
-        false
+    account_for_all(&mut produced, getpgid, || {
+        counters.received() + counters.dropped(DropReason::KernelLost)
     });
     drop(readers);
     let handed_on: u64 = collector
@@ -108,6 +94,7 @@ fn samples_lost_to_a_full_perf_buffer_are_counted_exactly() {
         .map(|b| u64::from(b.records))
         .sum();
     let lost = counters.dropped(DropReason::KernelLost);
+    assert!(lost > 0, "the burst overflowed the buffers");
     println!(
         "perf buffer of one page: {produced} records produced, {} read, {lost} lost",
         counters.received()

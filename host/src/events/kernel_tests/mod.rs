@@ -29,6 +29,33 @@ fn producer() -> LoadedObject {
     load_with("bpf/bench/events.bpf.o", &[], &globals).expect("load the producer")
 }
 
+/// One record from the producer's ring buffer program.
+fn getpid() {
+    // SAFETY: getpid has no preconditions; the raw syscall is never
+    // answered from a cache.
+    unsafe { libc::syscall(libc::SYS_getpid) };
+}
+
+/// One record from the producer's perf event array program.
+fn getpgid() {
+    // SAFETY: getpgid(0) has no preconditions.
+    unsafe { libc::syscall(libc::SYS_getpgid, 0) };
+}
+
+/// Waits until `accounted()` (records read, plus those counted lost) equals
+/// `produced`. A perf buffer reports a loss only with the next sample that
+/// fits, so while it does not, this calls `produce` for one more record.
+fn account_for_all(produced: &mut u64, produce: impl Fn(), accounted: impl Fn() -> u64) {
+    eventually("every record read or counted lost", || {
+        if accounted() == *produced {
+            return true;
+        }
+        produce();
+        *produced += 1;
+        false
+    });
+}
+
 /// The `/proc` directory of this process's thread named `name` (a reader:
 /// `ev-<exporter>`), once it has named itself.
 fn thread_named(name: &str) -> PathBuf {
