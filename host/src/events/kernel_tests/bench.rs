@@ -27,15 +27,20 @@ fn thread_cpu_ns(task: &Path) -> u64 {
 
 /// Reads map `map` of the producer while `produce` runs in a tight loop
 /// for a second; prints the figures. `lost` counts the records the kernel
-/// could not deliver.
-fn measure(map: &str, produce: fn(), lost: impl Fn(&LoadedObject, &SourceCounters) -> u64) {
+/// could not deliver. `exporter` names the reader thread, so that each
+/// measurement (they run in parallel) finds its own.
+fn measure(
+    exporter: &str,
+    map: &str,
+    produce: fn(),
+    lost: impl Fn(&LoadedObject, &SourceCounters) -> u64,
+) {
     let mut object = producer();
     let source = object.take_event_map(map).expect("take the producer's map");
     let kind = source.kind();
     let limits = BatchLimits::default();
     let (tx, rx) = sync_channel(limits.queue_batches);
-    let (readers, counters) =
-        Readers::start("evbench", vec![source], &[limits], tx).expect("start");
+    let (readers, counters) = Readers::start(exporter, vec![source], &[limits], tx).expect("start");
     let counters = &counters[0];
     // A consumer that only counts: the figures are the reader's.
     let counting = std::thread::spawn(move || {
@@ -46,7 +51,7 @@ fn measure(map: &str, produce: fn(), lost: impl Fn(&LoadedObject, &SourceCounter
         records
     });
 
-    let reader = thread_named("ev-evbench");
+    let reader = thread_named(&format!("ev-{exporter}"));
     let cpu_before = thread_cpu_ns(&reader);
     let started = Instant::now();
     let mut produced = 0u64;
@@ -86,7 +91,7 @@ fn measure(map: &str, produce: fn(), lost: impl Fn(&LoadedObject, &SourceCounter
 #[ignore = "needs root and a BPF-capable kernel"]
 fn reader_cost_and_rate_for_16_byte_records_through_a_ring_buffer() {
     require_kernel();
-    measure("events16", getpid, |object, _| {
+    measure("evring", "events16", getpid, |object, _| {
         let map = object.map("full").expect("the full counter");
         u64_sum(&lookup(&map.fd, &0u32.to_le_bytes(), 8).expect("full[0]"))
     });
@@ -96,7 +101,7 @@ fn reader_cost_and_rate_for_16_byte_records_through_a_ring_buffer() {
 #[ignore = "needs root and a BPF-capable kernel"]
 fn reader_cost_and_rate_for_16_byte_records_through_perf_buffers() {
     require_kernel();
-    measure("events16_perf", getpgid, |_, counters| {
+    measure("evperf", "events16_perf", getpgid, |_, counters| {
         counters.dropped(DropReason::KernelLost)
     });
 }
