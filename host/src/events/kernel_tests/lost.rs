@@ -1,7 +1,7 @@
 //! Samples the kernel loses to a full perf buffer are counted as
 //! `kernel_lost`, exactly: a burst from `bpf/bench/events.bpf.c`'s perf
-//! producer into one-page buffers, from a real-time thread on the reader's
-//! CPU, so the reader cannot run until the burst is over.
+//! producer into one-page buffers, made by a real-time thread on the
+//! reader's CPU, so the reader cannot run until the burst is over.
 
 use std::sync::mpsc::sync_channel;
 
@@ -72,16 +72,14 @@ fn samples_lost_to_a_full_perf_buffer_are_counted_exactly() {
 
     let cpu = aya::util::online_cpus().expect("online cpus")[0];
     pin(thread_id("ev-evlost"), cpu);
-    std::thread::spawn(move || {
-        pin(0, cpu);
-        schedule(libc::SCHED_FIFO, 1);
-        for _ in 0..BURST {
-            getpgid();
-        }
-        schedule(libc::SCHED_OTHER, 0);
-    })
-    .join()
-    .expect("the burst");
+    // The producer only counts this thread's calls: it makes the burst
+    // (each test has a thread of its own, so pinning it is harmless).
+    pin(0, cpu);
+    schedule(libc::SCHED_FIFO, 1);
+    for _ in 0..BURST {
+        getpgid();
+    }
+    schedule(libc::SCHED_OTHER, 0);
 
     let mut produced = BURST;
     account_for_all(&mut produced, getpgid, || {

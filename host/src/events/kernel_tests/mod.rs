@@ -20,11 +20,14 @@ use crate::loader::LoadedObject;
 use crate::loader::kernel_tests::{eventually, load_with};
 use crate::manifest::spec::GlobalValue;
 
-/// `bpf/bench/events.bpf.c`, attached, producing for this process only.
+/// `bpf/bench/events.bpf.c`, attached, producing for the calling thread
+/// only (tests in other threads of the process make syscalls too).
 fn producer() -> LoadedObject {
+    // SAFETY: gettid has no preconditions.
+    let tid = unsafe { libc::gettid() };
     let globals = BTreeMap::from([(
-        "target_tgid".to_owned(),
-        GlobalValue::Unsigned(u64::from(std::process::id())),
+        "target_pid".to_owned(),
+        GlobalValue::Unsigned(u64::from(tid.cast_unsigned())),
     )]);
     load_with("bpf/bench/events.bpf.o", &[], &globals).expect("load the producer")
 }
