@@ -1,14 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 // Producers as fast as the kernel goes, for the event reader's figures and
 // its overload tests: one 16-byte record (pid and tgid, a timestamp) per
-// getpid(2) of the process `target_tgid` through the ring buffer
+// getpid(2) of the thread `target_pid` (a thread id: other threads of its
+// process make no records) through the ring buffer
 // `events16` (records it had no room for are counted in `full[0]`), and
 // per getpgid(2) through the perf event array `events16_perf` (the perf
 // buffers count their own losses).
 #include <vmlinux.h>
 #include <bpf/bpf_helpers.h>
 
-const volatile __u32 target_tgid = 0;
+const volatile __u32 target_pid = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -29,7 +30,7 @@ int produce(void *ctx)
 	__u32 key = 0;
 	__u64 *record, *count;
 
-	if (id >> 32 != target_tgid)
+	if ((__u32)id != target_pid)
 		return 0;
 	record = bpf_ringbuf_reserve(&events16, 16, 0);
 	if (!record) {
@@ -56,7 +57,7 @@ int produce_perf(void *ctx)
 	__u64 id = bpf_get_current_pid_tgid();
 	__u64 record[2];
 
-	if (id >> 32 != target_tgid)
+	if ((__u32)id != target_pid)
 		return 0;
 	record[0] = id;
 	record[1] = bpf_ktime_get_ns();

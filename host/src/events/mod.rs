@@ -13,6 +13,15 @@
 //! the kernel side never waits on the decoder. [`SourceCounters`] count
 //! what was received and what was dropped, by [`DropReason`].
 //!
+//! A ring buffer record arrives with exactly the bytes the program
+//! submitted. A perf sample arrives with the kernel's padding:
+//! `bpf_perf_event_output` rounds the sample and its `u32` size up to 8
+//! bytes, so a 38-byte record reads as 44 (decoders should read their
+//! fields and ignore what follows). Records the programs could not reserve
+//! in a full ring buffer never reach user space and are not counted here;
+//! a perf buffer reports its lost samples, counted as
+//! [`DropReason::KernelLost`].
+//!
 //! [`LoadedObject::take_event_map`]: crate::loader::LoadedObject::take_event_map
 
 mod batch;

@@ -1,19 +1,22 @@
-//! Figures, not assertions on time: what the reader costs per event and how
-//! many events a second it takes off a ring buffer, for 16-byte records
-//! from `bpf/bench/events.bpf.c` (one per getpid(2) of this process, called
-//! in a tight loop for a second). Run with `--nocapture` to see them.
+//! Figures, not assertions on time: what the reader costs per record and
+//! how many records a second it takes off a ring buffer and off perf
+//! buffers, for 16-byte records from `bpf/bench/events.bpf.c` (one per
+//! syscall of this process, called in a tight loop for a second). Run with
+//! `--nocapture` to see them; a debug build's figures.
 
+use std::path::Path;
 use std::sync::mpsc::sync_channel;
 use std::time::{Duration, Instant};
 
-use super::{producer, thread_named};
-use crate::events::{BatchLimits, DropReason, Readers};
-use crate::loader::kernel_tests::{eventually, lookup, u64_sum};
+use super::{account_for_all, getpgid, getpid, producer, thread_named};
+use crate::events::{BatchLimits, DropReason, Readers, SourceCounters};
+use crate::loader::LoadedObject;
+use crate::loader::kernel_tests::{lookup, u64_sum};
 use crate::testing::require_kernel;
 
 /// CPU time of the thread `task` (its `/proc` directory), in ns: the first
 /// field of its schedstat.
-fn thread_cpu_ns(task: &std::path::Path) -> u64 {
+fn thread_cpu_ns(task: &Path) -> u64 {
     let schedstat = std::fs::read_to_string(task.join("schedstat")).expect("schedstat");
     schedstat
         .split_whitespace()
@@ -22,15 +25,22 @@ fn thread_cpu_ns(task: &std::path::Path) -> u64 {
         .expect("schedstat's first field")
 }
 
-#[test]
-#[ignore = "needs root and a BPF-capable kernel"]
-fn reader_cpu_per_event_and_events_per_second_for_16_byte_records() {
-    require_kernel();
+/// Reads map `map` of the producer while `produce` runs in a tight loop
+/// for a second; prints the figures. `lost` counts the records the kernel
+/// could not deliver. `exporter` names the reader thread, so that each
+/// measurement (they run in parallel) finds its own.
+fn measure(
+    exporter: &str,
+    map: &str,
+    produce: fn(),
+    lost: impl Fn(&LoadedObject, &SourceCounters) -> u64,
+) {
     let mut object = producer();
-    let map = object.take_event_map("events16").expect("take events16");
+    let source = object.take_event_map(map).expect("take the producer's map");
+    let kind = source.kind();
     let limits = BatchLimits::default();
     let (tx, rx) = sync_channel(limits.queue_batches);
-    let (readers, counters) = Readers::start("evbench", vec![map], &[limits], tx).expect("start");
+    let (readers, counters) = Readers::start(exporter, vec![source], &[limits], tx).expect("start");
     let counters = &counters[0];
     // A consumer that only counts: the figures are the reader's.
     let counting = std::thread::spawn(move || {
@@ -40,26 +50,20 @@ fn reader_cpu_per_event_and_events_per_second_for_16_byte_records() {
         }
         records
     });
-    let full = || {
-        let map = object.map("full").expect("the full counter");
-        u64_sum(&lookup(&map.fd, &0u32.to_le_bytes(), 8).expect("full[0]"))
-    };
 
-    let reader = thread_named("ev-evbench");
+    let reader = thread_named(&format!("ev-{exporter}"));
     let cpu_before = thread_cpu_ns(&reader);
     let started = Instant::now();
-    let mut calls = 0u64;
+    let mut produced = 0u64;
     while started.elapsed() < Duration::from_secs(1) {
         for _ in 0..1000 {
-            // SAFETY: getpid has no preconditions; the raw syscall is never
-            // answered from a cache.
-            unsafe { libc::syscall(libc::SYS_getpid) };
+            produce();
         }
-        calls += 1000;
+        produced += 1000;
     }
     let elapsed = started.elapsed();
-    eventually("every record read or counted lost", || {
-        counters.received() + full() == calls
+    account_for_all(&mut produced, produce, || {
+        counters.received() + lost(&object, counters)
     });
     let cpu = thread_cpu_ns(&reader) - cpu_before;
     drop(readers);
@@ -69,16 +73,35 @@ fn reader_cpu_per_event_and_events_per_second_for_16_byte_records() {
     let queue_full = counters.dropped(DropReason::QueueFull);
     let seconds = elapsed.as_secs_f64();
     println!(
-        "events bench (16-byte records, ring buffer): {calls} getpid calls in {seconds:.2} s \
-         ({:.2} M/s); {received} records read ({:.2} M/s), {} lost to a full ring buffer; \
-         reader CPU {:.1} ns/record ({:.0}% of a core); {consumed} records handed on, \
+        "events bench, 16-byte records, {kind}: {produced} produced in {seconds:.2} s \
+         ({:.2} M/s); {received} read ({:.2} M/s), {} lost in the kernel; \
+         reader CPU {:.1} ns/record ({:.0}% of a core); {consumed} handed on, \
          {queue_full} dropped on a full queue",
-        calls as f64 / seconds / 1e6,
+        produced as f64 / seconds / 1e6,
         received as f64 / seconds / 1e6,
-        full(),
+        lost(&object, counters),
         cpu as f64 / received.max(1) as f64,
         cpu as f64 / elapsed.as_nanos() as f64 * 100.0,
     );
     assert!(received > 0);
     assert_eq!(received, consumed + queue_full);
+}
+
+#[test]
+#[ignore = "needs root and a BPF-capable kernel"]
+fn reader_cost_and_rate_for_16_byte_records_through_a_ring_buffer() {
+    require_kernel();
+    measure("evring", "events16", getpid, |object, _| {
+        let map = object.map("full").expect("the full counter");
+        u64_sum(&lookup(&map.fd, &0u32.to_le_bytes(), 8).expect("full[0]"))
+    });
+}
+
+#[test]
+#[ignore = "needs root and a BPF-capable kernel"]
+fn reader_cost_and_rate_for_16_byte_records_through_perf_buffers() {
+    require_kernel();
+    measure("evperf", "events16_perf", getpgid, |_, counters| {
+        counters.dropped(DropReason::KernelLost)
+    });
 }

@@ -20,13 +20,43 @@ use crate::loader::LoadedObject;
 use crate::loader::kernel_tests::{eventually, load_with};
 use crate::manifest::spec::GlobalValue;
 
-/// `bpf/bench/events.bpf.c`, attached, producing for this process only.
+/// `bpf/bench/events.bpf.c`, attached, producing for the calling thread
+/// only (tests in other threads of the process make syscalls too).
 fn producer() -> LoadedObject {
+    // SAFETY: gettid has no preconditions.
+    let tid = unsafe { libc::gettid() };
     let globals = BTreeMap::from([(
-        "target_tgid".to_owned(),
-        GlobalValue::Unsigned(u64::from(std::process::id())),
+        "target_pid".to_owned(),
+        GlobalValue::Unsigned(u64::from(tid.cast_unsigned())),
     )]);
     load_with("bpf/bench/events.bpf.o", &[], &globals).expect("load the producer")
+}
+
+/// One record from the producer's ring buffer program.
+fn getpid() {
+    // SAFETY: getpid has no preconditions; the raw syscall is never
+    // answered from a cache.
+    unsafe { libc::syscall(libc::SYS_getpid) };
+}
+
+/// One record from the producer's perf event array program.
+fn getpgid() {
+    // SAFETY: getpgid(0) has no preconditions.
+    unsafe { libc::syscall(libc::SYS_getpgid, 0) };
+}
+
+/// Waits until `accounted()` (records read, plus those counted lost) equals
+/// `produced`. A perf buffer reports a loss only with the next sample that
+/// fits, so while it does not, this calls `produce` for one more record.
+fn account_for_all(produced: &mut u64, produce: impl Fn(), accounted: impl Fn() -> u64) {
+    eventually("every record read or counted lost", || {
+        if accounted() == *produced {
+            return true;
+        }
+        produce();
+        *produced += 1;
+        false
+    });
 }
 
 /// The `/proc` directory of this process's thread named `name` (a reader:
