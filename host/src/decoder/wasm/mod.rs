@@ -7,6 +7,7 @@
 mod bindings;
 mod cache;
 mod convert;
+mod language;
 mod limiter;
 mod lookups;
 mod plugin;
@@ -15,6 +16,7 @@ mod runtime;
 mod wasi;
 
 pub use cache::{CacheError, Compiled};
+pub use language::SourceLanguage;
 pub use plugin::{PluginLoadError, WIT_ACCEPTED, WIT_VERSION, WasmDecoder};
 pub use restart::RestartPolicy;
 pub use runtime::{Limits, Runtime};
