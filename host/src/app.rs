@@ -440,16 +440,22 @@ pub fn validate(paths: &[PathBuf]) -> anyhow::Result<()> {
 }
 
 /// `bpfhost plugin test`: runs a decoder on a map dump and prints what it
-/// would serve; dropped series are listed on stderr.
+/// would serve; dropped series are listed on stderr. Without a decoder,
+/// runs the native tests of the project in `--dir`.
 pub fn plugin_test(args: &crate::cli::PluginTestArgs) -> anyhow::Result<()> {
+    let (Some(decoder), Some(dump)) = (&args.decoder, &args.dump) else {
+        let language = crate::plugin_language::test(&args.dir)
+            .map_err(|e| anyhow::anyhow!(crate::error_chain(&e)))?;
+        eprintln!("the {language} decoder's native tests passed");
+        return Ok(());
+    };
     let format = if args.openmetrics {
         crate::exposition::Format::OpenMetrics
     } else {
         crate::exposition::Format::Text
     };
-    let rendered =
-        crate::offline::run_files(&args.decoder, &args.dump, args.config.as_deref(), format)
-            .map_err(|e| anyhow::anyhow!(crate::error_chain(&e)))?;
+    let rendered = crate::offline::run_files(decoder, dump, args.config.as_deref(), format)
+        .map_err(|e| anyhow::anyhow!(crate::error_chain(&e)))?;
     std::io::Write::write_all(&mut std::io::stdout().lock(), &rendered.exposition)?;
     for (reason, n) in &rendered.dropped {
         eprintln!("dropped {n} series: {reason}");
@@ -457,19 +463,26 @@ pub fn plugin_test(args: &crate::cli::PluginTestArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `bpfhost plugin new`: creates the crate and says what to do next.
+/// `bpfhost plugin new`: creates the project and says what to do next.
 pub fn plugin_new(args: &crate::cli::PluginNewArgs) -> anyhow::Result<()> {
-    let dir = crate::template::create(&args.name, &args.dir, args.sdk.as_deref())
+    use crate::plugin_language::Language;
+    let dir = crate::template::create(&args.name, &args.dir, args.sdk.as_deref(), args.lang)
         .map_err(|e| anyhow::anyhow!(crate::error_chain(&e)))?;
-    println!("created {}", dir.display());
+    println!("created {} ({})", dir.display(), args.lang);
     println!("next: cd {}", dir.display());
-    println!("      cargo test                      # native unit test");
+    println!("      bpfhost plugin test             # native unit test");
     println!("      bpfhost plugin build -o {}.wasm", args.name);
     println!(
         "      bpfhost plugin test {}.wasm --dump testdata/dump.json",
         args.name
     );
-    println!("      (plugin-sdk/README.md has the whole loop)");
+    let guide = match args.lang {
+        Language::Rust => "plugin-sdk/README.md",
+        Language::Python => "plugin-sdk/guides/python.md",
+        Language::Javascript => "plugin-sdk/guides/javascript.md",
+        Language::C => "plugin-sdk/guides/c.md",
+    };
+    println!("      ({guide} has the whole loop)");
     Ok(())
 }
 

@@ -204,14 +204,17 @@ pub struct RunArgs {
 /// Flags of `bpfhost plugin`.
 #[derive(Debug, Subcommand)]
 pub enum PluginCommand {
-    /// Run a decoder on a recorded map dump and print its exposition.
+    /// Run a decoder on a recorded map dump and print its exposition; or,
+    /// without a decoder, run a project's own native tests.
     Test(PluginTestArgs),
-    /// Start a decoder crate from the template: decoder, BPF program,
-    /// manifest and a map dump to test it with.
+    /// Start a decoder project from the template (Rust, Python, JavaScript
+    /// or C): decoder, native unit test, BPF program, manifest and a map
+    /// dump to test it with.
     New(PluginNewArgs),
-    /// Build a decoder crate into a component the agent loads (no
-    /// wasm-tools needed): `cargo build --release --target
-    /// wasm32-unknown-unknown`, then the module is wrapped in-process.
+    /// Build a decoder project into a component the agent loads (no
+    /// wasm-tools needed). Rust: `cargo build --release --target
+    /// wasm32-unknown-unknown`, then the module is wrapped in-process;
+    /// Python, JavaScript, C: their toolchains, against the project's `wit/`.
     Build(PluginBuildArgs),
 }
 
@@ -224,19 +227,23 @@ pub struct PluginNewArgs {
     #[arg(long, default_value = ".", value_name = "DIR")]
     pub dir: PathBuf,
     /// Path of bpfhost's `plugin-sdk` as the new `Cargo.toml` should name
-    /// it; defaults to `../../plugin-sdk` (right inside `plugins/`).
+    /// it; defaults to `../../plugin-sdk` (right inside `plugins/`). Rust only.
     #[arg(long, value_name = "PATH")]
     pub sdk: Option<PathBuf>,
+    /// The decoder's language.
+    #[arg(long, value_enum, default_value_t = crate::plugin_language::Language::Rust)]
+    pub lang: crate::plugin_language::Language,
 }
 
 /// Flags of `bpfhost plugin build`.
 #[derive(Debug, Args)]
 pub struct PluginBuildArgs {
-    /// The decoder crate's directory.
-    #[arg(long, default_value = ".", value_name = "CRATE")]
+    /// The decoder project's directory.
+    #[arg(long, default_value = ".", value_name = "PROJECT")]
     pub dir: PathBuf,
-    /// Where to write the component; default: beside the module, as
-    /// `<target>/wasm32-unknown-unknown/release/<lib>.component.wasm`.
+    /// Where to write the component; default for Rust: beside the module,
+    /// as `<target>/wasm32-unknown-unknown/release/<lib>.component.wasm`;
+    /// for the other languages `PROJECT/<its name>.wasm`.
     #[arg(short = 'o', long = "output", value_name = "OUT.wasm")]
     pub output: Option<PathBuf>,
 }
@@ -244,12 +251,22 @@ pub struct PluginBuildArgs {
 /// Flags of `bpfhost plugin test`.
 #[derive(Debug, Args)]
 pub struct PluginTestArgs {
-    /// The decoder component (`.wasm`).
-    #[arg(value_name = "DECODER")]
-    pub decoder: PathBuf,
+    /// The decoder component (`.wasm`). Without it, the native tests of the
+    /// project in `--dir` run instead (`cargo test`, `python3 -m unittest`,
+    /// `node --test`, or the C test program built with gcc).
+    #[arg(value_name = "DECODER", requires = "dump")]
+    pub decoder: Option<PathBuf>,
     /// A map dump, as `GET /debug/dump/EXPORTER` returns it.
-    #[arg(long, value_name = "FILE")]
-    pub dump: PathBuf,
+    #[arg(long, value_name = "FILE", requires = "decoder")]
+    pub dump: Option<PathBuf>,
+    /// Without DECODER: the project whose native tests run.
+    #[arg(
+        long,
+        default_value = ".",
+        value_name = "PROJECT",
+        conflicts_with = "decoder"
+    )]
+    pub dir: PathBuf,
     /// The decoder's config (YAML or JSON), as `decoder.config` would hold it.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,

@@ -22,6 +22,7 @@ pub mod metrics;
 pub mod offline;
 pub mod pack;
 pub mod plugin_build;
+pub mod plugin_language;
 pub mod server;
 pub mod sys;
 pub mod template;

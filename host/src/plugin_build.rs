@@ -1,7 +1,9 @@
-//! `bpfhost plugin build`: a decoder crate to a component the agent loads,
-//! with nothing but cargo and the `wasm32-unknown-unknown` target.
+//! `bpfhost plugin build`: a decoder project to a component the agent
+//! loads. A Rust crate needs nothing but cargo and the
+//! `wasm32-unknown-unknown` target; Python, JavaScript and C projects are
+//! built by their own toolchains ([`crate::plugin_language`]).
 //!
-//! The crate is built as a core module for `wasm32-unknown-unknown` (no WASI
+//! A Rust crate is built as a core module for `wasm32-unknown-unknown` (no WASI
 //! imports at all) and wrapped into a component in-process with
 //! wit-component, using the component type that wit-bindgen (through the
 //! SDK) embedded in the module, so plugin authors need no `wasm-tools`.
@@ -12,14 +14,42 @@ use std::process::{Command, Stdio};
 
 use wit_component::ComponentEncoder;
 
+use crate::plugin_language::Language;
+
 /// The target decoders are built for: no WASI, no host capabilities.
 pub const TARGET: &str = "wasm32-unknown-unknown";
 
 /// Why a plugin could not be built.
 #[derive(Debug, thiserror::Error)]
 pub enum PluginBuildError {
-    #[error("{} is not a crate: it has no Cargo.toml", .0.display())]
-    NotACrate(PathBuf),
+    #[error(
+        "{} is not a decoder project: it has no Cargo.toml (Rust), app.py (Python), \
+         app.c (C), or package.json with build.mjs (JavaScript)",
+        .0.display()
+    )]
+    NotAProject(PathBuf),
+    #[error(
+        "{} has no wit/ folder with the agent's WIT world to build against \
+         (`bpfhost plugin new` writes one; or copy the agent's wit/<version>/decoder.wit)",
+        .0.display()
+    )]
+    NoWit(PathBuf),
+    #[error("{tool} is not installed: {install}")]
+    MissingTool {
+        tool: &'static str,
+        install: &'static str,
+    },
+    #[error("cannot run {tool}")]
+    Run {
+        tool: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{tool} failed ({status}); its output is above")]
+    Step {
+        tool: &'static str,
+        status: std::process::ExitStatus,
+    },
     #[error("cannot run cargo")]
     Cargo(#[source] std::io::Error),
     #[error(
@@ -57,15 +87,21 @@ pub enum PluginBuildError {
     },
 }
 
-/// Builds the crate in `dir` in release mode for [`TARGET`] and writes the
-/// component to `out`, by default beside the module as
-/// `<target dir>/wasm32-unknown-unknown/release/<lib>.component.wasm`.
-/// Returns the component's path.
+/// Builds the project in `dir` and writes the component to `out`. A Rust
+/// crate is built in release mode for [`TARGET`], its component by default
+/// beside the module as
+/// `<target dir>/wasm32-unknown-unknown/release/<lib>.component.wasm`;
+/// another language's by default to `<dir>/<dir name>.wasm` (what the
+/// template's manifest names). Returns the component's path.
 pub fn build(dir: &Path, out: Option<&Path>) -> Result<PathBuf, PluginBuildError> {
-    let manifest = dir.join("Cargo.toml");
-    if !manifest.is_file() {
-        return Err(PluginBuildError::NotACrate(dir.to_path_buf()));
+    let language =
+        Language::of(dir).ok_or_else(|| PluginBuildError::NotAProject(dir.to_path_buf()))?;
+    if language != Language::Rust {
+        let out = out.map_or_else(|| default_output(dir), Path::to_path_buf);
+        crate::plugin_language::build(language, dir, &out)?;
+        return Ok(out);
     }
+    let manifest = dir.join("Cargo.toml");
     let module = compile(&manifest)?;
     let bytes = std::fs::read(&module).map_err(|source| PluginBuildError::Read {
         path: module.clone(),
@@ -104,6 +140,15 @@ fn has_component_type(module: &[u8]) -> bool {
         matches!(payload, Ok(wasmparser::Payload::CustomSection(section))
             if section.name().starts_with("component-type"))
     })
+}
+
+/// `<dir>/<name of dir>.wasm`.
+fn default_output(dir: &Path) -> PathBuf {
+    let name = std::path::absolute(dir)
+        .ok()
+        .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| "decoder".to_owned());
+    dir.join(format!("{name}.wasm"))
 }
 
 /// `x/release/my_decoder.wasm` → `x/release/my_decoder.component.wasm`, so the
@@ -234,9 +279,17 @@ mod tests {
     }
 
     #[test]
-    fn a_directory_without_cargo_toml_is_not_a_crate() {
+    fn a_directory_of_no_language_is_not_a_project() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let err = build(dir.path(), None).expect_err("no crate");
-        assert!(matches!(err, PluginBuildError::NotACrate(_)), "{err}");
+        let err = build(dir.path(), None).expect_err("no project");
+        assert!(matches!(err, PluginBuildError::NotAProject(_)), "{err}");
+    }
+
+    #[test]
+    fn other_languages_build_to_the_name_their_manifest_gives() {
+        assert_eq!(
+            default_output(Path::new("/p/open-counts")),
+            PathBuf::from("/p/open-counts/open-counts.wasm")
+        );
     }
 }

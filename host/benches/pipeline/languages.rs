@@ -1,5 +1,6 @@
 //! What a decoder's language costs: the `writes` decoder in Rust, Python
-//! (`plugins/writes-py`) and JavaScript (`plugins/writes-js`), the same
+//! (`plugins/writes-py`), JavaScript (`plugins/writes-js`) and C
+//! (`plugins/writes-c`), the same
 //! logic and the same series. Per language: component size, load time
 //! cold (compiled) and warm (from the compiled-component cache), linear
 //! memory after `init` and after decoding the largest map, and decode time
@@ -25,10 +26,11 @@ fn size(bytes: u64) -> String {
 }
 
 /// The languages, by their decoder artifact.
-const LANGUAGES: [(&str, &str); 3] = [
+const LANGUAGES: [(&str, &str); 4] = [
     ("Rust", "plugins/writes.wasm"),
     ("Python", "plugins/writes-py.wasm"),
     ("JavaScript", "plugins/writes-js.wasm"),
+    ("C", "plugins/writes-c.wasm"),
 ];
 
 /// One language's figures.

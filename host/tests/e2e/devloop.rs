@@ -53,12 +53,11 @@ async fn a_dump_recorded_live_replays_offline_to_the_same_series() {
 }
 
 /// A plugin author's first ten minutes, outside this repository and with no
-/// wasm-tools: `plugin new`, `plugin build`, the template's BPF program
-/// compiled as its header says, and the agent serving the new decoder's
-/// series for the process that made the events.
-#[tokio::test(flavor = "multi_thread")]
-#[ignore = "needs root and a BPF-capable kernel"]
-async fn a_template_crate_built_outside_the_repository_serves_its_metrics() {
+/// wasm-tools: `plugin new --lang LANG`, the project's native tests
+/// (`plugin test`), `plugin build`, the template's BPF program compiled as
+/// its header says, and the agent serving the new decoder's series for the
+/// process that made the events.
+async fn a_template_project_serves_its_metrics(lang: &str) {
     require_kernel();
     let scratch = tempfile::tempdir().expect("tempdir");
     let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
@@ -80,18 +79,22 @@ async fn a_template_crate_built_outside_the_repository_serves_its_metrics() {
         "plugin",
         "new",
         "opens",
+        "--lang",
+        lang,
         "--dir",
         parent,
         "--sdk",
         sdk.to_str().expect("utf-8"),
     ]);
     let crate_dir = scratch.path().join("opens");
+    let dir = crate_dir.to_str().expect("utf-8");
+    bpfhost(&["plugin", "test", "--dir", dir]);
     let component = crate_dir.join("opens.wasm");
     let printed = bpfhost(&[
         "plugin",
         "build",
         "--dir",
-        crate_dir.to_str().expect("utf-8"),
+        dir,
         "-o",
         component.to_str().expect("utf-8"),
     ]);
@@ -120,9 +123,33 @@ async fn a_template_crate_built_outside_the_repository_serves_its_metrics() {
     .await;
     // Five redirections, plus whatever the shell opened as it started.
     let opens = scrape.value("opens_events_total", &[("pid", &pid)]);
-    assert!(opens.is_some_and(|n| n >= 5.0), "{}", scrape.body);
+    assert!(opens.is_some_and(|n| n >= 5.0), "{lang}: {}", scrape.body);
     scrape.assert_promtool_accepts();
     agent.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs root and a BPF-capable kernel"]
+async fn a_template_crate_built_outside_the_repository_serves_its_metrics() {
+    a_template_project_serves_its_metrics("rust").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs root and a BPF-capable kernel"]
+async fn a_python_template_project_serves_its_metrics() {
+    a_template_project_serves_its_metrics("python").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs root and a BPF-capable kernel"]
+async fn a_javascript_template_project_serves_its_metrics() {
+    a_template_project_serves_its_metrics("javascript").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs root and a BPF-capable kernel"]
+async fn a_c_template_project_serves_its_metrics() {
+    a_template_project_serves_its_metrics("c").await;
 }
 
 /// `$PATH` without any directory that holds a `wasm-tools`.

@@ -1,6 +1,6 @@
 //! Decoders in other languages serve the same series as their Rust
-//! counterparts: the Python `writes-py` and the JavaScript `writes-js` next
-//! to the Rust `writes`, each in its own agent (they declare the same
+//! counterparts: the Python `writes-py`, the JavaScript `writes-js` and the
+//! C `writes-c` next to the Rust `writes`, each in its own agent (they declare the same
 //! family) on the same BPF program, scraped after the same processes wrote
 //! known numbers of times.
 
@@ -28,13 +28,14 @@ fn seen(scrape: &Scrape, pids: &[String]) -> (Vec<String>, Vec<Option<f64>>) {
 
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "needs root and a BPF-capable kernel"]
-async fn python_and_javascript_writes_decoders_serve_what_the_rust_one_serves() {
+async fn python_javascript_and_c_writes_decoders_serve_what_the_rust_one_serves() {
     require_kernel();
     let mut agents = Vec::new();
     for (language, example) in [
         ("Rust", "writes.yaml"),
         ("Python", "languages/writes-py.yaml"),
         ("JavaScript", "languages/writes-js.yaml"),
+        ("C", "languages/writes-c.yaml"),
     ] {
         let dir = ManifestDir::new();
         let agent = Agent::start(&[&dir.example(example)]).await;
@@ -64,11 +65,11 @@ async fn python_and_javascript_writes_decoders_serve_what_the_rust_one_serves() 
         let answer = seen(&scrape, &pids);
         // Each `sh` writes `n` lines; its own start-up writes nothing.
         assert_eq!(answer.1, expected, "{language}:\n{}", scrape.body);
-        answers.push(answer);
+        answers.push((language, answer));
     }
-    assert_eq!(
-        answers[0], answers[1],
-        "Rust and Python serve the same series"
-    );
-    assert_eq!(answers[0].0.len(), 2, "HELP and TYPE: {:?}", answers[0].0);
+    let (_, rust) = &answers[0];
+    for (language, answer) in &answers[1..] {
+        assert_eq!(answer, rust, "{language} serves what Rust serves");
+    }
+    assert_eq!(rust.0.len(), 2, "HELP and TYPE: {:?}", rust.0);
 }

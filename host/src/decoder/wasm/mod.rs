@@ -7,6 +7,7 @@
 mod bindings;
 mod cache;
 mod convert;
+mod language;
 mod limiter;
 mod lookups;
 mod plugin;
@@ -16,6 +17,7 @@ mod wasi;
 mod world;
 
 pub use cache::{CacheError, Compiled};
+pub use language::SourceLanguage;
 pub use plugin::{PluginLoadError, WIT_ACCEPTED, WIT_VERSION, WasmDecoder};
 pub use restart::RestartPolicy;
 pub use runtime::{Limits, Runtime};

@@ -12,6 +12,7 @@ use wasmtime::component::Component;
 use wasmtime::{Config, Engine};
 
 use super::cache::{CacheError, Compiled, ComponentCache};
+use super::language::SourceLanguage;
 use super::restart::RestartPolicy;
 use crate::decoder::validate::OutputBounds;
 use crate::lookup::{Budget, Grants, Lookups};
@@ -56,6 +57,26 @@ impl Default for Limits {
 }
 
 impl Limits {
+    /// The defaults for the component `wasm`, by the language it was
+    /// written in ([`SourceLanguage`]): interpreted Python and JavaScript
+    /// get more memory and time than compiled code. The manifest's
+    /// `decoder.limits` apply over these; the choice is logged.
+    pub fn for_component(wasm: &[u8]) -> Self {
+        let language = SourceLanguage::of(wasm);
+        let limits = Self {
+            deadline: language.default_deadline(),
+            memory_bytes: language.default_memory_bytes(),
+            ..Self::default()
+        };
+        tracing::info!(
+            %language,
+            memory_bytes = limits.memory_bytes,
+            deadline = ?limits.deadline,
+            "decoder limits: the defaults of its language (the manifest's decoder.limits override them)"
+        );
+        limits
+    }
+
     /// The deadline in epoch ticks (at least one).
     pub fn deadline_ticks(&self) -> u64 {
         let ticks = self.deadline.as_nanos().div_ceil(EPOCH_TICK.as_nanos());
