@@ -70,7 +70,7 @@ const C: [File; 4] = [
 const NOT_RUST: [File; 2] = [
     (
         "wit/decoder.wit",
-        include_str!("../../wit/0.2.1/decoder.wit"),
+        include_str!("../../wit/0.3.0/decoder.wit"),
     ),
     (
         ".gitignore",

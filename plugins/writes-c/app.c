@@ -58,6 +58,8 @@ bool exports_decoder_init(decoder_string_t *config, decoder_spec_t *ret, decoder
     ret->families.len = 1;
     static const char *const maps[] = {WRITES_MAP};
     strings(&ret->maps, maps, 1);
+    ret->events.ptr = NULL; /* no event source */
+    ret->events.len = 0;
     return true;
 }
 
@@ -118,8 +120,9 @@ static bool decode(const decoder_map_snapshot_t *map, decoder_output_t *ret,
     return true;
 }
 
-bool exports_decoder_decode(decoder_list_map_snapshot_t *maps, decoder_output_t *ret,
-                            decoder_error_t *err) {
+bool exports_decoder_decode(decoder_list_map_snapshot_t *maps, uint64_t now,
+                            decoder_output_t *ret, decoder_error_t *err) {
+    (void)now;
     memset(ret, 0, sizeof(*ret));
     const decoder_map_snapshot_t *map = find(maps, WRITES_MAP);
     bool ok = map != NULL ? decode(map, ret, err)
@@ -127,4 +130,10 @@ bool exports_decoder_decode(decoder_list_map_snapshot_t *maps, decoder_output_t 
                                  "map " WRITES_MAP " is missing");
     decoder_list_map_snapshot_free(maps);
     return ok;
+}
+
+/* Declares no event source, so the agent never calls this. */
+bool exports_decoder_on_events(decoder_event_batch_t *batch, decoder_error_t *err) {
+    decoder_event_batch_free(batch);
+    return fail(err, BPFHOST_DECODER_TYPES_ERROR_FAILED, "this decoder declares no event source");
 }

@@ -105,7 +105,7 @@ pub fn load_exporter(
     let wasm = manifest
         .decoder_bytes(config_maps, builtins)
         .map_err(SetupError::DecoderSource)?;
-    let mut limits = limits(spec.decoder.limits.as_ref());
+    let mut limits = limits(&wasm, spec.decoder.limits.as_ref());
     limits.lookups = manifest.granted_lookups().into_iter().collect();
     limits.importable = manifest.importable_lookups().iter().copied().collect();
     // What the decoder writes to stdout/stderr is logged in this span.
@@ -188,9 +188,11 @@ fn start_cgroup_id_map(
     CgroupIdMap::start(spec, fd, None)
 }
 
-/// The sandbox and output limits: defaults, overridden by the manifest.
-fn limits(overrides: Option<&DecoderLimits>) -> Limits {
-    let mut limits = Limits::default();
+/// The sandbox and output limits: the defaults for the component's
+/// language, overridden by the manifest.
+fn limits(wasm: &[u8], overrides: Option<&DecoderLimits>) -> Limits {
+    // Defaults by the component's language (an interpreter needs more).
+    let mut limits = Limits::for_component(wasm);
     let Some(o) = overrides else {
         return limits;
     };

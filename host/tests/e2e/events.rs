@@ -45,6 +45,10 @@ fn hostile_execs(name: &str, min: u32, config: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "needs root and a BPF-capable kernel"]
+#[expect(
+    clippy::await_holding_lock,
+    reason = "held on purpose across the scrapes: other tests' threads wait to run `true`"
+)]
 async fn three_hundred_runs_of_true_are_exactly_three_hundred_execs() {
     require_kernel();
     let dir = ManifestDir::new();
@@ -125,7 +129,7 @@ async fn a_slow_handler_drops_and_counts_every_record_it_cannot_take() {
     };
     let settled = scrape_until(&agent, "every record accounted for", |s| {
         let got = received(s, "slow-events", "execs");
-        got >= 3000.0 && accounted(s) == got
+        got >= 3000.0 && (accounted(s) - got).abs() < 0.5
     })
     .await;
     assert!(
@@ -140,6 +144,10 @@ async fn a_slow_handler_drops_and_counts_every_record_it_cannot_take() {
 
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "needs root and a BPF-capable kernel"]
+#[expect(
+    clippy::await_holding_lock,
+    reason = "held on purpose across the scrapes: other tests' threads wait to run `true`"
+)]
 async fn a_handler_trapping_on_every_batch_is_counted_and_costs_no_other_exporter() {
     require_kernel();
     let dir = ManifestDir::new();
