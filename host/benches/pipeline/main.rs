@@ -64,6 +64,17 @@ pub struct Settings {
     pub profile: Option<String>,
     /// `--baseline BIN`: another build's agent binary to compare with.
     pub baseline: Option<std::path::PathBuf>,
+    /// `--only pipeline,languages,handlers,overload`: run only those parts.
+    pub only: Option<Vec<String>>,
+}
+
+impl Settings {
+    /// Whether part `name` runs.
+    fn wants(&self, name: &str) -> bool {
+        self.only
+            .as_ref()
+            .is_none_or(|only| only.iter().any(|o| o == name))
+    }
 }
 
 impl Settings {
@@ -74,11 +85,17 @@ impl Settings {
         let mut sizes = None;
         let mut profile = None;
         let mut baseline = None;
+        let mut only = None;
         while let Some(arg) = args.next() {
             match arg.as_str() {
                 "--quick" => quick = true,
                 "--profile" => profile = args.next(),
                 "--baseline" => baseline = args.next().map(std::path::PathBuf::from),
+                "--only" => {
+                    only = args
+                        .next()
+                        .map(|s| s.split(',').map(str::to_owned).collect());
+                }
                 "--rounds" => rounds = args.next().and_then(|r| r.parse().ok()),
                 "--sizes" => {
                     sizes = args.next().map(|s| s.split(',').map(parse_size).collect());
@@ -86,7 +103,7 @@ impl Settings {
                 // `cargo bench` passes `--bench`; libtest filters are ignored.
                 "--bench" | "--nocapture" => {}
                 other => panic!(
-                    "unknown argument {other:?}; usage: pipeline [--quick] [--rounds N] [--sizes 1k,10k,100k,1M] [--baseline BIN]"
+                    "unknown argument {other:?}; usage: pipeline [--quick] [--rounds N] [--sizes 1k,10k,100k,1M] [--baseline BIN] [--only PARTS]"
                 ),
             }
         }
@@ -102,6 +119,7 @@ impl Settings {
                 event_calls: 20_000,
                 profile: None,
                 baseline: None,
+                only: None,
             }
         } else {
             Self {
@@ -115,6 +133,7 @@ impl Settings {
                 event_calls: 1_000_000,
                 profile: None,
                 baseline: None,
+                only: None,
             }
         };
         if let Some(r) = rounds {
@@ -125,6 +144,7 @@ impl Settings {
         }
         s.profile = profile;
         s.baseline = baseline;
+        s.only = only;
         s
     }
 }
@@ -160,13 +180,47 @@ fn main() {
     }
     eprintln!("pipeline benchmark: {settings:?}");
     let runtime = Runtime::new().expect("wasm engine");
+    if settings.wants("pipeline") && !pipeline(&settings, &runtime) {
+        return;
+    }
+    if settings.wants("languages") {
+        // The decoder in each language, at the sizes users run (1k in --quick).
+        let language_sizes: &[u32] = if settings.quick {
+            &[1000]
+        } else {
+            &[1000, 10_000, 100_000]
+        };
+        languages::print(&languages::measure(language_sizes, settings.rounds));
+    }
+    if settings.wants("handlers") {
+        let batches = if settings.quick { 4 } else { 64 };
+        handlers::print(&handlers::measure(
+            &runtime,
+            &limits(),
+            settings.rounds * 2,
+            batches,
+        ));
+    }
+    if settings.wants("overload") {
+        let production = Duration::from_millis(if settings.quick { 300 } else { 2000 });
+        overload::print(&overload::measure(&runtime, settings.rounds, production));
+    }
+    if let Some(bin) = &settings.baseline {
+        baseline::print(&baseline::measure(&settings, bin));
+    }
+}
+
+/// Maps of every size read, decoded, encoded and scraped; the agent
+/// process; the example programs' cost per event; the generic decoder.
+/// False when `--profile` asked for one loop only.
+fn pipeline(settings: &Settings, runtime: &Runtime) -> bool {
     let wasm = std::fs::read(artifact("plugins/flows.wasm")).expect("read flows.wasm");
     let servers = http::Servers::new();
     let mut cases: Vec<Case> = Vec::new();
     for &size in &settings.sizes {
         for kind in Kind::ALL {
             eprintln!("filling a {} map with {size} entries", kind.name());
-            let mut case = Case::new(kind, size, &runtime, &wasm, limits(), &servers);
+            let mut case = Case::new(kind, size, runtime, &wasm, limits(), &servers);
             case.verify();
             cases.push(case);
         }
@@ -188,7 +242,7 @@ fn main() {
             stats::duration(times.min()),
             stats::duration(times.median())
         );
-        return;
+        return false;
     }
     for round in 0..settings.rounds {
         eprintln!("round {}/{}", round + 1, settings.rounds);
@@ -208,11 +262,11 @@ fn main() {
         .collect();
     drop(cases);
     drop(servers);
-    let agent = process::measure(&settings);
+    let agent = process::measure(settings);
     // Many short rounds: the minimum of each side is what the program costs
     // when nothing else on the machine interferes.
     let events = events::measure(settings.rounds * 4, settings.event_calls / 4);
-    let generic = generic::measure(&runtime, &limits(), settings.rounds * 4);
+    let generic = generic::measure(runtime, &limits(), settings.rounds * 4);
     let runs = report::Runs {
         pipeline,
         allocations,
@@ -220,24 +274,6 @@ fn main() {
         events,
         generic,
     };
-    report::print(&settings, &runs);
-    // The decoder in each language, at the sizes users run (1k in --quick).
-    let language_sizes: &[u32] = if settings.quick {
-        &[1000]
-    } else {
-        &[1000, 10_000, 100_000]
-    };
-    languages::print(&languages::measure(language_sizes, settings.rounds));
-    let batches = if settings.quick { 4 } else { 64 };
-    handlers::print(&handlers::measure(
-        &runtime,
-        &limits(),
-        settings.rounds * 2,
-        batches,
-    ));
-    let production = Duration::from_millis(if settings.quick { 300 } else { 2000 });
-    overload::print(&overload::measure(&runtime, settings.rounds, production));
-    if let Some(bin) = &settings.baseline {
-        baseline::print(&baseline::measure(&settings, bin));
-    }
+    report::print(settings, &runs);
+    true
 }

@@ -82,6 +82,7 @@ impl Slot {
                 report.memory_bytes = decoder.memory_bytes();
             }
             (report.events, report.event_traps) = exporter.event_report();
+            report.cgroup_id_map = exporter.cgroup_id_map_errors();
             report.map_entries = exporter
                 .map_entries()
                 .map(|(m, n)| (m.to_owned(), n))

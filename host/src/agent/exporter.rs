@@ -126,6 +126,11 @@ impl Exporter {
         Ok(())
     }
 
+    /// The exporter's cgroup id map and its sync errors so far, if it has one.
+    pub fn cgroup_id_map_errors(&self) -> Option<(String, u64)> {
+        self.kernel.as_ref()?.cgroup_id_map_errors()
+    }
+
     /// The families, maps and event sources the decoder declared.
     pub fn spec(&self) -> &Declaration {
         self.decoder.spec()

@@ -14,6 +14,12 @@ pub trait KernelObject: Send {
     fn program_stats(&self) -> Vec<ProgramStats> {
         Vec::new()
     }
+
+    /// The cgroup id map kept for the exporter (`spec.cgroupIdMap`), if
+    /// any: its name and the errors keeping it in sync so far.
+    fn cgroup_id_map_errors(&self) -> Option<(String, u64)> {
+        None
+    }
 }
 
 impl KernelObject for LoadedObject {

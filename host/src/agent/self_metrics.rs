@@ -48,6 +48,8 @@ pub struct ExporterReport {
     pub events: Vec<SourceReport>,
     /// Traps of the event handler by kind since the exporter started.
     pub event_traps: Vec<(TrapKind, u64)>,
+    /// The exporter's cgroup id map and its sync errors since it started.
+    pub cgroup_id_map: Option<(String, u64)>,
 }
 
 impl ExporterReport {
@@ -313,6 +315,23 @@ impl SelfMetrics {
         out.extend(programs(reports));
         out.extend(self.sandbox(reports));
         out.extend(events(reports));
+        out.push(FamilySamples {
+            family: family(
+                "bpfhost_cgroup_id_map_errors",
+                "Errors keeping the exporter's cgroup id map (spec.cgroupIdMap) in sync since it \
+                 started: writes the kernel refused, cgroup directories that could not be read \
+                 (each is logged).",
+                MetricType::Counter,
+                &["exporter", "map"],
+            ),
+            series: reports
+                .iter()
+                .filter_map(|r| {
+                    let (map, errors) = r.cgroup_id_map.as_ref()?;
+                    Some(series(&[&r.exporter, map], *errors as f64))
+                })
+                .collect(),
+        });
         out.push(FamilySamples {
             family: family(
                 "bpfhost_manifest_errors",

@@ -148,10 +148,7 @@ pub fn load_exporter(
     }
     let mut exporter = Exporter::new(
         name.clone(),
-        Some(Box::new(Kept {
-            _cgroup_ids: cgroup_ids,
-            object,
-        })),
+        Some(Box::new(Kept { cgroup_ids, object })),
         sources,
         Box::new(decoder),
         0,
@@ -164,13 +161,18 @@ pub fn load_exporter(
 /// What an exporter keeps in the kernel: its object and the cgroup id map
 /// kept for it (stopped before the object unloads: fields drop in order).
 struct Kept {
-    _cgroup_ids: Option<CgroupIdMap>,
+    cgroup_ids: Option<CgroupIdMap>,
     object: LoadedObject,
 }
 
 impl KernelObject for Kept {
     fn program_stats(&self) -> Vec<crate::loader::ProgramStats> {
         self.object.program_stats()
+    }
+
+    fn cgroup_id_map_errors(&self) -> Option<(String, u64)> {
+        let map = self.cgroup_ids.as_ref()?;
+        Some((map.map().to_owned(), map.errors()))
     }
 }
 

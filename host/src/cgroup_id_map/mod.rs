@@ -111,6 +111,7 @@ pub enum CgroupIdMapError {
 /// until dropped.
 #[derive(Debug)]
 pub struct CgroupIdMap {
+    map: String,
     watcher: Watcher,
 }
 
@@ -161,7 +162,21 @@ impl CgroupIdMap {
         })?;
         let sync = Sync::new(spec.map.clone(), root, regexps, target);
         let watcher = Watcher::start(sync)?;
-        Ok(Self { watcher })
+        Ok(Self {
+            map: spec.map.clone(),
+            watcher,
+        })
+    }
+
+    /// The map's name.
+    pub fn map(&self) -> &str {
+        &self.map
+    }
+
+    /// Errors keeping the map in sync since the start (each also logged):
+    /// writes the kernel refused, directories that could not be read.
+    pub fn errors(&self) -> u64 {
+        self.watcher.errors()
     }
 
     /// The ids now in the map, with their paths.

@@ -130,6 +130,36 @@ fn a_map_that_refuses_writes_fails_the_start_naming_map_and_cgroup() {
 }
 
 #[test]
+fn writes_refused_after_the_start_are_counted_and_the_map_catches_up_later() {
+    let root = tempfile::tempdir().expect("tempdir");
+    let map = FakeMap::default();
+    let running = CgroupIdMap::with_target(
+        &spec(&["match"]),
+        root.path().to_owned(),
+        Box::new(map.clone()),
+    )
+    .expect("starts");
+    assert_eq!((running.map(), running.errors()), ("cgroup_ids", 0));
+    *lock(&map.fail) = true;
+    let dir = root.path().join("match");
+    fs::create_dir(&dir).expect("mkdir");
+    // Every rescan retries the write and counts its failure.
+    let deadline = std::time::Instant::now() + WAIT;
+    while running.errors() == 0 {
+        assert!(std::time::Instant::now() < deadline, "no error counted");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(lock(&map.entries).is_empty());
+    *lock(&map.fail) = false;
+    fs::create_dir(root.path().join("other")).expect("mkdir");
+    assert!(
+        running.wait_until(WAIT, &|ids| ids.iter().any(|(i, _)| *i == id(&dir))),
+        "caught up once writes succeed: {:?}",
+        running.ids()
+    );
+}
+
+#[test]
 fn a_regexp_that_does_not_compile_is_named() {
     let root = tempfile::tempdir().expect("tempdir");
     let error = CgroupIdMap::with_target(

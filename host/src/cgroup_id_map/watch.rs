@@ -18,6 +18,8 @@ use crate::sys::lock;
 #[derive(Debug, Default)]
 struct Progress {
     ids: Vec<(u64, PathBuf)>,
+    /// Errors of the rescans after the first fill, for self-metrics.
+    errors: u64,
 }
 
 #[derive(Debug, Default)]
@@ -78,6 +80,11 @@ impl Watcher {
 
     pub(super) fn ids(&self) -> Vec<(u64, PathBuf)> {
         lock(&self.shared.progress).ids.clone()
+    }
+
+    /// Errors of the rescans so far (the first fill's fail the start).
+    pub(super) fn errors(&self) -> u64 {
+        lock(&self.shared.progress).errors
     }
 
     /// Waits until the ids in the map satisfy `done`, at most `timeout`;
@@ -148,6 +155,7 @@ fn run(sync: &mut Sync, inotify: &Inotify, stop: &OwnedFd, shared: &Shared) {
         for error in &errors {
             tracing::warn!(error = %crate::error_chain(error), "cgroup id map: rescan");
         }
+        lock(&shared.progress).errors += errors.len() as u64;
         if refused > 0 {
             tracing::debug!(
                 map = sync.map(),

@@ -1,10 +1,9 @@
 //! Counters keyed by label values.
 
-use std::collections::HashMap;
 use std::time::Duration;
 
-use super::Expiry;
 use super::key::{self, KeyBuf};
+use super::{Expiry, LabelSets};
 use crate::{FamilyId, Output};
 
 #[derive(Debug, Clone, Copy)]
@@ -30,7 +29,7 @@ struct Slot {
 /// ```
 #[derive(Debug, Clone, Default)]
 pub struct CounterSet {
-    slots: HashMap<Box<[u8]>, Slot>,
+    slots: LabelSets<Slot>,
     expiry: Expiry,
     key: KeyBuf,
 }

@@ -1,10 +1,9 @@
 //! Histograms keyed by label values, fed one observation at a time.
 
-use std::collections::HashMap;
 use std::time::Duration;
 
-use super::Expiry;
 use super::key::{self, KeyBuf};
+use super::{Expiry, LabelSets};
 use crate::{Error, FamilyId, Output, Result};
 
 #[derive(Debug, Clone)]
@@ -32,7 +31,7 @@ struct Slot {
 #[derive(Debug, Clone)]
 pub struct HistogramSet {
     bounds: Vec<f64>,
-    slots: HashMap<Box<[u8]>, Slot>,
+    slots: LabelSets<Slot>,
     expiry: Expiry,
     key: KeyBuf,
 }
@@ -48,7 +47,7 @@ impl HistogramSet {
         }
         Ok(Self {
             bounds: bounds.to_vec(),
-            slots: HashMap::new(),
+            slots: LabelSets::default(),
             expiry: Expiry::default(),
             key: KeyBuf::default(),
         })
