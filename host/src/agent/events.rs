@@ -9,7 +9,7 @@
 //! counted by kind, like those of scrapes.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, sync_channel};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -49,6 +49,9 @@ pub struct EventFeed {
     /// the pump.
     readers: Option<Readers>,
     pump: Option<JoinHandle<()>>,
+    /// Tells the pump to leave what is still queued: an exporter being
+    /// unloaded must not wait for its decoder to work through a backlog.
+    stop: Arc<AtomicBool>,
     counters: Vec<Arc<SourceCounters>>,
     traps: Arc<Traps>,
 }
@@ -86,9 +89,11 @@ impl EventFeed {
         let (queue, batches) = sync_channel(QUEUE_BATCHES);
         let (readers, counters) = Readers::start(exporter, maps, &limits, queue)?;
         let traps = Arc::new(Traps::default());
+        let stop = Arc::new(AtomicBool::new(false));
         let pump = Pump {
             exporter: exporter.to_owned(),
             decoder,
+            stop: stop.clone(),
             counters: counters.clone(),
             traps: traps.clone(),
             last_log: None,
@@ -104,6 +109,7 @@ impl EventFeed {
         Ok(Self {
             readers: Some(readers),
             pump: Some(pump),
+            stop,
             counters,
             traps,
         })
@@ -134,10 +140,12 @@ impl EventFeed {
 
 impl Drop for EventFeed {
     fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
         drop(self.readers.take());
         if let Some(pump) = self.pump.take() {
-            // The pump ends once the queue is closed and drained; a batch
-            // call in progress ends by the sandbox's deadline.
+            // The pump leaves the queue as it is once told to stop (the
+            // closed queue also ends it); a batch call in progress ends by
+            // the sandbox's deadline at the latest.
             let _ = pump.join();
         }
     }
@@ -147,6 +155,7 @@ impl Drop for EventFeed {
 struct Pump {
     exporter: String,
     decoder: Arc<SharedDecoder>,
+    stop: Arc<AtomicBool>,
     counters: Vec<Arc<SourceCounters>>,
     traps: Arc<Traps>,
     last_log: Option<Instant>,
@@ -158,6 +167,9 @@ impl Pump {
         // What the decoder writes to stdout/stderr is logged in this span.
         let span = tracing::info_span!("decoder", exporter = %self.exporter);
         while let Ok(batch) = batches.recv() {
+            if self.stop.load(Ordering::SeqCst) {
+                return;
+            }
             let Some(counters) = self.counters.get(batch.source as usize).cloned() else {
                 continue;
             };

@@ -308,3 +308,40 @@ async fn tcp_retransmits_yaml_counts_a_connection_whose_segments_are_dropped() {
     counted.assert_promtool_accepts();
     agent.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs root and a BPF-capable kernel"]
+async fn an_exporter_with_a_backlog_unloads_without_working_through_it() {
+    require_kernel();
+    let dir = ManifestDir::new();
+    // ~80 ms a batch: a backlog of 64 batches would take ~5 s to work off.
+    let slow = dir.write(
+        "slow.yaml",
+        &hostile_execs(
+            "backlog-events",
+            20,
+            ", fault: slow, phase: events, spin: 320000000",
+        ),
+    );
+    let agent = Agent::start(&[&slow]).await;
+    scrape_until(&agent, "the slow exporter up", |s| {
+        s.value("bpfhost_exporter_up", &[("exporter", "backlog-events")]) == Some(1.0)
+    })
+    .await;
+    sh("for i in $(seq 1500); do /bin/echo >/dev/null; done");
+    let backlog = agent.scrape().await;
+    assert!(
+        dropped(&backlog, "backlog-events", "execs", "queue_full") > 0.0,
+        "the queue is full:\n{}",
+        backlog.body
+    );
+    // Unloading stops the pump after the call in progress (and the agent
+    // stops within its 5 s budget), instead of handing it ~5 s of backlog.
+    let started = std::time::Instant::now();
+    agent.stop().await;
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(2),
+        "stopping took {:?}",
+        started.elapsed()
+    );
+}
