@@ -253,6 +253,16 @@ pub fn request(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> String
 /// Scrapes until `done` holds, for at most 20 s: the agent rescans files on
 /// its own clock.
 pub async fn scrape_until(agent: &Agent, what: &str, done: impl Fn(&Scrape) -> bool) -> Scrape {
+    scrape_until_within(agent, what, Duration::from_secs(20), done).await
+}
+
+/// [`scrape_until`] for at most `limit`.
+pub async fn scrape_until_within(
+    agent: &Agent,
+    what: &str,
+    limit: Duration,
+    done: impl Fn(&Scrape) -> bool,
+) -> Scrape {
     let started = std::time::Instant::now();
     loop {
         let scrape = agent.scrape().await;
@@ -260,7 +270,7 @@ pub async fn scrape_until(agent: &Agent, what: &str, done: impl Fn(&Scrape) -> b
             return scrape;
         }
         assert!(
-            started.elapsed() < Duration::from_secs(20),
+            started.elapsed() < limit,
             "never saw {what}:\n{}",
             scrape.body
         );
