@@ -4,12 +4,16 @@
 //! every getpid(2) of one thread, called there in a tight loop,
 //! while another thread collects the exporter (a scrape) again and again.
 //! The exporter's decoder is the hostile fixture taking the records, either
-//! fast (it only counts them) or overloaded (it spins ~10 ms on every
-//! batch, so at most ~400k records a second get through while the producer
-//! makes well over a million). Measured, interleaved: the producer's time per getpid
-//! (the kernel side: does a slow decoder slow it down?), the collection's
-//! time (does a scrape wait behind event batches?) and where the records
-//! went (received, handed to the decoder, dropped by reason).
+//! fast (it only counts them) or overloaded, so that at most ~400k records
+//! a second get through while the producer makes well over a million:
+//! slow per record (it spins ~2.5 µs on each, the usual way a decoder
+//! falls behind) or slow per call (~10 ms on every call, whatever its
+//! size). Measured, interleaved: the producer's time per getpid (the
+//! kernel side: does a slow decoder slow it down?), the collection's time
+//! (does a scrape wait behind event batches? the pump cuts a slow-per-record
+//! decoder's batches into calls of about a millisecond; a slow-per-call
+//! one keeps its full batches, so a scrape may wait for one) and where the
+//! records went (received, handed to the decoder, dropped by reason).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -28,16 +32,21 @@ use crate::stats::{Samples, Table, duration};
 #[derive(Debug, Clone, Copy)]
 enum Pace {
     Fast,
-    Overloaded,
+    SlowPerRecord,
+    SlowPerCall,
 }
 
 impl Pace {
     fn config(self) -> &'static str {
         match self {
             Self::Fast => r#"{"events": "events16", "minRecordSize": 16}"#,
-            // ~0.25 ns an iteration: ~10 ms a batch, so at most ~400k records
-            // a second (4,096 a batch) get through.
-            Self::Overloaded => {
+            // ~0.25 ns an iteration: ~2.5 µs a record.
+            Self::SlowPerRecord => {
+                r#"{"events": "events16", "minRecordSize": 16, "spinPerRecord": 10000}"#
+            }
+            // ~10 ms a call, so at most ~400k records a second (4,096 a
+            // call) get through.
+            Self::SlowPerCall => {
                 r#"{"events": "events16", "minRecordSize": 16, "fault": "slow", "phase": "events", "spin": 40000000}"#
             }
         }
@@ -46,7 +55,8 @@ impl Pace {
     fn name(self) -> &'static str {
         match self {
             Self::Fast => "fast decoder",
-            Self::Overloaded => "overloaded decoder",
+            Self::SlowPerRecord => "slow per record",
+            Self::SlowPerCall => "slow per call",
         }
     }
 }
@@ -151,7 +161,7 @@ fn handled(exporter: &mut Exporter) -> f64 {
 
 /// `rounds` rounds of `length` of production per pace, alternated.
 pub fn measure(runtime: &Runtime, rounds: usize, length: Duration) -> Vec<Run> {
-    let paces = [Pace::Fast, Pace::Overloaded];
+    let paces = [Pace::Fast, Pace::SlowPerRecord, Pace::SlowPerCall];
     let mut runs: Vec<Run> = paces
         .iter()
         .map(|p| Run {
@@ -248,12 +258,15 @@ pub fn print(runs: &[Run]) {
         ]);
     }
     t.print();
-    if let [fast, slow] = runs {
-        println!(
-            "overloaded/fast: getpid CPU {:.2}x, wall {:.2}x, collect median {:.2}x",
-            slow.getpid_cpu.median().as_secs_f64() / fast.getpid_cpu.median().as_secs_f64(),
-            slow.getpid.median().as_secs_f64() / fast.getpid.median().as_secs_f64(),
-            slow.collect.median().as_secs_f64() / fast.collect.median().as_secs_f64(),
-        );
+    if let [fast, overloaded @ ..] = runs {
+        for slow in overloaded {
+            println!(
+                "{}/fast: getpid CPU {:.2}x, wall {:.2}x, collect median {:.2}x",
+                slow.pace,
+                slow.getpid_cpu.median().as_secs_f64() / fast.getpid_cpu.median().as_secs_f64(),
+                slow.getpid.median().as_secs_f64() / fast.getpid.median().as_secs_f64(),
+                slow.collect.median().as_secs_f64() / fast.collect.median().as_secs_f64(),
+            );
+        }
     }
 }

@@ -1,7 +1,8 @@
 //! An exporter's events: readers ([`crate::events`]) fill a bounded queue
 //! with batches of records; one pump thread hands each batch to the
 //! decoder ([`Decoder::on_events`](crate::decoder::Decoder::on_events)),
-//! behind any waiting scrape.
+//! behind any waiting scrape, cut into calls of about a millisecond when
+//! the decoder is slow ([`CallSize`]) so a scrape never waits long.
 //!
 //! A batch the decoder cannot take is dropped and counted by reason: the
 //! decoder restarting after a trap or quarantined (`decoder_down`), or
@@ -14,6 +15,7 @@ use std::sync::mpsc::{Receiver, sync_channel};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use super::call_size::CallSize;
 use super::shared_decoder::SharedDecoder;
 use crate::decoder::{DecodeError, EventBatch, TrapKind};
 use crate::events::{
@@ -96,6 +98,7 @@ impl EventFeed {
             stop: stop.clone(),
             counters: counters.clone(),
             traps: traps.clone(),
+            size: CallSize::new(MAX_RECORDS),
             last_log: None,
             unlogged: 0,
         };
@@ -158,6 +161,8 @@ struct Pump {
     stop: Arc<AtomicBool>,
     counters: Vec<Arc<SourceCounters>>,
     traps: Arc<Traps>,
+    /// Records per decoder call, kept short for scrapes.
+    size: CallSize,
     last_log: Option<Instant>,
     unlogged: u64,
 }
@@ -166,6 +171,8 @@ impl Pump {
     fn run(mut self, batches: &Receiver<Batch>) {
         // What the decoder writes to stdout/stderr is logged in this span.
         let span = tracing::info_span!("decoder", exporter = %self.exporter);
+        let _entered = span.enter();
+        let mut scratch = Vec::new();
         while let Ok(batch) = batches.recv() {
             if self.stop.load(Ordering::SeqCst) {
                 return;
@@ -173,26 +180,59 @@ impl Pump {
             let Some(counters) = self.counters.get(batch.source as usize).cloned() else {
                 continue;
             };
-            let records = u64::from(batch.records);
-            let mut batch = EventBatch {
-                source: batch.source,
-                records: batch.records,
-                data: batch.data,
-            };
-            let result = span.in_scope(|| self.decoder.for_events().on_events(&mut batch));
-            let reason = match result {
-                Ok(()) => continue,
-                Err(DecodeError::NotRunning { .. }) => DropReason::DecoderDown,
-                Err(ref e) => {
-                    if let DecodeError::Trap { kind, .. } = e {
-                        self.traps.0[*kind as usize].fetch_add(1, Ordering::Relaxed);
-                    }
-                    self.log(counters.name(), e);
-                    DropReason::DecoderError
+            if batch.records <= self.size.records() {
+                self.deliver(&counters, batch.source, batch.records, batch.data);
+                continue;
+            }
+            // Cut into calls short enough for a scrape to wait behind.
+            let mut pieces = batch.pieces();
+            while let Some((records, bytes)) = pieces.next_piece(self.size.records()) {
+                if self.stop.load(Ordering::SeqCst) {
+                    return;
                 }
-            };
-            counters.add_dropped(reason, records);
+                scratch.clear();
+                scratch.extend_from_slice(bytes);
+                scratch = self.deliver(&counters, batch.source, records, scratch);
+            }
         }
+    }
+
+    /// Hands `records` records to the decoder (behind any waiting scrape),
+    /// counts them dropped if it cannot take them, and gives the buffer back.
+    fn deliver(
+        &mut self,
+        counters: &SourceCounters,
+        source: u32,
+        records: u32,
+        data: Vec<u8>,
+    ) -> Vec<u8> {
+        let mut batch = EventBatch {
+            source,
+            records,
+            data,
+        };
+        let result = {
+            let mut decoder = self.decoder.for_events();
+            let started = Instant::now();
+            let result = decoder.on_events(&mut batch);
+            if result.is_ok() {
+                self.size.observe(records, started.elapsed(), Instant::now());
+            }
+            result
+        };
+        let reason = match result {
+            Ok(()) => return batch.data,
+            Err(DecodeError::NotRunning { .. }) => DropReason::DecoderDown,
+            Err(ref e) => {
+                if let DecodeError::Trap { kind, .. } = e {
+                    self.traps.0[*kind as usize].fetch_add(1, Ordering::Relaxed);
+                }
+                self.log(counters.name(), e);
+                DropReason::DecoderError
+            }
+        };
+        counters.add_dropped(reason, u64::from(records));
+        batch.data
     }
 
     /// Logs a failed batch, at most once per [`LOG_EVERY`] (traps always:
@@ -213,5 +253,114 @@ impl Pump {
         );
         self.last_log = Some(now);
         self.unlogged = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+    use std::sync::mpsc::sync_channel;
+
+    use super::*;
+    use crate::decoder::{Collection, Declaration, Decoder};
+    use crate::maps::MapSnapshot;
+
+    /// Records each call's records (as numbers); fails call number `fail`.
+    struct Recording {
+        spec: Declaration,
+        calls: Arc<Mutex<Vec<Vec<u32>>>>,
+        fail: Option<usize>,
+    }
+
+    impl Decoder for Recording {
+        fn spec(&self) -> &Declaration {
+            &self.spec
+        }
+
+        fn decode(&mut self, _: &mut [MapSnapshot]) -> Result<Collection, DecodeError> {
+            Ok(Collection::default())
+        }
+
+        fn on_events(&mut self, batch: &mut EventBatch) -> Result<(), DecodeError> {
+            let mut calls = self.calls.lock().unwrap();
+            if self.fail == Some(calls.len()) {
+                calls.push(Vec::new());
+                return Err(DecodeError::Trap {
+                    kind: TrapKind::Unreachable,
+                    message: "on purpose".into(),
+                });
+            }
+            let batch = Batch {
+                source: batch.source,
+                records: batch.records,
+                data: batch.data.clone(),
+            };
+            let records: Vec<u32> = batch
+                .iter()
+                .map(|r| u32::from_le_bytes(r.try_into().unwrap()))
+                .collect();
+            assert_eq!(records.len(), batch.records as usize);
+            calls.push(records);
+            Ok(())
+        }
+    }
+
+    /// Runs a pump whose calls hold at most `per_call` records over
+    /// batches of `sizes` records numbered from 0 on; the calls the decoder
+    /// saw and the records counted dropped.
+    fn pump(per_call: u32, sizes: &[u32], fail: Option<usize>) -> (Vec<Vec<u32>>, u64) {
+        let calls = Arc::new(Mutex::new(Vec::new()));
+        let decoder = Recording {
+            spec: Declaration::default(),
+            calls: calls.clone(),
+            fail,
+        };
+        let counters = Arc::new(SourceCounters::new("records"));
+        let pump = Pump {
+            exporter: "test".into(),
+            decoder: Arc::new(SharedDecoder::new(Box::new(decoder))),
+            stop: Arc::new(AtomicBool::new(false)),
+            counters: vec![counters.clone()],
+            traps: Arc::new(Traps::default()),
+            size: CallSize::new(per_call),
+            last_log: None,
+            unlogged: 0,
+        };
+        let (queue, batches) = sync_channel(sizes.len());
+        let mut next = 0u32;
+        for &size in sizes {
+            let mut batch = Batch::default();
+            for _ in 0..size {
+                batch.data.extend_from_slice(&4u32.to_le_bytes());
+                batch.data.extend_from_slice(&next.to_le_bytes());
+                next += 1;
+            }
+            batch.records = size;
+            queue.send(batch).unwrap();
+        }
+        drop(queue);
+        pump.run(&batches);
+        let dropped = counters.dropped(DropReason::DecoderError);
+        let calls = calls.lock().unwrap().clone();
+        (calls, dropped)
+    }
+
+    #[test]
+    fn a_batch_over_the_call_size_is_handed_over_in_order_in_pieces() {
+        let (calls, dropped) = pump(100, &[250, 40], None);
+        let sizes: Vec<usize> = calls.iter().map(Vec::len).collect();
+        assert_eq!(sizes, [100, 100, 50, 40]);
+        let all: Vec<u32> = calls.concat();
+        assert_eq!(all, (0..290).collect::<Vec<_>>());
+        assert_eq!(dropped, 0);
+    }
+
+    #[test]
+    fn a_failed_piece_drops_its_own_records_only() {
+        let (calls, dropped) = pump(100, &[250], Some(1));
+        let sizes: Vec<usize> = calls.iter().map(Vec::len).collect();
+        assert_eq!(sizes, [100, 0, 50]);
+        assert_eq!(calls[2], (200..250).collect::<Vec<_>>());
+        assert_eq!(dropped, 100);
     }
 }

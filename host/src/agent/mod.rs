@@ -7,6 +7,7 @@
 //! failed to load, so a failure shows up in self-metrics instead of taking
 //! the others down.
 
+mod call_size;
 mod collect;
 mod events;
 mod exporter;

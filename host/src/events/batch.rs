@@ -29,6 +29,45 @@ impl Batch {
             Some(record)
         })
     }
+
+    /// The batch in pieces, each of as many records as the caller asks for
+    /// when it takes it (see [`Pieces::next_piece`]).
+    pub fn pieces(&self) -> Pieces<'_> {
+        Pieces {
+            rest: self.data.as_slice(),
+        }
+    }
+}
+
+/// Pieces of a batch in order, in the batch's layout; see [`Batch::pieces`].
+#[derive(Debug)]
+pub struct Pieces<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Pieces<'a> {
+    /// The next piece: up to `records` records (at least one), their count
+    /// and bytes. Stops at the first truncated record, like [`Batch::iter`].
+    pub fn next_piece(&mut self, records: u32) -> Option<(u32, &'a [u8])> {
+        let (mut count, mut len) = (0, 0);
+        while count < records.max(1) {
+            let Some((prefix, tail)) = self.rest[len..].split_first_chunk::<4>() else {
+                break;
+            };
+            let record = u32::from_le_bytes(*prefix) as usize;
+            if record > tail.len() {
+                break;
+            }
+            len += 4 + record;
+            count += 1;
+        }
+        if count == 0 {
+            return None;
+        }
+        let (piece, rest) = self.rest.split_at(len);
+        self.rest = rest;
+        Some((count, piece))
+    }
 }
 
 /// When a source's batch is handed on, and what the reader drops.
@@ -168,6 +207,33 @@ mod tests {
         assert_eq!(pending.take().map(|b| b.records), Some(2));
         assert!(pending.take().is_none());
         assert!(pending.deadline().is_none());
+    }
+
+    /// Records in the batch layout.
+    fn layout(records: &[&[u8]]) -> Vec<u8> {
+        let mut data = Vec::new();
+        for record in records {
+            data.extend_from_slice(&(record.len() as u32).to_le_bytes());
+            data.extend_from_slice(record);
+        }
+        data
+    }
+
+    #[test]
+    fn pieces_hold_at_most_the_records_asked_for_in_the_same_layout() {
+        let mut pending = Pending::new(0, &limits(10));
+        for record in [&b"a"[..], b"bc", b"", b"def", b"g", b"hi"] {
+            pending.push(record, b"");
+        }
+        let batch = pending.take().expect("six records");
+        let mut pieces = batch.pieces();
+        let mut take = |n| pieces.next_piece(n).map(|(count, bytes)| (count, bytes.to_vec()));
+        assert_eq!(take(2), Some((2, layout(&[b"a", b"bc"]))));
+        assert_eq!(take(0), Some((1, layout(&[b""]))));
+        assert_eq!(take(2), Some((2, layout(&[b"def", b"g"]))));
+        assert_eq!(take(100), Some((1, layout(&[b"hi"]))));
+        assert_eq!(take(1), None);
+        assert_eq!(batch.pieces().next_piece(100), Some((6, &batch.data[..])));
     }
 
     #[test]

@@ -36,7 +36,7 @@ mod kernel_tests;
 #[cfg(test)]
 mod tests;
 
-pub use batch::{Batch, BatchLimits};
+pub use batch::{Batch, BatchLimits, Pieces};
 pub use counters::{DropReason, SourceCounters};
 pub use error::EventsError;
 pub use map::{EventMap, PERF_BUFFER_PAGES};
