@@ -101,6 +101,10 @@ pub struct Runtime {
     ticker: Option<JoinHandle<()>>,
 }
 
+/// Set to 1, the agent writes `/tmp/perf-PID.map` for `perf` to name the
+/// decoders' compiled functions.
+pub const PERFMAP_ENV: &str = "BPFHOST_WASM_PERFMAP";
+
 /// Maximum wasm stack of a plugin call.
 const MAX_WASM_STACK: usize = 512 << 10;
 
@@ -113,6 +117,11 @@ impl Runtime {
             .wasm_component_model(true)
             .epoch_interruption(true)
             .max_wasm_stack(MAX_WASM_STACK);
+        if std::env::var_os(PERFMAP_ENV).is_some_and(|v| v == "1") {
+            // For plugin authors profiling a decoder: `perf record` then
+            // names the functions of the compiled wasm.
+            config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+        }
         let engine = Engine::new(&config)?;
         let stop = Arc::new(AtomicBool::new(false));
         let decoders = Arc::new(());
