@@ -155,6 +155,13 @@ pub use output::{
 pub use reader::{Part, Reader};
 pub use spec::{EventSource, Family, FamilyId, MetricType, Spec};
 
+/// Formats integers for label values: `itoa::Buffer::new().format(n)`.
+/// Prefer it to `format!`/`write!` on a decoder's hot path: in wasm32,
+/// `core::fmt` formats every integer through 64-bit divisions, which made a
+/// label formatted per event the largest cost of the benchmark's event
+/// handler; `itoa` formats a `u32` in 32-bit arithmetic.
+pub use itoa;
+
 /// A decoder plugin: declares its families once, then turns map snapshots
 /// into series at every scrape.
 ///

@@ -72,6 +72,7 @@ pub struct Reader<'a> {
 macro_rules! int_readers {
     ($($(#[$doc:meta])* $name:ident: $ty:ty, $from:ident;)*) => {$(
         $(#[$doc])*
+        #[inline]
         pub fn $name(&mut self) -> Result<$ty> {
             const N: usize = size_of::<$ty>();
             let bytes = self.take(N, N)?;
@@ -84,20 +85,24 @@ macro_rules! int_readers {
 
 impl<'a> Reader<'a> {
     /// A reader over a map key.
+    #[inline]
     pub fn key(bytes: &'a [u8]) -> Self {
         Self::with_part(bytes, Part::Key)
     }
 
     /// A reader over a map value (one CPU's value for per-CPU maps).
+    #[inline]
     pub fn value(bytes: &'a [u8]) -> Self {
         Self::with_part(bytes, Part::Value)
     }
 
     /// A reader over any other bytes.
+    #[inline]
     pub fn new(bytes: &'a [u8]) -> Self {
         Self::with_part(bytes, Part::Data)
     }
 
+    #[inline]
     fn with_part(bytes: &'a [u8], part: Part) -> Self {
         Self {
             bytes,
@@ -121,6 +126,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Bytes left after [`position`](Self::position).
+    #[inline]
     pub fn remaining(&self) -> usize {
         self.bytes.len().saturating_sub(self.pos)
     }
@@ -136,6 +142,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Skips `n` bytes (padding, or fields the decoder does not need).
+    #[inline]
     pub fn skip(&mut self, n: usize) -> Result<&mut Self> {
         self.take(n, 1)?;
         Ok(self)
@@ -239,6 +246,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Takes `len` bytes after aligning to `align`, or fails without moving.
+    #[inline]
     fn take(&mut self, len: usize, align: usize) -> Result<&'a [u8]> {
         let start = if self.aligned {
             self.pos.next_multiple_of(align)
@@ -253,6 +261,7 @@ impl<'a> Reader<'a> {
         Ok(bytes)
     }
 
+    #[cold]
     fn too_short(&self, offset: usize, need: usize) -> Error {
         Error::TooShort {
             part: self.part,

@@ -48,9 +48,10 @@ impl CounterSet {
     }
 
     /// Adds `value` to the counter of `labels`, at time `now`.
+    #[inline]
     pub fn add(&mut self, labels: &[&str], value: f64, now: u64) {
         let key = self.key.key(labels);
-        if let Some(slot) = self.slots.get_mut(key) {
+        if let Some(slot) = self.slots.get_mut(&key) {
             slot.value += value;
             slot.seen = now;
         } else {
@@ -59,13 +60,14 @@ impl CounterSet {
     }
 
     /// Adds one.
+    #[inline]
     pub fn inc(&mut self, labels: &[&str], now: u64) {
         self.add(labels, 1.0, now);
     }
 
     /// The counter of `labels`, if it is kept.
     pub fn get(&mut self, labels: &[&str]) -> Option<f64> {
-        self.slots.get(self.key.key(labels)).map(|s| s.value)
+        self.slots.get(&self.key.key(labels)).map(|s| s.value)
     }
 
     /// Forgets every label set: each series starts again from zero at its
@@ -88,7 +90,7 @@ impl CounterSet {
         out.reserve(self.slots.len());
         let mut labels = Vec::new();
         for (key, slot) in &self.slots {
-            key::labels(key, &mut labels);
+            key::labels(key.bytes(), &mut labels);
             out.sample(family, &labels, slot.value);
         }
     }

@@ -61,10 +61,11 @@ impl HistogramSet {
     }
 
     /// Records one observation of `value` for `labels`, at time `now`.
+    #[inline]
     pub fn observe(&mut self, labels: &[&str], value: f64, now: u64) {
         let bucket = self.bounds.partition_point(|&b| b < value);
         let key = self.key.key(labels);
-        let slot = if let Some(slot) = self.slots.get_mut(key) {
+        let slot = if let Some(slot) = self.slots.get_mut(&key) {
             slot
         } else {
             let slot = Slot {
@@ -93,7 +94,7 @@ impl HistogramSet {
         self.expire(now);
         let mut labels = Vec::new();
         for (key, slot) in &self.slots {
-            key::labels(key, &mut labels);
+            key::labels(key.bytes(), &mut labels);
             let mut total = 0;
             let mut cumulative: Vec<u64> = slot
                 .counts

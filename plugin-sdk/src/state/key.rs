@@ -1,6 +1,52 @@
 //! Label values as one hashable byte string, built in a reused buffer so a
 //! hit costs no allocation.
 
+use std::hash::{Hash, Hasher};
+
+/// A label set's key as a map keeps it. Hashed as its bytes alone: the
+/// standard `Hash` of a byte slice also hashes its length, which foldhash
+/// mixes in through a 128-bit shift that wasm32 has no instruction for (a
+/// library call per event); the bytes already encode every length.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Key(Box<[u8]>);
+
+impl Key {
+    pub(crate) fn bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl Hash for Key {
+    #[inline]
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write(&self.0);
+    }
+}
+
+/// A key to look up, borrowed from a [`KeyBuf`]; hashes as [`Key`] does.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Lookup<'k>(&'k [u8]);
+
+impl Hash for Lookup<'_> {
+    #[inline]
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write(self.0);
+    }
+}
+
+impl hashbrown::Equivalent<Key> for Lookup<'_> {
+    #[inline]
+    fn equivalent(&self, key: &Key) -> bool {
+        *self.0 == *key.0
+    }
+}
+
+impl From<Lookup<'_>> for Key {
+    fn from(lookup: Lookup<'_>) -> Self {
+        Self(lookup.0.into())
+    }
+}
+
 /// Encodes label values as `len (u32 LE) ++ bytes` each.
 #[derive(Debug, Default, Clone)]
 pub(crate) struct KeyBuf {
@@ -9,7 +55,8 @@ pub(crate) struct KeyBuf {
 
 impl KeyBuf {
     /// The key of `labels`, valid until the next call.
-    pub(crate) fn key(&mut self, labels: &[&str]) -> &[u8] {
+    #[inline]
+    pub(crate) fn key(&mut self, labels: &[&str]) -> Lookup<'_> {
         self.buf.clear();
         for label in labels {
             // A label value longer than 4 GiB cannot reach a decoder.
@@ -17,7 +64,7 @@ impl KeyBuf {
             self.buf.extend_from_slice(&len.to_le_bytes());
             self.buf.extend_from_slice(label.as_bytes());
         }
-        &self.buf
+        Lookup(&self.buf)
     }
 }
 
@@ -40,16 +87,16 @@ mod tests {
     #[test]
     fn labels_round_trip_and_do_not_run_together() {
         let mut buf = KeyBuf::default();
-        let a = buf.key(&["ab", "c"]).to_vec();
-        let b = buf.key(&["a", "bc"]).to_vec();
+        let a = buf.key(&["ab", "c"]).0.to_vec();
+        let b = buf.key(&["a", "bc"]).0.to_vec();
         assert_ne!(a, b);
         let mut out = Vec::new();
         labels(&a, &mut out);
         assert_eq!(out, ["ab", "c"]);
-        let none = buf.key(&[]).to_vec();
+        let none = buf.key(&[]).0.to_vec();
         labels(&none, &mut out);
         assert_eq!(out, [""; 0]);
-        let empty_value = buf.key(&[""]).to_vec();
+        let empty_value = buf.key(&[""]).0.to_vec();
         labels(&empty_value, &mut out);
         assert_eq!(out, [""]);
     }

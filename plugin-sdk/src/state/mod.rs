@@ -23,14 +23,13 @@ mod key;
 pub use counters::CounterSet;
 pub use histograms::HistogramSet;
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 /// Values by encoded label set. foldhash rather than the standard SipHash:
 /// a label-set lookup per event is the hot path of an event handler, and
 /// foldhash is seeded per map, so label values an attacker picks (command
 /// names, addresses) cannot be chosen to collide in every instance.
-type LabelSets<V> = HashMap<Box<[u8]>, V, foldhash::fast::RandomState>;
+type LabelSets<V> = hashbrown::HashMap<key::Key, V, foldhash::fast::RandomState>;
 
 /// When label sets go stale, in the host clock's nanoseconds.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -4,12 +4,13 @@
 //! Records of the source `records` are `struct { __u32 key; __u32 pad;
 //! __u64 value; __u64 more[]; }`: 16 bytes, or longer with more values.
 //! Each record adds the sum of its values to `records_value_total{key}`,
-//! the key folded to 1,024 label sets.
-
-use std::fmt::Write as _;
+//! the key folded to 1,024 label sets and formatted with `itoa`, as the
+//! SDK advises for a per-record label.
 
 use bpfhost_plugin_sdk::state::CounterSet;
-use bpfhost_plugin_sdk::{Config, Decoder, Events, FamilyId, Maps, Output, Reader, Result, Spec};
+use bpfhost_plugin_sdk::{
+    Config, Decoder, Events, FamilyId, Maps, Output, Reader, Result, Spec, itoa,
+};
 
 /// Label sets the keys fold into.
 const KEYS: u32 = 1024;
@@ -19,8 +20,6 @@ const KEYS: u32 = 1024;
 pub struct Records {
     family: FamilyId,
     totals: CounterSet,
-    /// The label value of the record at hand, reused.
-    label: String,
 }
 
 impl Decoder for Records {
@@ -29,7 +28,6 @@ impl Decoder for Records {
         Ok(Self {
             family: spec.counter("records_value", "Sum of record values, by key", &["key"]),
             totals: CounterSet::new(),
-            label: String::new(),
         })
     }
 
@@ -42,9 +40,9 @@ impl Decoder for Records {
             while r.remaining() >= 8 {
                 value = value.wrapping_add(r.u64()?);
             }
-            self.label.clear();
-            let _ = write!(self.label, "{key}");
-            self.totals.add(&[&self.label], value as f64, events.now());
+            let mut label = itoa::Buffer::new();
+            self.totals
+                .add(&[label.format(key)], value as f64, events.now());
         }
         Ok(())
     }
