@@ -6,12 +6,12 @@
 //! The exporter's decoder is the hostile fixture taking the records, either
 //! fast (it only counts them) or overloaded, so that at most ~400k records
 //! a second get through while the producer makes well over a million:
-//! slow per record (it spins ~2.5 µs on each, the usual way a decoder
-//! falls behind) or slow per call (~10 ms on every call, whatever its
+//! slow per record (it spins ~5 µs on each, the usual way a decoder
+//! falls behind) or slow per call (~10-15 ms on every call, whatever its
 //! size). Measured, interleaved: the producer's time per getpid (the
 //! kernel side: does a slow decoder slow it down?), the collection's time
 //! (does a scrape wait behind event batches? the pump cuts a slow-per-record
-//! decoder's batches into calls of about a millisecond; a slow-per-call
+//! decoder's batches into calls of about half a millisecond; a slow-per-call
 //! one keeps its full batches, so a scrape may wait for one) and where the
 //! records went (received, handed to the decoder, dropped by reason).
 
@@ -40,11 +40,11 @@ impl Pace {
     fn config(self) -> &'static str {
         match self {
             Self::Fast => r#"{"events": "events16", "minRecordSize": 16}"#,
-            // ~0.25 ns an iteration: ~2.5 µs a record.
+            // 10,000 iterations: ~5 µs a record in wasm.
             Self::SlowPerRecord => {
                 r#"{"events": "events16", "minRecordSize": 16, "spinPerRecord": 10000}"#
             }
-            // ~10 ms a call, so at most ~400k records a second (4,096 a
+            // ~10-15 ms a call, so at most ~400k records a second (4,096 a
             // call) get through.
             Self::SlowPerCall => {
                 r#"{"events": "events16", "minRecordSize": 16, "fault": "slow", "phase": "events", "spin": 40000000}"#

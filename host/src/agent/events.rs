@@ -1,8 +1,9 @@
 //! An exporter's events: readers ([`crate::events`]) fill a bounded queue
 //! with batches of records; one pump thread hands each batch to the
 //! decoder ([`Decoder::on_events`](crate::decoder::Decoder::on_events)),
-//! behind any waiting scrape, cut into calls of about a millisecond when
-//! the decoder is slow ([`CallSize`]) so a scrape never waits long.
+//! behind any waiting scrape, cut into calls of about half a millisecond
+//! when the decoder is slow per record ([`CallSize`]) so a scrape never
+//! waits long.
 //!
 //! A batch the decoder cannot take is dropped and counted by reason: the
 //! decoder restarting after a trap or quarantined (`decoder_down`), or
