@@ -4,6 +4,7 @@
 mod e2e {
     pub mod support;
 
+    mod compat;
     mod demos;
     mod deploy;
     mod devloop;

@@ -102,26 +102,26 @@ impl CallSize {
 mod tests {
     use super::*;
 
-    /// Feeds `sizer` full calls costing `cost(records)` until it settles;
+    /// Feeds `call_size` full calls costing `cost(records)` until it settles;
     /// the sizes it chose, in order.
-    fn settle(sizer: &mut CallSize, now: Instant, cost: impl Fn(u32) -> Duration) -> Vec<u32> {
+    fn settle(call_size: &mut CallSize, now: Instant, cost: impl Fn(u32) -> Duration) -> Vec<u32> {
         let mut sizes = Vec::new();
         for _ in 0..20 {
-            let n = sizer.records();
+            let n = call_size.records();
             sizes.push(n);
-            sizer.observe(n, cost(n), now);
+            call_size.observe(n, cost(n), now);
         }
         sizes
     }
 
     #[test]
     fn a_decoder_slow_per_record_gets_calls_of_about_the_target() {
-        let mut sizer = CallSize::new(4096);
+        let mut call_size = CallSize::new(4096);
         // 10 µs a record: the first call of 256 records takes 2.56 ms.
         let per_record = |n: u32| Duration::from_micros(10 * u64::from(n));
-        let sizes = settle(&mut sizer, Instant::now(), per_record);
+        let sizes = settle(&mut call_size, Instant::now(), per_record);
         assert_eq!(&sizes[..4], [256, 128, 64, 32]);
-        let n = sizer.records();
+        let n = call_size.records();
         assert!(per_record(n) <= TARGET && per_record(n) > TARGET / 4, "{n}");
         assert!(sizes[4..].iter().all(|&s| s == n), "{sizes:?}");
     }
@@ -129,54 +129,58 @@ mod tests {
     #[test]
     fn a_decoder_slow_per_call_gets_full_batches() {
         let now = Instant::now();
-        let mut sizer = CallSize::new(4096);
+        let mut call_size = CallSize::new(4096);
         // Fast per record, but 10 ms a call whatever its size.
         let per_call = |n: u32| Duration::from_millis(10) + Duration::from_nanos(u64::from(n));
-        let sizes = settle(&mut sizer, now, per_call);
+        let sizes = settle(&mut call_size, now, per_call);
         assert_eq!(&sizes[..3], [256, 128, 4096]);
         assert!(sizes[2..].iter().all(|&s| s == 4096), "{sizes:?}");
         // Neither the remainder of a batch nor a partial batch undoes it.
-        sizer.observe(1000, per_call(1000), now);
-        assert_eq!(sizer.records(), 4096);
+        call_size.observe(1000, per_call(1000), now);
+        assert_eq!(call_size.records(), 4096);
         // After the hold, one more try.
-        sizer.observe(4096, per_call(4096), now + HOLD + Duration::from_secs(1));
-        assert_eq!(sizer.records(), 2048);
+        call_size.observe(4096, per_call(4096), now + HOLD + Duration::from_secs(1));
+        assert_eq!(call_size.records(), 2048);
     }
 
     #[test]
     fn calls_grow_back_when_the_decoder_gets_fast_and_other_calls_teach_nothing() {
         let now = Instant::now();
-        let mut sizer = CallSize::new(4096);
-        settle(&mut sizer, now, |n| Duration::from_nanos(5_000 * u64::from(n)));
-        assert!(sizer.records() < 512);
-        let small = sizer.records();
-        sizer.observe(small - 1, Duration::ZERO, now);
-        assert_eq!(sizer.records(), small);
+        let mut call_size = CallSize::new(4096);
+        settle(&mut call_size, now, |n| {
+            Duration::from_nanos(5_000 * u64::from(n))
+        });
+        assert!(call_size.records() < 512);
+        let small = call_size.records();
+        call_size.observe(small - 1, Duration::ZERO, now);
+        assert_eq!(call_size.records(), small);
         // Nor does a call cut at an earlier, larger size.
-        sizer.observe(small * 2, Duration::from_secs(1), now);
-        assert_eq!(sizer.records(), small);
-        let sizes = settle(&mut sizer, now, |n| Duration::from_nanos(50 * u64::from(n)));
+        call_size.observe(small * 2, Duration::from_secs(1), now);
+        assert_eq!(call_size.records(), small);
+        let sizes = settle(&mut call_size, now, |n| {
+            Duration::from_nanos(50 * u64::from(n))
+        });
         assert_eq!(sizes.last(), Some(&4096), "{sizes:?}");
     }
 
     #[test]
     fn a_partial_batch_over_the_target_brings_the_size_below_it() {
         let now = Instant::now();
-        let mut sizer = CallSize::new(4096);
-        assert_eq!(sizer.records(), 256);
-        sizer.observe(100, TARGET * 3, now);
-        assert_eq!(sizer.records(), 50);
+        let mut call_size = CallSize::new(4096);
+        assert_eq!(call_size.records(), 256);
+        call_size.observe(100, TARGET * 3, now);
+        assert_eq!(call_size.records(), 50);
     }
 
     #[test]
     fn never_below_the_minimum_nor_above_the_batch() {
         let now = Instant::now();
-        let mut sizer = CallSize::new(64);
+        let mut call_size = CallSize::new(64);
         // Costs that fall with the size, but never under the target.
-        settle(&mut sizer, now, |n| Duration::from_millis(u64::from(n)));
-        assert_eq!(sizer.records(), MIN_RECORDS);
-        settle(&mut sizer, now, |_| Duration::ZERO);
-        assert_eq!(sizer.records(), 64);
+        settle(&mut call_size, now, |n| Duration::from_millis(u64::from(n)));
+        assert_eq!(call_size.records(), MIN_RECORDS);
+        settle(&mut call_size, now, |_| Duration::ZERO);
+        assert_eq!(call_size.records(), 64);
         assert_eq!(CallSize::new(0).records(), 1);
     }
 }

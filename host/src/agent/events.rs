@@ -217,7 +217,8 @@ impl Pump {
             let started = Instant::now();
             let result = decoder.on_events(&mut batch);
             if result.is_ok() {
-                self.size.observe(records, started.elapsed(), Instant::now());
+                self.size
+                    .observe(records, started.elapsed(), Instant::now());
             }
             result
         };

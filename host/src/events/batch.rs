@@ -227,7 +227,11 @@ mod tests {
         }
         let batch = pending.take().expect("six records");
         let mut pieces = batch.pieces();
-        let mut take = |n| pieces.next_piece(n).map(|(count, bytes)| (count, bytes.to_vec()));
+        let mut take = |n| {
+            pieces
+                .next_piece(n)
+                .map(|(count, bytes)| (count, bytes.to_vec()))
+        };
         assert_eq!(take(2), Some((2, layout(&[b"a", b"bc"]))));
         assert_eq!(take(0), Some((1, layout(&[b""]))));
         assert_eq!(take(2), Some((2, layout(&[b"def", b"g"]))));

@@ -1,10 +1,8 @@
 //! The two kube-bpf demos, done better, on the real kernel.
 
-use std::net::{TcpListener, TcpStream, UdpSocket};
-
 use bpfhost::testing::require_kernel;
 
-use super::support::{Agent, ManifestDir, sh};
+use super::support::{Agent, ManifestDir, sh, udp_and_tcp_on_loopback};
 
 const N: u32 = 200;
 
@@ -63,19 +61,7 @@ async fn packets_demo_counts_udp_and_tcp_by_protocol_name() {
     let agent = Agent::start(&[&manifest]).await;
     let before = agent.scrape().await;
 
-    let receiver = UdpSocket::bind("127.0.0.1:0").expect("bind udp");
-    let sender = UdpSocket::bind("127.0.0.1:0").expect("bind udp");
-    for _ in 0..N {
-        sender
-            .send_to(b"ping", receiver.local_addr().expect("addr"))
-            .expect("send udp");
-    }
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind tcp");
-    for _ in 0..N {
-        let client = TcpStream::connect(listener.local_addr().expect("addr")).expect("connect");
-        let (server, _) = listener.accept().expect("accept");
-        drop((client, server));
-    }
+    udp_and_tcp_on_loopback(N);
 
     let after = agent.scrape().await;
     for protocol in ["UDP", "TCP"] {

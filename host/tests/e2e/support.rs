@@ -396,3 +396,22 @@ impl Drop for BpfStats {
         let _ = std::fs::write(Self::PATH, self.before.trim());
     }
 }
+
+/// `n` UDP datagrams and `n` TCP connections (opened and closed) over
+/// 127.0.0.1: at least `n` packets of each protocol.
+pub fn udp_and_tcp_on_loopback(n: u32) {
+    use std::net::{TcpListener, TcpStream, UdpSocket};
+    let receiver = UdpSocket::bind("127.0.0.1:0").expect("bind udp");
+    let sender = UdpSocket::bind("127.0.0.1:0").expect("bind udp");
+    for _ in 0..n {
+        sender
+            .send_to(b"ping", receiver.local_addr().expect("addr"))
+            .expect("send udp");
+    }
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind tcp");
+    for _ in 0..n {
+        let client = TcpStream::connect(listener.local_addr().expect("addr")).expect("connect");
+        let (server, _) = listener.accept().expect("accept");
+        drop((client, server));
+    }
+}

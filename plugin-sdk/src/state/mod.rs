@@ -25,7 +25,7 @@ pub use histograms::HistogramSet;
 
 use std::time::Duration;
 
-/// Values by encoded label set. foldhash rather than the standard SipHash:
+/// Values by encoded label set. foldhash rather than the standard `SipHash`:
 /// a label-set lookup per event is the hot path of an event handler, and
 /// foldhash is seeded per map, so label values an attacker picks (command
 /// names, addresses) cannot be chosen to collide in every instance.
