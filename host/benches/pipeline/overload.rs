@@ -9,7 +9,8 @@
 //! slow per record (it spins ~5 µs on each, the usual way a decoder
 //! falls behind) or slow per call (~10-15 ms on every call, whatever its
 //! size). Measured, interleaved: the producer's time per getpid (the
-//! kernel side: does a slow decoder slow it down?), the collection's time
+//! kernel side: does a slow decoder slow it down?), the host reader's CPU
+//! per record (its thread's schedstat), the collection's time
 //! (does a scrape wait behind event batches? the pump cuts a slow-per-record
 //! decoder's batches into calls of about half a millisecond; a slow-per-call
 //! one keeps its full batches, so a scrape may wait for one) and where the
@@ -69,6 +70,9 @@ pub struct Run {
     getpid: Samples,
     /// Producer: CPU time per getpid.
     getpid_cpu: Samples,
+    /// The host's reader thread: CPU time per record it took off the ring
+    /// buffer.
+    reader_cpu: Samples,
     /// Time per collection of the exporter.
     collect: Samples,
     received: u64,
@@ -109,6 +113,32 @@ fn exporter(runtime: &Runtime, pace: Pace) -> Exporter {
         .start_events(vec![map])
         .expect("start the event feed");
     exporter
+}
+
+/// The name of the exporter's reader thread.
+const READER: &str = "ev-overload";
+
+/// CPU time so far of this process's thread named `name`, in ns (the first
+/// field of its schedstat). A new thread names itself once it runs, so
+/// this looks for a second before giving up.
+fn thread_cpu_ns(name: &str) -> u64 {
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(1) {
+        let tasks = std::fs::read_dir("/proc/self/task").expect("/proc/self/task");
+        for task in tasks.flatten().map(|t| t.path()) {
+            let comm = std::fs::read_to_string(task.join("comm")).unwrap_or_default();
+            if comm.trim_end() == name {
+                let stat = std::fs::read_to_string(task.join("schedstat")).expect("schedstat");
+                return stat
+                    .split_whitespace()
+                    .next()
+                    .and_then(|ns| ns.parse().ok())
+                    .expect("schedstat's first field");
+            }
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    panic!("no thread named {name}");
 }
 
 /// CPU time of the calling thread.
@@ -168,6 +198,7 @@ pub fn measure(runtime: &Runtime, rounds: usize, length: Duration) -> Vec<Run> {
             pace: p.name(),
             getpid: Samples::default(),
             getpid_cpu: Samples::default(),
+            reader_cpu: Samples::default(),
             collect: Samples::default(),
             received: 0,
             handled: 0.0,
@@ -177,6 +208,7 @@ pub fn measure(runtime: &Runtime, rounds: usize, length: Duration) -> Vec<Run> {
     for _ in 0..rounds {
         for (pace, run) in paces.iter().zip(&mut runs) {
             let exporter = Arc::new(std::sync::Mutex::new(exporter(runtime, *pace)));
+            let reader_before = thread_cpu_ns(READER);
             let stop = Arc::new(AtomicBool::new(false));
             let scraper = {
                 let (exporter, stop) = (exporter.clone(), stop.clone());
@@ -209,6 +241,9 @@ pub fn measure(runtime: &Runtime, rounds: usize, length: Duration) -> Vec<Run> {
             let (sources, _) = exporter.event_report();
             let source = &sources[0];
             run.received += source.received;
+            let reader = thread_cpu_ns(READER) - reader_before;
+            run.reader_cpu
+                .push(Duration::from_nanos(reader / source.received.max(1)));
             for (reason, n) in &source.dropped {
                 match run.dropped.iter_mut().find(|(r, _)| *r == reason.as_str()) {
                     Some((_, total)) => *total += n,
@@ -229,6 +264,7 @@ pub fn print(runs: &[Run]) {
         "decoder",
         "getpid CPU",
         "getpid wall",
+        "reader CPU/record",
         "collect median",
         "collect max",
         "received",
@@ -246,6 +282,7 @@ pub fn print(runs: &[Run]) {
             r.pace.to_owned(),
             duration(r.getpid_cpu.median()),
             duration(r.getpid.median()),
+            duration(r.reader_cpu.median()),
             duration(r.collect.median()),
             duration(r.collect.max()),
             r.received.to_string(),
